@@ -1,0 +1,254 @@
+"""The extractor: documents + a schema in, validated values with offsets and confidence out.
+
+``Extractor`` ties the parts together, the same way for the CLI, the Ray actors, the
+evaluation and the app:
+
+1. each document is cut into chunks that fit the model's window (``extractor.chunking``);
+2. each chunk x group of at most 6 extraction labels becomes one SeqGPT prompt
+   (``extractor.prompt``); each classification field becomes one ``分类`` prompt on the
+   document's first chunk;
+3. prompts of many documents are sorted by length and decoded in batches by our greedy
+   decoder (``extractor.decoding``) under the output grammar (``extractor.constraints``), so
+   every value is a verbatim span of its chunk and every label one that was asked;
+4. spans are mapped back to document character offsets, merged across chunks, given a
+   confidence, and validated and normalized by the schema (``extractor.schema``).
+
+Confidence of a value: the geometric mean of the model's unconstrained probabilities of the
+tokens that wrote it, from its first token to the token that closed it (separator, line
+break or end).  A geometric mean does not punish long values for their length the way a
+product does; counting the closing token makes a value whose end the model was unsure of
+score lower; using the unconstrained distribution keeps the grammar from inflating it.
+Confidence of a classification: the probability of the whole answer (label and end token),
+since there the question is "which label", not "how good is each token".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .chunking import Chunk, merge_spans, split_text
+from .constraints import Grammar, TextIndex
+from .prompt import CLASSIFY, EXTRACT, MAX_LABELS_PER_PROMPT, build_prompt, group_labels, parse_answer
+from .types import ClassLabel, DocumentResult, Span
+
+PROMPT_MARGIN = 8  # tokens kept free for tokenization differences at the text's edges
+
+
+class ExtractionError(ValueError):
+    """The request cannot be served (e.g. labels so long that no text fits a prompt)."""
+
+
+@dataclass
+class _Job:
+    doc: int
+    chunk: Chunk
+    fields: list  # schema fields answered by this prompt
+    labels: list[str]  # prompt labels (extraction) or choices (classification)
+    task: str
+    prompt: str
+    grammar: Grammar | None = None
+    index: TextIndex | None = None
+
+
+class Extractor:
+    """A loaded model plus everything needed to run SeqGPT-style extraction with it."""
+
+    def __init__(
+        self,
+        model,
+        tokenizer,
+        *,
+        model_id: str = "model",
+        max_prompt_tokens: int = 1024,
+        max_new_tokens: int = 128,
+        labels_per_prompt: int = MAX_LABELS_PER_PROMPT,
+        batch_size: int = 16,
+        overlap: int = 64,
+        untrained: bool = False,
+        info: dict | None = None,
+    ):
+        from .decoding import GreedyDecoder
+        from .vocab import TokenBytes
+
+        self.model = model
+        self.tokenizer = tokenizer
+        self.model_id = model_id
+        self.max_prompt_tokens = max_prompt_tokens
+        self.max_new_tokens = max_new_tokens
+        self.labels_per_prompt = labels_per_prompt
+        self.batch_size = batch_size
+        self.overlap = overlap
+        self.untrained = untrained
+        self.info = info or {}
+        vocab_size = getattr(getattr(model, "config", None), "vocab_size", None)
+        self.vocab = TokenBytes(tokenizer, vocab_size=vocab_size)
+        self.decoder = GreedyDecoder(model, tokenizer, self.vocab)
+
+    @classmethod
+    def load(
+        cls,
+        model: str | None = None,
+        *,
+        device: str = "auto",
+        dtype: str = "auto",
+        compile: bool = False,
+        **kwargs,
+    ) -> Extractor:
+        """Load ``model`` (hub id, folder, or None for the bundled default) and wrap it."""
+        from .loading import load_model
+
+        lm = load_model(model, device=device, dtype=dtype, compile=compile)
+        info = {"device": lm.device, "dtype": lm.dtype, "attention": lm.attention, "compiled": lm.compiled}
+        return cls(lm.model, lm.tokenizer, model_id=lm.model_id, untrained=lm.untrained, info=info, **kwargs)
+
+    # ------------------------------------------------------------------ public
+    def extract(self, text: str, schema, *, constrained: bool = True) -> DocumentResult:
+        return self.extract_batch([text], schema, constrained=constrained)[0]
+
+    def extract_batch(self, texts: list[str], schema, *, constrained: bool = True) -> list[DocumentResult]:
+        """Extract ``schema``'s fields from every text; one ``DocumentResult`` per text."""
+        fields = list(schema.extraction_fields)
+        classes = list(schema.classification_fields)
+        groups = group_labels(fields, self.labels_per_prompt) if fields else []
+        budget = self._text_budget(groups, classes)
+        results = [
+            DocumentResult(values={f.name: [] for f in fields}, classes={c.name: [] for c in classes})
+            for _ in texts
+        ]
+        jobs: list[_Job] = []
+        chunks_of: list[list[Chunk]] = []
+        for d, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise ExtractionError(f"document {d} is {type(text).__name__}, not text")
+            chunks = split_text(text, self.tokenizer, budget, self.overlap) if text.strip() else []
+            chunks_of.append(chunks)
+            results[d].chunks = len(chunks)
+            for chunk in chunks:
+                index = TextIndex(chunk.text, self.vocab) if constrained else None
+                for group in groups:
+                    labels = [f.prompt_label for f in group]
+                    prompt = build_prompt(chunk.text, labels, EXTRACT)
+                    grammar = Grammar(labels, index) if constrained else None
+                    jobs.append(_Job(d, chunk, group, labels, EXTRACT, prompt, grammar, index))
+            if chunks:
+                for cf in classes:
+                    labels = list(cf.choices)
+                    prompt = build_prompt(chunks[0].text, labels, CLASSIFY)
+                    grammar = Grammar(labels, None, classify=True).bind(self.vocab) if constrained else None
+                    jobs.append(_Job(d, chunks[0], [cf], labels, CLASSIFY, prompt, grammar, None))
+        found: dict[int, list[tuple[Chunk, list[Span]]]] = {}
+        for job, gen in self._run(jobs):
+            results[job.doc].prompts += 1
+            if job.task == EXTRACT:
+                spans = self._spans(job, gen, constrained)
+                found.setdefault(job.doc, []).append((job.chunk, spans))
+                if not gen.finished:
+                    results[job.doc].warnings.append(
+                        f"answer cut at {self.max_new_tokens} tokens for labels {job.labels}; later values may be missing"
+                    )
+            else:
+                results[job.doc].classes[job.fields[0].name] = self._classes(job, gen, constrained)
+        for d, text in enumerate(texts):
+            merged = merge_spans(found.get(d, []), len(text))
+            seen: set[tuple[str, str]] = set()
+            for s in merged:
+                if (s.field, s.text) in seen:  # the same value at several places: keep the first
+                    continue
+                seen.add((s.field, s.text))
+                results[d].values[s.field].append(s)
+            schema.validate(results[d])
+        return results
+
+    # --------------------------------------------------------------- internals
+    def _text_budget(self, groups, classes) -> int:
+        overheads = [
+            len(self.tokenizer(build_prompt("", [f.prompt_label for f in g], EXTRACT))["input_ids"])
+            for g in groups
+        ]
+        overheads += [
+            len(self.tokenizer(build_prompt("", list(c.choices), CLASSIFY))["input_ids"]) for c in classes
+        ]
+        overhead = max(overheads, default=0)
+        budget = self.max_prompt_tokens - overhead - PROMPT_MARGIN
+        if budget < 32:
+            raise ExtractionError(
+                f"the labels take {overhead} of the {self.max_prompt_tokens} prompt tokens, leaving no room for "
+                "text: use fewer or shorter labels per prompt (labels_per_prompt) or shorter hints"
+            )
+        return budget
+
+    def _run(self, jobs: list[_Job]):
+        if not jobs:
+            return
+        lengths = [len(ids) for ids in self.tokenizer([j.prompt for j in jobs])["input_ids"]]
+        for j, n in zip(jobs, lengths):
+            if n > self.max_prompt_tokens:  # chunking keeps a margin; never truncate silently
+                raise ExtractionError(f"internal: prompt of {n} tokens exceeds {self.max_prompt_tokens}")
+        order = sorted(range(len(jobs)), key=lambda i: lengths[i])
+        for b in range(0, len(order), self.batch_size):
+            batch = [jobs[i] for i in order[b : b + self.batch_size]]
+            gens = self.decoder.generate_text(
+                [j.prompt for j in batch], [j.grammar for j in batch], max_new_tokens=self._new_tokens(batch)
+            )
+            yield from zip(batch, gens)
+
+    def _new_tokens(self, batch: list[_Job]) -> int:
+        return self.max_new_tokens
+
+    @staticmethod
+    def _geo_mean(logprobs: list[float]) -> float:
+        if not logprobs:
+            return 0.0
+        return float(math.exp(sum(logprobs) / len(logprobs)))
+
+    def _spans(self, job: _Job, gen, constrained: bool) -> list[Span]:
+        by_label = dict(zip(job.labels, job.fields))
+        out: list[Span] = []
+        if constrained:
+            found, _, _ = job.grammar.finish(gen.state, len(gen.token_ids))
+            idx = job.index
+            for f in found:
+                cs, ce = idx.char_at[f.start], idx.char_at[f.end]
+                last = min(f.last_token, len(gen.logprobs) - 1)
+                conf = self._geo_mean(gen.logprobs[max(f.first_token, 0) : last + 1])
+                out.append(self._make_span(job, by_label[job.labels[f.label]].name, cs, ce, conf))
+        else:
+            answer = self.tokenizer.decode(gen.token_ids, skip_special_tokens=True)
+            conf = self._geo_mean(gen.logprobs)
+            for label, values in parse_answer(answer, job.labels).items():
+                if label not in by_label:
+                    continue
+                for v in values:
+                    pos = job.chunk.text.find(v)
+                    if pos >= 0:  # free answers that are not in the text are dropped
+                        out.append(self._make_span(job, by_label[label].name, pos, pos + len(v), conf))
+        return [s for s in out if s is not None]
+
+    @staticmethod
+    def _make_span(job: _Job, field: str, cs: int, ce: int, conf: float) -> Span | None:
+        text = job.chunk.text
+        while cs < ce and text[cs].isspace():
+            cs += 1
+        while ce > cs and text[ce - 1].isspace():
+            ce -= 1
+        if cs >= ce:
+            return None
+        return Span(
+            field=field,
+            text=text[cs:ce],
+            start=job.chunk.start + cs,
+            end=job.chunk.start + ce,
+            confidence=conf,
+        )
+
+    def _classes(self, job: _Job, gen, constrained: bool) -> list[ClassLabel]:
+        name = job.fields[0].name
+        conf = float(math.exp(sum(gen.logprobs))) if gen.logprobs else 0.0
+        if constrained:
+            _, labels, _ = job.grammar.finish(gen.state, len(gen.token_ids))
+            return [ClassLabel(name, job.labels[i], conf) for i in labels]
+        from .prompt import parse_class_answer
+
+        answer = self.tokenizer.decode(gen.token_ids, skip_special_tokens=True)
+        return [ClassLabel(name, lab, conf) for lab in parse_class_answer(answer, job.labels)]
