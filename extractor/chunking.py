@@ -27,12 +27,15 @@ class Chunk:
     text: str
 
 
-def _token_ends(tokenizer, text: str) -> list[int]:
-    """Character offset where each token of ``text`` ends (fast tokenizers' offset mapping)."""
+def _token_offsets(tokenizer, text: str) -> tuple[list[int], list[int]]:
+    """Character offsets where each token of ``text`` starts and ends (offset mapping).
+
+    Byte-level BPE can write one character with several tokens; they all share the
+    character's offsets, so "the text before token k starts" is the safe way to stay
+    within k tokens."""
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    ends = [e for _, e in enc["offset_mapping"]]
-    # byte-level BPE can give several tokens the same end (one character split in bytes)
-    return ends
+    offsets = enc["offset_mapping"]
+    return [s for s, _ in offsets], [e for _, e in offsets]
 
 
 def split_text(
@@ -54,7 +57,7 @@ def split_text(
     start = 0
     while start < n:
         window = text[start : start + window_chars]
-        ends = _token_ends(tokenizer, window)
+        starts, ends = _token_offsets(tokenizer, window)
         if len(ends) <= budget and start + len(window) >= n:
             chunks.append(Chunk(start, n, text[start:n]))
             break
@@ -62,7 +65,7 @@ def split_text(
             # window too small to reach the budget (very short tokens): take it all
             hard = len(window)
         else:
-            hard = ends[budget - 1]  # last character fully inside the budget
+            hard = starts[budget]  # everything before the first token over budget
         cut = _best_cut(window, hard)
         if cut <= 0:
             cut = max(1, hard)

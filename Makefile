@@ -1,0 +1,39 @@
+# One entry point for setting up, running and testing seqgpt-nlp.
+# `make demo` and `make test` each create the virtual environment and install the project
+# on a fresh machine first (python3 with venv is all they need).
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+OUT ?= out
+
+.PHONY: install demo test lint format samples clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)  ## the main job on the bundled sample contracts, local Ray, default model
+	$(PY) jobs/contracts.py --input samples/contracts --output $(OUT)/contracts
+
+test: $(STAMP)  ## the whole test suite (unit, integration with Ray and S3)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+samples: $(STAMP)  ## regenerate the bundled sample documents
+	$(PY) samples/make_samples.py
+
+clean:
+	rm -rf $(OUT) .pytest_cache .ruff_cache
