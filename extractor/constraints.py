@@ -10,7 +10,9 @@ input and every label is one the user asked for.  The grammar of an extraction a
 where LABEL is one of the requested prompt labels not yet answered (each at most once, so
 decoding always terminates), and a span is a non-empty byte string that occurs in the input
 text, starts and ends on a character boundary, starts on a non-space character and contains
-no tab or newline.  A classification answer is one requested label (or, for multi-label
+no tab or newline.  A value repeated within one line may only be followed by the line's end
+(a model that starts looping cannot starve the other labels of the token budget).  A
+classification answer is one requested label (or, for multi-label
 fields, several separated by SEP).
 
 The automaton runs on UTF-8 bytes because byte-level BPE tokens can end in the middle of a
@@ -204,6 +206,13 @@ class Grammar:
             end = min(ends)
             if self.index.is_boundary(end):
                 closed = (*spans, (j, end - length, end, t0, t))
+                if self._repeats(spans, j, end - length, end):
+                    # the same value again: the answer for this label is looping; the line
+                    # may only end here (the copy is merged away), so it cannot starve the
+                    # labels after it of the token budget
+                    if byte == NL and mask:
+                        out.append((HEAD, mask, b"", closed))
+                    return out
                 if byte == TAB:
                     out.append((VSTART, mask, j, False, False, closed))
                 elif byte == NL and mask:
@@ -220,6 +229,11 @@ class Grammar:
                     out.append((SEPARATOR, mask, j, k + 1, spans))
             return out
         raise AssertionError(f"unknown alternative {alt!r}")
+
+    def _repeats(self, spans: tuple, j: int, start: int, end: int) -> bool:
+        data = self.index.data
+        value = data[start:end]
+        return any(s[0] == j and data[s[1] : s[2]] == value for s in spans)
 
     @staticmethod
     def _line_count(spans: tuple, j: int) -> int:

@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 
 from extractor.chunking import Chunk, merge_spans, split_text
@@ -16,7 +18,7 @@ def test_chunks_fit_the_budget_cover_everything_and_overlap(tiny_tokenizer, budg
     chunks = split_text(text, tiny_tokenizer, budget, overlap)
     assert len(chunks) > 1
     assert chunks[0].start == 0 and chunks[-1].end == len(text)
-    for a, b in zip(chunks, chunks[1:]):
+    for a, b in itertools.pairwise(chunks):
         assert b.start <= a.end, "a gap would lose text"
         assert b.start > a.start, "chunking must make progress"
         if overlap:

@@ -86,6 +86,15 @@ def test_rejected_outputs(vocab, bad):
     assert not g.can_end(st), f"{bad!r} was accepted"
 
 
+def test_a_repeated_value_ends_the_line(vocab):
+    idx = TextIndex(TEXT, vocab)
+    g = Grammar(LABELS, idx)
+    st = feed(g, g.initial(), "甲方: 北京\t北京".encode())
+    assert not g.advance(st, b"\t", 99) and not g.advance(st, "，".encode(), 99)
+    st = feed(g, st, "\n乙方: 上海".encode())
+    assert spans_of(g, st, idx) == [("甲方", "北京"), ("甲方", "北京"), ("乙方", "上海")]
+
+
 def test_a_value_cannot_end_inside_a_character(vocab):
     idx = TextIndex(TEXT, vocab)
     g = Grammar(LABELS, idx)
