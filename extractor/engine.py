@@ -182,7 +182,7 @@ class Extractor:
         if not jobs:
             return
         lengths = [len(ids) for ids in self.tokenizer([j.prompt for j in jobs])["input_ids"]]
-        for j, n in zip(jobs, lengths):
+        for _j, n in zip(jobs, lengths):
             if n > self.max_prompt_tokens:  # chunking keeps a margin; never truncate silently
                 raise ExtractionError(f"internal: prompt of {n} tokens exceeds {self.max_prompt_tokens}")
         order = sorted(range(len(jobs)), key=lambda i: lengths[i])

@@ -70,13 +70,7 @@ def test_threshold_moves_low_confidence_values_to_dropped(tiny_extractor):
     kept = [s for spans in loose.values.values() for s in spans]
     assert kept, "need some values to threshold"
     cut = sorted(s.confidence for s in kept)[len(kept) // 2]
-    strict = (
-        Schema.from_dict({"fields": [{"name": n, "threshold": cut} for n in ("甲方", "乙方", "电话")]})
-        if hasattr(Schema, "from_dict")
-        else None
-    )
-    if strict is None:
-        pytest.skip("Schema.from_dict not available")
+    strict = Schema.from_dict({"fields": [{"name": n, "threshold": cut} for n in ("甲方", "乙方", "电话")]})
     res = tiny_extractor.extract(DOC, strict)
     assert all(s.confidence >= cut for spans in res.values.values() for s in spans)
     assert res.dropped and all(s.confidence < cut for s in res.dropped)

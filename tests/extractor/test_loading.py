@@ -27,7 +27,7 @@ def test_missing_path_is_a_clear_error(tmp_path):
 
 def test_a_folder_without_a_model(tmp_path):
     (tmp_path / "README.md").write_text("hi")
-    with pytest.raises(ModelLoadError, match="no config.json"):
+    with pytest.raises(ModelLoadError, match=r"no config\.json"):
         load_model(str(tmp_path))
 
 

@@ -1,3 +1,6 @@
+import functools
+import operator
+
 import pytest
 
 from extractor.prompt import build_prompt, group_labels, parse_answer, parse_class_answer
@@ -44,7 +47,7 @@ def test_label_groups_of_six():
     labels = [f"l{i}" for i in range(14)]
     groups = group_labels(labels)
     assert [len(g) for g in groups] == [6, 6, 2]
-    assert sum(groups, []) == labels
+    assert functools.reduce(operator.iadd, groups, []) == labels
     assert group_labels(labels, 4)[0] == ["l0", "l1", "l2", "l3"]
 
 

@@ -1,0 +1,974 @@
+"""Field definitions (the schema) and the validation of a document's extracted values.
+
+A schema is what a person asks for: ``"甲方, 乙方, 合同金额, 签约日期(YYYY-MM-DD)"`` or a
+YAML/JSON file.  Each item is a :class:`Field`: a name, an optional hint in parentheses
+(sent to the model verbatim as part of the label, as SeqGPT expects), a type that picks the
+normalizer (:mod:`extractor.normalize`), and the checks the hint implies.  :class:`Rule`
+objects check fields against each other (``结束日期 >= 开始日期``).
+
+Syntax of a field item (comma list or a string entry of a schema file)::
+
+    name                       甲方
+    name(hint)                 签约日期(YYYY-MM-DD), 身份证号(18位), 项目阶段(立项/招标/实施/验收)
+    name(hint)*                合同金额*   -- a trailing ``*`` marks the field required
+
+Items are separated by ``,`` ``，`` ``、`` or newlines, never inside parentheses;
+full-width parentheses ``（）`` are accepted and become ASCII ``()``.  Inside a hint,
+``/ | , ， 、`` separate choices and ``+`` separates parts (``姓名+职务``).
+
+What hints mean:
+
+- a date pattern (``YYYY-MM-DD``, ``YYYY年MM月DD日``, ``DD/MM/YYYY``, ``YYYY-MM``) -> type
+  ``date``; the normalized value is written in that pattern (ISO 8601 without a pattern),
+  and a pattern with the day before the month reads ``12/09/2023`` day-first;
+- ``日期``/``日期格式``/``date``/``ISO 8601`` -> type ``date`` (ISO output);
+- ``18位``/``6 digits``/``8 characters`` -> an exact length (characters ignoring spaces;
+  digits for ``phone`` and ``integer`` fields, without a ``+86`` prefix);
+- ``a/b/c`` -> type ``choice`` with those choices (unless the name says otherwise, as in
+  ``租金(元/月)``);
+- a money unit (``万元``, ``USD``, ``千美元``, ``元/月``) -> type ``money``, and a bare number
+  in the text is read in that unit (``120`` in ``合同金额(万元)`` -> 1200000.00 CNY);
+- ``%``/``百分比`` -> ``percent``; ``整数``/``integer`` -> ``integer``; ``身份证`` -> ``id_number``.
+
+Without an explicit type, the type comes from the hint as above, then from the name's
+ending (keyword tables in Chinese and English below, e.g. ``合同金额`` -> money, ``联系电话``
+-> phone, ``签约日期`` -> date, ``员工人数`` -> integer), and is ``text`` otherwise.
+
+Normalized values (``Span.normalized``): ``money`` -> ``{"amount": "2380.00", "currency":
+"CNY"}``; ``date`` -> ``"2023-09-12"`` (or the hint's pattern); ``phone`` ->
+``"+8613812345678"`` / ``"+86-10-12345678"``; ``id_number`` -> the upper-cased ID;
+``integer`` -> ``int``; ``percent`` -> ``"12.5"``; ``choice``/``class`` -> the matching
+choice as written in the schema; ``text`` -> ``None`` (the span text is the value), or a
+``{part: value}`` dict for a ``姓名+职务`` hint when the text splits into exactly that many
+pieces.  See the ``extractor.normalize`` docstring for the details of each format.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from extractor.normalize import (
+    id_birth_date,
+    id_check_digit,
+    normalize_date,
+    normalize_integer,
+    normalize_money,
+    normalize_percent,
+    normalize_phone,
+    parse_money_unit,
+    validate_id_number,
+)
+from extractor.types import DocumentResult, Span
+
+__all__ = [
+    "FIELD_TYPES",
+    "RULE_KINDS",
+    "Field",
+    "Rule",
+    "Schema",
+    "SchemaError",
+    "infer_type",
+]
+
+FIELD_TYPES = ("text", "money", "date", "phone", "id_number", "integer", "percent", "choice", "class")
+RULE_KINDS = ("not_before", "different", "same", "less_equal", "greater_equal", "required_together")
+_NUMERIC_TYPES = ("money", "integer")
+_FIELD_KEYS = (
+    "name", "hint", "type", "required", "threshold", "choices", "parts", "length", "pattern", "description",
+)  # fmt: skip
+_SCHEMA_KEYS = ("name", "fields", "rules")
+
+
+class SchemaError(ValueError):
+    """A schema (field list, file or rule) that cannot be used; the message says how to fix it."""
+
+
+# --------------------------------------------------------------------------------------
+# Small text helpers
+# --------------------------------------------------------------------------------------
+
+
+def _ascii_parens(s: str) -> str:
+    return s.replace("（", "(").replace("）", ")")
+
+
+def _collapse(s: str) -> str:
+    return re.sub(r"\s+", " ", s).strip()
+
+
+def _key(s: str) -> str:
+    """Comparison key: NFKC, case-folded, without whitespace."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s)).casefold()
+
+
+def _check_balanced(s: str, what: str) -> None:
+    depth = 0
+    for ch in s:
+        if ch in "(（":
+            depth += 1
+        elif ch in ")）":
+            depth -= 1
+            if depth < 0:
+                raise SchemaError(f"unbalanced parentheses in {what}: a ')' without '(' in {s!r}")
+    if depth:
+        raise SchemaError(f"unbalanced parentheses in {what}: '(' is never closed in {s!r}")
+
+
+def _split_trailing_hint(s: str) -> tuple[str, str | None]:
+    """``"签约日期(YYYY-MM-DD)"`` -> ``("签约日期", "YYYY-MM-DD")``; ASCII parentheses only."""
+    if not s.endswith(")"):
+        return s, None
+    depth = 0
+    for i in range(len(s) - 1, -1, -1):
+        if s[i] == ")":
+            depth += 1
+        elif s[i] == "(":
+            depth -= 1
+            if depth == 0:
+                return s[:i].strip(), s[i + 1 : -1].strip() or None
+    return s, None  # pragma: no cover - callers check the balance first
+
+
+def _split_items(spec: str) -> list[str]:
+    """Split a field list on top-level ``,`` ``，`` ``、`` and newlines; drop empty items."""
+    _check_balanced(spec, "the field list")
+    items: list[str] = []
+    buf: list[str] = []
+    depth = 0
+    for ch in spec:
+        if ch in "(（":
+            depth += 1
+        elif ch in ")）":
+            depth -= 1
+        if depth == 0 and ch in ",，、\n\r":
+            items.append("".join(buf))
+            buf = []
+        else:
+            buf.append(ch)
+    items.append("".join(buf))
+    return [item.strip() for item in items if item.strip()]
+
+
+def _did_you_mean(word: str, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+# --------------------------------------------------------------------------------------
+# Hints and type inference
+# --------------------------------------------------------------------------------------
+
+_DATE_PATTERN_RE = re.compile(r"(?:YYYY|YY|MM|M|DD|D|[-/. 年月日号])+")
+_DATE_HINT_WORDS = ("日期", "日期格式", "年月日", "date", "iso", "iso8601", "iso 8601")
+_PERCENT_HINT_WORDS = ("%", "百分比", "百分数", "percent", "percentage")
+_INTEGER_HINT_WORDS = ("整数", "integer", "int", "whole number")
+_LENGTH_RE = re.compile(r"(\d+)\s*-?\s*(位(?:数字|数)?|个?字符?|digits?|chars?|characters?)", re.IGNORECASE)
+_CHOICE_SEP_RE = re.compile(r"\s*[/|,，、／｜]\s*")
+_PART_SEP_RE = re.compile(r"\s*[+＋]\s*")
+_PARTS_SPLIT_RE = re.compile(r"[\s,，、/／|｜;；:：()（）\[\]【】]+")
+
+# Name endings (Chinese heads are final: 电话费 is money, 费用类型 is not).
+_CN_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "id_number": ("身份证", "身份证号", "身份证号码", "公民身份号码", "身份号码", "身份证件号码"),
+    "phone": (
+        "电话", "电话号码", "手机", "手机号", "手机号码", "联系方式", "座机", "传真", "传真号",
+        "热线", "移动电话", "固话",
+    ),
+    "date": ("日期", "生日", "出生年月", "签署日", "签订日", "生效日", "到期日", "截止日", "届满日"),
+    "money": (
+        "金额", "价款", "费用", "注册资本", "价格", "总价", "单价", "报价", "售价", "造价",
+        "中标价", "货款", "租金", "工资", "薪资", "薪酬", "保证金", "押金", "违约金", "罚款",
+        "罚金", "赔偿金", "报酬", "资本", "资金", "预算", "款项", "总额", "余额", "欠款",
+        "借款", "贷款", "尾款", "首付款", "预付款", "费",
+    ),
+    "percent": (
+        "比例", "百分比", "占比", "比率", "税率", "利率", "费率", "增长率", "折扣率", "收益率",
+        "毛利率", "利润率",
+    ),
+    "integer": ("数量", "人数", "件数", "个数", "次数", "数目", "天数", "页数", "户数", "台数", "套数", "份数"),
+}  # fmt: skip
+_EN_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    (t, re.compile(p))
+    for t, p in [
+        (
+            "id_number",
+            r"^(?:(?:chinese|national|resident|citizen)\s+)?(?:id|identity)(?:\s+card)?\s+(?:number|no\.?|#)$"
+            r"|^(?:id|identity) card$",
+        ),
+        (
+            "phone",
+            r"\b(?:phone|telephone|tel|mobile|cellphone|cell|fax|hotline)(?:\s+(?:number|no\.?|#))?$"
+            r"|^contact number$",
+        ),
+        ("date", r"\bdate$|^date of\b|\bdate signed$|\bsigned on$|\bbirthday$|\bdob$"),
+        (
+            "money",
+            r"\b(?:amount|price|fee|fees|capital|cost|costs|salary|wage|wages|rent|deposit|budget)$"
+            r"|^(?:amount|price|cost) of\b",
+        ),
+        ("percent", r"\b(?:percentage|percent|ratio|tax rate|interest rate|discount rate|growth rate)$"),
+        ("integer", r"^(?:total\s+)?number of\b|\b(?:count|quantity|qty|headcount)$"),
+    ]
+]
+
+
+def _date_pattern(hint: str | None) -> str | None:
+    """``"yyyy-mm-dd"`` -> ``"YYYY-MM-DD"``; None when the hint is not a date pattern."""
+    if not hint:
+        return None
+    upper = hint.strip().upper()
+    if _DATE_PATTERN_RE.fullmatch(upper) and "YY" in upper and "M" in upper:
+        return upper
+    return None
+
+
+def _hint_length(hint: str | None) -> int | None:
+    if not hint:
+        return None
+    m = _LENGTH_RE.fullmatch(unicodedata.normalize("NFKC", hint).strip())
+    return int(m.group(1)) if m and int(m.group(1)) > 0 else None
+
+
+def _hint_list(hint: str | None, sep: re.Pattern[str]) -> list[str]:
+    if not hint:
+        return []
+    items = [item.strip() for item in sep.split(hint)]
+    items = [item for item in items if item]
+    return items if len(items) >= 2 else []
+
+
+def _type_from_name(name: str) -> str | None:
+    key = _collapse(unicodedata.normalize("NFKC", name)).casefold()
+    best: tuple[int, str] | None = None
+    for type_, suffixes in _CN_SUFFIXES.items():
+        for suffix in suffixes:
+            if key.endswith(suffix) and (best is None or len(suffix) > best[0]):
+                best = (len(suffix), type_)
+    if best:
+        return best[1]
+    for type_, pattern in _EN_PATTERNS:
+        if pattern.search(key):
+            return type_
+    return None
+
+
+def infer_type(name: str, hint: str | None = None) -> str:
+    """The field type of ``name(hint)`` when none is given; ``text`` when unclear."""
+    h = _key(hint) if hint else ""
+    if hint:
+        if _date_pattern(hint) or h in _DATE_HINT_WORDS:
+            return "date"
+        if "身份证" in h:
+            return "id_number"
+        if h in _PERCENT_HINT_WORDS:
+            return "percent"
+        if h in _INTEGER_HINT_WORDS:
+            return "integer"
+    by_name = _type_from_name(name)
+    if by_name:
+        return by_name
+    if hint:
+        if _hint_list(hint, _CHOICE_SEP_RE):
+            return "choice"
+        if parse_money_unit(hint):
+            return "money"
+    return "text"
+
+
+def _derived(hint: str | None, type_: str) -> dict[str, Any]:
+    """The attributes a hint implies for a field of type ``type_`` (see the module docstring)."""
+    return {
+        "choices": _hint_list(hint, _CHOICE_SEP_RE) if type_ in ("choice", "class") else [],
+        "parts": _hint_list(hint, _PART_SEP_RE) if type_ == "text" else [],
+        "length": _hint_length(hint),
+        "pattern": _date_pattern(hint) if type_ == "date" else None,
+    }
+
+
+# --------------------------------------------------------------------------------------
+# Field
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Field:
+    """One field to extract (or classify).
+
+    ``type`` left as None is inferred from the name and hint; ``choices``, ``parts``,
+    ``length`` and ``pattern`` left empty are derived from the hint.  A ``name`` ending in a
+    parenthesized group with no ``hint`` given is split: ``Field("金额(万元)")`` has name
+    ``金额`` and hint ``万元``.  Invalid definitions raise :class:`SchemaError`.
+    """
+
+    name: str
+    hint: str | None = None
+    type: str | None = None
+    required: bool = False
+    threshold: float = 0.0
+    choices: list[str] = dc_field(default_factory=list)
+    parts: list[str] = dc_field(default_factory=list)
+    length: int | None = None
+    pattern: str | None = None
+    description: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise SchemaError(f"a field name must be a string, got {self.name!r}")
+        name = _collapse(_ascii_parens(self.name))
+        _check_balanced(name, f"field {name!r}")
+        if self.hint is None:
+            name, hint = _split_trailing_hint(name)
+        else:
+            if not isinstance(self.hint, str):
+                raise SchemaError(f"field {name!r}: the hint must be a string, got {self.hint!r}")
+            hint = _collapse(_ascii_parens(self.hint)) or None
+            if hint:
+                _check_balanced(hint, f"the hint of field {name!r}")
+        if not name:
+            raise SchemaError(
+                f"a field has an empty name (hint {hint!r}); write the name before the hint, e.g. '签约日期(YYYY-MM-DD)'"
+            )
+        self.name, self.hint = name, hint
+
+        if self.type is None:
+            self.type = infer_type(name, hint)
+        elif not isinstance(self.type, str) or self.type.strip().lower() not in FIELD_TYPES:
+            raise SchemaError(
+                f"field {name!r}: unknown type {self.type!r}{_did_you_mean(str(self.type), FIELD_TYPES)} "
+                f"(known types: {', '.join(FIELD_TYPES)})"
+            )
+        else:
+            self.type = self.type.strip().lower()
+
+        if not isinstance(self.required, bool):
+            raise SchemaError(f"field {name!r}: 'required' must be true or false, got {self.required!r}")
+        if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)):
+            raise SchemaError(
+                f"field {name!r}: 'threshold' must be a number in [0, 1], got {self.threshold!r}"
+            )
+        if not 0.0 <= float(self.threshold) <= 1.0:
+            raise SchemaError(f"field {name!r}: threshold {self.threshold} is outside [0, 1]")
+        self.threshold = float(self.threshold)
+
+        derived = _derived(hint, self.type)
+        self.choices = self._str_list("choices", self.choices) or derived["choices"]
+        self.parts = self._str_list("parts", self.parts) or derived["parts"]
+        if self.length is None:
+            self.length = derived["length"]
+        elif isinstance(self.length, bool) or not isinstance(self.length, int) or self.length <= 0:
+            raise SchemaError(f"field {name!r}: 'length' must be a positive integer, got {self.length!r}")
+        if self.pattern is None:
+            self.pattern = derived["pattern"]
+        else:
+            pattern = _date_pattern(self.pattern) if isinstance(self.pattern, str) else None
+            if pattern is None:
+                raise SchemaError(
+                    f"field {name!r}: pattern {self.pattern!r} is not a date pattern such as 'YYYY-MM-DD'"
+                )
+            if self.type != "date":
+                raise SchemaError(f"field {name!r}: a pattern needs type 'date', not {self.type!r}")
+            self.pattern = pattern
+        if self.description is not None and not isinstance(self.description, str):
+            raise SchemaError(f"field {name!r}: 'description' must be a string")
+
+        if self.type in ("choice", "class") and not self.choices:
+            raise SchemaError(
+                f"field {name!r} has type {self.type!r} but no choices; give them in the hint "
+                f"('{name}(咨询/投诉/求助/建议)') or as 'choices: [...]'"
+            )
+        keys = [_key(c) for c in self.choices]
+        if len(set(keys)) != len(keys):
+            raise SchemaError(f"field {name!r} lists the same choice twice: {self.choices}")
+
+    def _str_list(self, attr: str, value: Any) -> list[str]:
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return _hint_list(value, _CHOICE_SEP_RE if attr == "choices" else _PART_SEP_RE) or [value.strip()]
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise SchemaError(
+                f"field {self.name!r}: {attr!r} must be a list of non-empty strings, got {value!r}"
+            )
+        return [v.strip() for v in value]
+
+    # -- construction ---------------------------------------------------------------
+
+    @classmethod
+    def parse(cls, spec: str, **attrs: Any) -> Field:
+        """One item of a field list: ``"签约日期(YYYY-MM-DD)"``, ``"合同金额*"`` (required)."""
+        if not isinstance(spec, str):
+            raise SchemaError(f"a field must be written as a string, got {spec!r}")
+        text = _collapse(_ascii_parens(spec))
+        if text.endswith("*"):
+            text = text[:-1].rstrip()
+            attrs.setdefault("required", True)
+        _check_balanced(text, f"field {text!r}")
+        name, hint = _split_trailing_hint(text)
+        if not name:
+            raise SchemaError(f"field {spec!r} has an empty name; write it as 'name(hint)'")
+        return cls(name=name, hint=hint or "", **attrs)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Field:
+        """A mapping of a schema file: ``{name, hint?, type?, required?, threshold?, choices?, ...}``."""
+        unknown = [k for k in data if k not in _FIELD_KEYS]
+        if unknown:
+            raise SchemaError(
+                f"field {data.get('name')!r}: unknown key {unknown[0]!r}{_did_you_mean(str(unknown[0]), _FIELD_KEYS)} "
+                f"(allowed: {', '.join(_FIELD_KEYS)})"
+            )
+        if "name" not in data or not isinstance(data["name"], str):
+            raise SchemaError(f"a field mapping needs a string 'name': {dict(data)!r}")
+        attrs = {k: v for k, v in data.items() if v is not None or k == "name"}
+        return cls(**attrs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The mapping form for a schema file; keys the hint already implies are left out."""
+        d: dict[str, Any] = {"name": self.name}
+        if self.hint is not None:
+            d["hint"] = self.hint
+        elif _split_trailing_hint(self.name)[1] is not None:
+            d["hint"] = ""  # keep "a(b)" whole when it is read back
+        d["type"] = self.type
+        if self.required:
+            d["required"] = True
+        if self.threshold:
+            d["threshold"] = self.threshold
+        derived = _derived(self.hint, self.type or "text")
+        for attr in ("choices", "parts", "length", "pattern"):
+            value = getattr(self, attr)
+            if value != derived[attr]:
+                d[attr] = list(value) if isinstance(value, list) else value
+        if self.description is not None:
+            d["description"] = self.description
+        return d
+
+    # -- use --------------------------------------------------------------------------
+
+    @property
+    def prompt_label(self) -> str:
+        """The label sent to the model: ``签约日期(YYYY-MM-DD)``, or the bare name."""
+        return f"{self.name}({self.hint})" if self.hint else self.name
+
+    @property
+    def dayfirst(self) -> bool | None:
+        """How the pattern reads ``A/B/YYYY``: True for ``DD/MM/YYYY``, False for ``MM/DD``."""
+        if not self.pattern or "D" not in self.pattern:
+            return None
+        day, month = self.pattern.find("D"), self.pattern.find("M")
+        if self.pattern.find("Y") < min(day, month):
+            return None
+        return day < month
+
+    def _measure(self, text: str) -> tuple[int, str]:
+        if self.type in ("phone", "integer"):
+            digits = re.sub(r"\D", "", unicodedata.normalize("NFKC", text))
+            if self.type == "phone" and re.match(
+                r"\s*\(?\s*(?:\+|00)\s*86", unicodedata.normalize("NFKC", text)
+            ):
+                digits = digits[4:] if digits.startswith("0086") else digits[2:]
+            return len(digits), "digits"
+        return len(re.sub(r"\s+", "", text)), "characters"
+
+    def _format_date(self, iso: str) -> tuple[str, list[str]]:
+        if not self.pattern:
+            return iso, []
+        has_day = len(iso) == 10
+        if "D" in self.pattern and not has_day:
+            return iso, [f"date has no day (expected {self.pattern})"]
+        y, m = int(iso[:4]), int(iso[5:7])
+        d = int(iso[8:10]) if has_day else 0
+        tokens = {
+            "YYYY": f"{y:04d}",
+            "YY": f"{y % 100:02d}",
+            "MM": f"{m:02d}",
+            "M": str(m),
+            "DD": f"{d:02d}",
+            "D": str(d),
+        }
+        return re.sub(r"YYYY|YY|MM|M|DD|D", lambda mt: tokens[mt.group()], self.pattern), []
+
+    def _match_choice(self, text: str) -> str | None:
+        if text in self.choices:
+            return text
+        key = _key(text)
+        for choice in self.choices:
+            if _key(choice) == key:
+                return choice
+        return None
+
+    def normalize(self, text: str) -> tuple[Any, list[str]]:
+        """``(normalized value or None, issues)`` for one extracted text (see the module docstring)."""
+        raw = text if isinstance(text, str) else str(text)
+        stripped = raw.strip()
+        issues: list[str] = []
+        if self.length is not None:
+            got, unit = self._measure(stripped)
+            if got != self.length:
+                issues.append(f"expected {self.length} {unit}, got {got}")
+        value: Any = None
+        if self.type == "date":
+            iso = normalize_date(stripped, dayfirst=self.dayfirst)
+            if iso is None:
+                issues.append("not a valid date")
+            else:
+                value, more = self._format_date(iso)
+                issues.extend(more)
+        elif self.type == "money":
+            value = normalize_money(stripped, unit=self.hint)
+            if value is None:
+                issues.append("no amount found")
+        elif self.type == "phone":
+            value = normalize_phone(stripped)
+            if value is None:
+                issues.append("not a phone number")
+        elif self.type == "id_number":
+            value = validate_id_number(stripped)
+            if value is None:
+                issues.append(_id_issue(stripped))
+        elif self.type == "integer":
+            value = normalize_integer(stripped)
+            if value is None:
+                issues.append("not a whole number")
+        elif self.type == "percent":
+            value = normalize_percent(stripped)
+            if value is None:
+                issues.append("not a percentage")
+        elif self.type in ("choice", "class"):
+            value = self._match_choice(stripped)
+            if value is None:
+                issues.append(f"not one of {'/'.join(self.choices)}")
+        elif self.parts:
+            pieces = [p for p in _PARTS_SPLIT_RE.split(stripped) if p]
+            if len(pieces) == len(self.parts):
+                value = dict(zip(self.parts, pieces, strict=True))
+        return value, issues
+
+    def comparable(self, text: str) -> Any:
+        """The value rules compare: an ISO date, ``(Decimal, currency)``, a Decimal, or a key."""
+        if self.type == "date":
+            return normalize_date(text, dayfirst=self.dayfirst)
+        if self.type == "money":
+            money = normalize_money(text.strip(), unit=self.hint)
+            return (Decimal(money["amount"]), money["currency"]) if money else None
+        if self.type == "integer":
+            number = normalize_integer(text)
+            return Decimal(number) if number is not None else None
+        if self.type == "percent":
+            percent = normalize_percent(text)
+            return Decimal(percent) if percent is not None else None
+        value, _ = self.normalize(text)
+        if value is not None and not isinstance(value, dict):
+            return _key(str(value))
+        return _key(text)
+
+
+def _id_issue(text: str) -> str:
+    t = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).upper()
+    m = re.search(r"(?<![0-9A-Z])\d{17}[\dX](?![0-9A-Z])", t)
+    if not m:
+        return "not an 18-character resident ID number"
+    value = m.group()
+    if id_check_digit(value[:17]) != value[17]:
+        return "invalid ID check digit"
+    if id_birth_date(value) is None:
+        return "invalid birth date in ID number"
+    return "invalid region code in ID number"
+
+
+# --------------------------------------------------------------------------------------
+# Rules
+# --------------------------------------------------------------------------------------
+
+_OPERATOR_RE = re.compile(
+    r"\s*(>=|<=|!=|==|=>|->|≥|≤|≠|=)\s*"
+    r"|\s+(not_before|different|same|less_equal|greater_equal|required_together|requires)\s+"
+)
+_SYMBOL = {
+    "not_before": ">=", "greater_equal": ">=", "less_equal": "<=", "different": "!=", "same": "==",
+    "required_together": "->",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A check between two fields, on the first kept value of each.
+
+    ``not_before``: date ``left >= right``; ``less_equal``/``greater_equal``: money or
+    integers; ``different``/``same``: any two fields (normalized values, else the text
+    without spaces, case-folded); ``required_together``: when ``left`` has a value,
+    ``right`` must have one.  Written ``"结束日期 >= 开始日期"``, ``"已付金额 <= 合同金额"``,
+    ``"甲方 != 乙方"``, ``"甲方 == 签字方"``, ``"担保人 -> 担保人电话"``.
+    """
+
+    kind: str
+    left: str
+    right: str
+
+    def __str__(self) -> str:
+        return f"{self.left} {_SYMBOL.get(self.kind, self.kind)} {self.right}"
+
+    @classmethod
+    def parse(cls, text: str, fields: Iterable[Field]) -> Rule:
+        """Parse ``"结束日期 >= 开始日期"``; ``>=``/``<=`` pick the kind from the field types."""
+        if not isinstance(text, str):
+            raise SchemaError(f"a rule must be a string like '结束日期 >= 开始日期', got {text!r}")
+        fields = list(fields)
+        src = unicodedata.normalize("NFKC", text).strip()
+        m = _OPERATOR_RE.search(src)
+        if not m or not src[: m.start()].strip() or not src[m.end() :].strip():
+            raise SchemaError(
+                f"cannot read rule {text!r}: write 'A >= B' (dates or numbers), 'A <= B', 'A != B', "
+                f"'A == B' or 'A -> B' (if A is present B must be)"
+            )
+        left = _resolve(src[: m.start()], fields, text)
+        right = _resolve(src[m.end() :], fields, text)
+        op = m.group(1) or m.group(2)
+        op = {"≥": ">=", "≤": "<=", "≠": "!=", "=": "==", "=>": "->", "requires": "->"}.get(op, op)
+        if op in (">=", "<="):
+            types = {left.type, right.type}
+            if types == {"date"}:
+                return (
+                    cls("not_before", left.name, right.name)
+                    if op == ">="
+                    else cls("not_before", right.name, left.name)
+                )
+            return cls("greater_equal" if op == ">=" else "less_equal", left.name, right.name)
+        kind = {"!=": "different", "==": "same", "->": "required_together"}.get(op, op)
+        return cls(kind, left.name, right.name)
+
+    def check(self, left: tuple[Field, Span] | None, right: tuple[Field, Span] | None) -> str | None:
+        """The violation message for the first values of both fields, or None."""
+        if self.kind == "required_together":
+            if left is not None and right is None:
+                return f"rule {self} broken: {self.left}={left[1].text!r} but {self.right} not found"
+            return None
+        if left is None or right is None:
+            return None
+        lv, rv = left[0].comparable(left[1].text), right[0].comparable(right[1].text)
+        if lv is None or rv is None:
+            return None
+        values = f"{self.left}={_show(left)}, {self.right}={_show(right)}"
+        if self.kind == "not_before":
+            n = min(len(lv), len(rv))
+            if lv[:n] == rv[:n] or lv[:n] > rv[:n]:
+                return None
+            return f"rule {self} broken: {self.left} is before {self.right} ({values})"
+        if self.kind in ("less_equal", "greater_equal"):
+            (la, lc), (ra, rc) = _as_amount(lv), _as_amount(rv)
+            if lc and rc and lc != rc:
+                return None  # different currencies: not comparable without exchange rates
+            ok = la <= ra if self.kind == "less_equal" else la >= ra
+            word = "greater" if self.kind == "less_equal" else "less"
+            return None if ok else f"rule {self} broken: {self.left} is {word} than {self.right} ({values})"
+        if self.kind == "different":
+            return None if lv != rv else f"rule {self} broken: both are the same ({values})"
+        if self.kind == "same":
+            return None if lv == rv else f"rule {self} broken: they differ ({values})"
+        return None  # pragma: no cover - kinds are validated by Schema
+
+
+def _as_amount(value: Any) -> tuple[Decimal, str | None]:
+    return value if isinstance(value, tuple) else (value, None)
+
+
+def _show(entry: tuple[Field, Span]) -> str:
+    field, span = entry
+    normalized = span.normalized
+    if normalized is None:
+        normalized, _ = field.normalize(span.text)
+    if isinstance(normalized, dict) and "amount" in normalized:
+        currency = normalized.get("currency")
+        return f"{normalized['amount']} {currency}" if currency else str(normalized["amount"])
+    if normalized is None or isinstance(normalized, dict):
+        return repr(span.text)
+    return str(normalized)
+
+
+def _resolve(ref: str, fields: list[Field], rule: str) -> Field:
+    ref = _collapse(_ascii_parens(ref))
+    for f in fields:
+        if f.name == ref or f.prompt_label == ref:
+            return f
+    for f in fields:
+        if _key(f.name) == _key(ref) or _key(f.prompt_label) == _key(ref):
+            return f
+    names = [f.name for f in fields]
+    raise SchemaError(
+        f"rule {rule!r} names an unknown field {ref!r}{_did_you_mean(ref, names)} (fields: {', '.join(names)})"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Schema
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Schema:
+    """An ordered list of fields, cross-field rules and an optional name.
+
+    ``fields`` may be given as :class:`Field` objects or item strings and ``rules`` as
+    :class:`Rule` objects or rule strings; everything is checked at construction.
+    """
+
+    fields: list[Field]
+    rules: list[Rule] = dc_field(default_factory=list)
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.fields, str):
+            raise SchemaError(
+                "Schema(fields=...) takes a list; use Schema.parse('甲方, 乙方') for a field list"
+            )
+        fields = [f if isinstance(f, Field) else Field.parse(f) for f in self.fields or []]
+        if not fields:
+            raise SchemaError("empty field list: give at least one field, e.g. '甲方, 乙方, 合同金额'")
+        seen: dict[str, str] = {}
+        for f in fields:
+            k = _key(f.name)
+            if k in seen:
+                raise SchemaError(
+                    f"duplicate field name {f.name!r} (also {seen[k]!r}); every field needs its own name"
+                )
+            seen[k] = f.name
+        self.fields = fields
+        if self.name is not None and not isinstance(self.name, str):
+            raise SchemaError(f"the schema name must be a string, got {self.name!r}")
+        if isinstance(self.rules, (str, Rule)):
+            self.rules = [self.rules]
+        self.rules = [self._check_rule(r) for r in self.rules or []]
+
+    def _check_rule(self, rule: Rule | str) -> Rule:
+        if isinstance(rule, str):
+            rule = Rule.parse(rule, self.fields)
+        if not isinstance(rule, Rule):
+            raise SchemaError(f"a rule must be a string like '结束日期 >= 开始日期', got {rule!r}")
+        if rule.kind not in RULE_KINDS:
+            raise SchemaError(
+                f"unknown rule kind {rule.kind!r}{_did_you_mean(rule.kind, RULE_KINDS)} (known: {', '.join(RULE_KINDS)})"
+            )
+        names = {f.name: f for f in self.fields}
+        for ref in (rule.left, rule.right):
+            if ref not in names:
+                raise SchemaError(
+                    f"rule '{rule}' names an unknown field {ref!r}{_did_you_mean(ref, names)} "
+                    f"(fields: {', '.join(names)})"
+                )
+        left, right = names[rule.left], names[rule.right]
+        if left.name == right.name:
+            raise SchemaError(f"rule '{rule}' compares field {left.name!r} with itself")
+        if rule.kind == "not_before" and (left.type != "date" or right.type != "date"):
+            raise SchemaError(
+                f"rule '{rule}' compares dates, but {left.name!r} is {left.type} and {right.name!r} is {right.type}; "
+                f"give both fields type 'date' (e.g. a 'YYYY-MM-DD' hint)"
+            )
+        if rule.kind in ("less_equal", "greater_equal"):
+            numeric = left.type in _NUMERIC_TYPES and right.type in _NUMERIC_TYPES
+            if not numeric and not (left.type == right.type == "percent"):
+                raise SchemaError(
+                    f"rule '{rule}' compares amounts, but {left.name!r} is {left.type} and {right.name!r} is "
+                    f"{right.type}; it needs two money or integer fields (or two dates, for '>=' and '<=')"
+                )
+        return rule
+
+    # -- constructors -----------------------------------------------------------------
+
+    @classmethod
+    def parse(cls, spec: str, *, name: str | None = None, rules: Iterable[Rule | str] = ()) -> Schema:
+        """``Schema.parse("甲方, 乙方, 签约日期(YYYY-MM-DD), 项目阶段(立项/招标)")``."""
+        if not isinstance(spec, str):
+            raise SchemaError(f"Schema.parse takes a string field list, got {type(spec).__name__}")
+        return cls([Field.parse(item) for item in _split_items(spec)], list(rules), name)
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Schema:
+        """``{name?, fields: [...], rules: [...]}``; a bare list is taken as the fields."""
+        if isinstance(data, list):
+            data = {"fields": data}
+        if not isinstance(data, Mapping):
+            raise SchemaError(f"a schema must be a mapping with a 'fields' list, got {type(data).__name__}")
+        unknown = [k for k in data if k not in _SCHEMA_KEYS]
+        if unknown:
+            raise SchemaError(
+                f"unknown schema key {unknown[0]!r}{_did_you_mean(str(unknown[0]), _SCHEMA_KEYS)} "
+                f"(allowed: {', '.join(_SCHEMA_KEYS)})"
+            )
+        raw = data.get("fields")
+        if raw is None:
+            raise SchemaError("the schema has no 'fields': list the fields to extract under 'fields:'")
+        if isinstance(raw, str):
+            raw = [raw]
+        if not isinstance(raw, list):
+            raise SchemaError(f"'fields' must be a list, got {type(raw).__name__}")
+        fields: list[Field] = []
+        for item in raw:
+            if isinstance(item, str):
+                fields.extend(Field.parse(part) for part in _split_items(item))
+            elif isinstance(item, Mapping):
+                fields.append(Field.from_dict(item))
+            else:
+                raise SchemaError(f"a field must be a string or a mapping with 'name', got {item!r}")
+        rules_raw = data.get("rules") or []
+        if isinstance(rules_raw, str):
+            rules_raw = [rules_raw]
+        if not isinstance(rules_raw, list):
+            raise SchemaError(
+                f"'rules' must be a list of strings like '结束日期 >= 开始日期', got {rules_raw!r}"
+            )
+        rules: list[Rule | str] = []
+        for r in rules_raw:
+            if isinstance(r, Mapping):
+                if set(r) != {"kind", "left", "right"}:
+                    raise SchemaError(f"a rule mapping needs exactly 'kind', 'left' and 'right': {dict(r)!r}")
+                rules.append(Rule(str(r["kind"]), str(r["left"]), str(r["right"])))
+            else:
+                rules.append(r)
+        return cls(fields, rules, data.get("name"))
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Schema:
+        """Load a ``.yaml``/``.yml``/``.json`` schema file."""
+        p = Path(path)
+        if not p.is_file():
+            raise SchemaError(f"schema file not found: {p}" + (" (it is a directory)" if p.is_dir() else ""))
+        suffix = p.suffix.lower()
+        if suffix not in (".yaml", ".yml", ".json"):
+            raise SchemaError(f"schema file {p} must end in .yaml, .yml or .json")
+        try:
+            text = p.read_text(encoding="utf-8")
+            data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+        except (OSError, UnicodeDecodeError) as e:
+            raise SchemaError(f"cannot read schema file {p}: {e}") from e
+        except (ValueError, yaml.YAMLError) as e:
+            raise SchemaError(f"cannot parse schema file {p}: {e}") from e
+        if data is None:
+            raise SchemaError(f"schema file {p} is empty; it needs a 'fields' list")
+        try:
+            return cls.from_dict(data)
+        except SchemaError as e:
+            raise SchemaError(f"{p}: {e}") from e
+
+    def to_dict(self) -> dict[str, Any]:
+        """The file form: ``{name?, fields: [mapping, ...], rules?: ["A >= B", ...]}``."""
+        d: dict[str, Any] = {}
+        if self.name is not None:
+            d["name"] = self.name
+        d["fields"] = [f.to_dict() for f in self.fields]
+        if self.rules:
+            d["rules"] = [str(r) for r in self.rules]
+        return d
+
+    def save(self, path: str | Path) -> Path:
+        """Write the schema as YAML or JSON (by extension); ``from_file`` reads it back equal."""
+        p = Path(path)
+        suffix = p.suffix.lower()
+        if suffix == ".json":
+            text = json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n"
+        elif suffix in (".yaml", ".yml"):
+            text = yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False)
+        else:
+            raise SchemaError(f"cannot save a schema as {p}: use a .yaml, .yml or .json file name")
+        p.write_text(text, encoding="utf-8")
+        return p
+
+    # -- access -----------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[Field]:
+        return iter(self.fields)
+
+    def __len__(self) -> int:
+        return len(self.fields)
+
+    @property
+    def extraction_fields(self) -> list[Field]:
+        return [f for f in self.fields if f.type != "class"]
+
+    @property
+    def classification_fields(self) -> list[Field]:
+        return [f for f in self.fields if f.type == "class"]
+
+    def field(self, name: str) -> Field:
+        """The field called ``name`` (or whose prompt label is ``name``); KeyError otherwise."""
+        for f in self.fields:
+            if f.name == name:
+                return f
+        for f in self.fields:
+            if f.prompt_label == name:
+                return f
+        names = [f.name for f in self.fields]
+        raise KeyError(f"no field {name!r}{_did_you_mean(name, names)} (fields: {', '.join(names)})")
+
+    def by_prompt_label(self, label: str) -> Field | None:
+        """The field a model output label refers to, tolerant of width, spacing and case
+        (``项目阶段(立项，招标)`` matches ``项目阶段(立项,招标)``); None when unknown."""
+        key = _key(_ascii_parens(label))
+        for f in self.fields:
+            if _key(f.prompt_label) == key:
+                return f
+        for f in self.fields:
+            if _key(f.name) == key:
+                return f
+        return None
+
+    # -- validation -------------------------------------------------------------------
+
+    def validate(self, result: DocumentResult) -> DocumentResult:
+        """Normalize every span, apply thresholds, check required fields and rules (in place).
+
+        Spans of ``result.values[field.name]`` (or keyed by the prompt label) get
+        ``normalized``/``issues`` from :meth:`Field.normalize`; spans below the field's
+        threshold move to ``result.dropped``.  ``result.violations`` gets one message per
+        missing required field, per class label outside the choices and per broken rule.
+        Rules compare the first kept value of each field and are skipped when a value is
+        absent or cannot be normalized (except ``required_together``).
+        """
+        first: dict[str, tuple[Field, Span]] = {}
+        violations: list[str] = []
+        for f in self.extraction_fields:
+            key = f.name if f.name in result.values else f.prompt_label
+            spans = result.values.get(key)
+            kept: list[Span] = []
+            for span in spans or []:
+                span.normalized, span.issues = f.normalize(span.text)
+                if span.confidence < f.threshold:
+                    result.dropped.append(span)
+                else:
+                    kept.append(span)
+            if spans is not None:
+                spans[:] = kept
+            if kept:
+                first[f.name] = (f, kept[0])
+            elif f.required:
+                violations.append(f"required field {f.name} not found")
+        for f in self.classification_fields:
+            key = f.name if f.name in result.classes else f.prompt_label
+            labels = result.classes.get(key) or []
+            if f.required and not labels:
+                violations.append(f"required field {f.name} not found")
+            for label in labels:
+                if f._match_choice(label.label) is None:
+                    violations.append(
+                        f"field {f.name}: label {label.label!r} is not one of {'/'.join(f.choices)}"
+                    )
+            if labels:
+                first[f.name] = (f, Span(f.name, labels[0].label, 0, 0, labels[0].confidence))
+        for rule in self.rules:
+            message = rule.check(first.get(rule.left), first.get(rule.right))
+            if message:
+                violations.append(message)
+        for message in violations:
+            if message not in result.violations:
+                result.violations.append(message)
+        return result

@@ -1,0 +1,811 @@
+"""Field definitions: parsing, hints, type inference, files, errors and validation of results."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import yaml
+
+from extractor.normalize import id_check_digit
+from extractor.schema import FIELD_TYPES, Field, Rule, Schema, SchemaError, infer_type
+from extractor.types import ClassLabel, DocumentResult, Span
+
+EXAMPLE = "甲方, 乙方, 合同金额, 签约日期(YYYY-MM-DD), 身份证号(18位), 项目阶段(立项/招标/实施/验收), 负责人(姓名+职务)"
+
+
+def span(field: str, text: str, confidence: float = 0.9, start: int = 0) -> Span:
+    return Span(field=field, text=text, start=start, end=start + len(text), confidence=confidence)
+
+
+# --------------------------------------------------------------------------------------
+# The comma list
+# --------------------------------------------------------------------------------------
+
+
+def test_parse_the_design_example():
+    s = Schema.parse(EXAMPLE)
+    assert [f.name for f in s] == ["甲方", "乙方", "合同金额", "签约日期", "身份证号", "项目阶段", "负责人"]
+    assert [f.prompt_label for f in s] == [
+        "甲方",
+        "乙方",
+        "合同金额",
+        "签约日期(YYYY-MM-DD)",
+        "身份证号(18位)",
+        "项目阶段(立项/招标/实施/验收)",
+        "负责人(姓名+职务)",
+    ]
+    assert [f.type for f in s] == ["text", "text", "money", "date", "id_number", "choice", "text"]
+    assert s.field("签约日期").pattern == "YYYY-MM-DD"
+    assert s.field("身份证号").length == 18
+    assert s.field("项目阶段").choices == ["立项", "招标", "实施", "验收"]
+    assert s.field("负责人").parts == ["姓名", "职务"]
+    assert s.field("甲方").hint is None and s.field("甲方").required is False
+    assert s.rules == [] and s.name is None and len(s) == 7
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "甲方,乙方,合同金额",
+        "甲方，乙方，合同金额",
+        "甲方、乙方、合同金额",
+        "甲方\n乙方\r\n合同金额\n",
+        "  甲方 ,\t乙方 ,  合同金额  ",
+        "甲方,, 乙方 , ,合同金额,",
+        "甲方，乙方、合同金额\n",
+    ],
+)
+def test_separators_spaces_and_empty_items(spec):
+    assert [f.name for f in Schema.parse(spec)] == ["甲方", "乙方", "合同金额"]
+
+
+def test_no_split_inside_parentheses_and_commas_are_choice_separators():
+    s = Schema.parse("项目阶段(立项,招标), 状态（进行中，已完成、已取消）, 日期")
+    assert [f.name for f in s] == ["项目阶段", "状态", "日期"]
+    assert s.field("项目阶段").choices == ["立项", "招标"]
+    assert s.field("状态").choices == ["进行中", "已完成", "已取消"]
+
+
+def test_full_width_parentheses_become_ascii_and_hint_is_kept_verbatim():
+    f = Schema.parse("签署日期（YYYY年MM月DD日）").fields[0]
+    assert f.name == "签署日期" and f.hint == "YYYY年MM月DD日"
+    assert f.prompt_label == "签署日期(YYYY年MM月DD日)"
+    assert Schema.parse("签约日期 (YYYY-MM-DD)").fields[0].prompt_label == "签约日期(YYYY-MM-DD)"
+
+
+def test_nested_parentheses_and_non_trailing_groups():
+    f = Field.parse("负责人(姓名(全名)+职务)")
+    assert f.name == "负责人" and f.hint == "姓名(全名)+职务"
+    g = Field.parse("(注)备注")
+    assert g.name == "(注)备注" and g.hint is None
+    h = Field.parse("金额()")
+    assert h.name == "金额" and h.hint is None and h.prompt_label == "金额"
+
+
+def test_trailing_star_marks_required():
+    s = Schema.parse("合同金额*, 签约日期(YYYY-MM-DD) *, 甲方")
+    assert [f.required for f in s] == [True, True, False]
+    assert s.field("签约日期").prompt_label == "签约日期(YYYY-MM-DD)"
+
+
+def test_field_constructor_splits_a_trailing_hint():
+    f = Field("合同金额(万元)")
+    assert (f.name, f.hint, f.type) == ("合同金额", "万元", "money")
+    assert Field("金额(元)", hint="万元").name == "金额(元)"
+
+
+# --------------------------------------------------------------------------------------
+# Type inference
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "type_"),
+    [
+        ("合同金额", "money"),
+        ("价款", "money"),
+        ("服务费用", "money"),
+        ("注册资本", "money"),
+        ("电话费", "money"),
+        ("标的(万元)", "money"),
+        ("租金(元/月)", "money"),
+        ("contract amount", "money"),
+        ("Price", "money"),
+        ("registered capital", "money"),
+        ("annual fee", "money"),
+        ("签约日期", "date"),
+        ("出生日期", "date"),
+        ("出生年月", "date"),
+        ("截止(YYYY-MM-DD)", "date"),
+        ("签约时间(日期格式)", "date"),
+        ("付款金额(YYYY/MM/DD)", "date"),
+        ("Signing Date", "date"),
+        ("date of birth", "date"),
+        ("signed on", "date"),
+        ("联系电话", "phone"),
+        ("手机号码", "phone"),
+        ("联系方式", "phone"),
+        ("phone", "phone"),
+        ("Tel", "phone"),
+        ("mobile number", "phone"),
+        ("身份证号", "id_number"),
+        ("身份证号码(18位)", "id_number"),
+        ("证件号码(身份证)", "id_number"),
+        ("ID number", "id_number"),
+        ("员工人数", "integer"),
+        ("采购数量", "integer"),
+        ("number of employees", "integer"),
+        ("head count", "integer"),
+        ("持股比例", "percent"),
+        ("增长(%)", "percent"),
+        ("tax rate", "percent"),
+        ("项目阶段(立项/招标/实施/验收)", "choice"),
+        ("是否盖章(是/否)", "choice"),
+        # conservative: unclear names stay text
+        ("甲方", "text"),
+        ("费用类型", "text"),
+        ("开会时间", "text"),
+        ("date range notes", "text"),
+        ("update", "text"),
+        ("phone model", "text"),
+        ("证件号码(18位)", "text"),
+        ("负责人(姓名+职务)", "text"),
+        ("备注", "text"),
+    ],
+)
+def test_type_inference(spec, type_):
+    assert Field.parse(spec).type == type_
+
+
+def test_infer_type_function_and_explicit_type_wins():
+    assert infer_type("合同金额") == "money"
+    assert infer_type("项目", "A/B") == "choice"
+    assert infer_type("项目") == "text"
+    f = Field.parse("合同金额", type="text")
+    assert f.type == "text"
+    assert Field("备注", hint="a/b", type="text").choices == []  # choices only for choice/class
+    assert Field("Status", type="CHOICE", choices=["a", "b"]).type == "choice"
+
+
+# --------------------------------------------------------------------------------------
+# Field.normalize
+# --------------------------------------------------------------------------------------
+
+
+def test_normalize_money_date_phone_integer():
+    s = Schema.parse("合同金额, 签约日期, 电话, 人数, 比例(%)")
+    assert s.field("合同金额").normalize("¥2,380.00元") == ({"amount": "2380.00", "currency": "CNY"}, [])
+    assert s.field("合同金额").normalize("面议") == (None, ["no amount found"])
+    assert s.field("签约日期").normalize("2023年9月12日") == ("2023-09-12", [])
+    assert s.field("签约日期").normalize("2023-02-30") == (None, ["not a valid date"])
+    assert s.field("电话").normalize("+86 138-1234-5678") == ("+8613812345678", [])
+    assert s.field("电话").normalize("见附件") == (None, ["not a phone number"])
+    assert s.field("人数").normalize("12人") == (12, [])
+    assert s.field("人数").normalize("若干") == (None, ["not a whole number"])
+    assert s.field("比例").normalize("12.5%") == ("12.5", [])
+    assert s.field("比例").normalize("一半") == (None, ["not a percentage"])
+
+
+def test_money_hint_unit_scales_bare_numbers():
+    f = Field.parse("合同金额(万元)")
+    assert f.normalize("120") == ({"amount": "1200000.00", "currency": "CNY"}, [])
+    assert f.normalize("120万元") == ({"amount": "1200000.00", "currency": "CNY"}, [])
+
+
+def test_length_hint():
+    f = Field.parse("编号(6位)")
+    assert f.normalize("AB1234") == (None, [])
+    assert f.normalize("AB 12 34") == (None, [])  # spaces ignored
+    assert f.normalize("AB123") == (None, ["expected 6 characters, got 5"])
+    g = Field.parse("验证码(6 digits)")
+    assert g.length == 6 and g.normalize("1234567")[1] == ["expected 6 characters, got 7"]
+    m = Field.parse("手机(11位)")
+    assert m.type == "phone" and m.length == 11
+    assert m.normalize("+86 138-1234-5678") == ("+8613812345678", [])  # digits, without +86
+    assert m.normalize("138-1234-567")[1] == ["expected 11 digits, got 10", "not a phone number"]
+
+
+def test_id_number_issues():
+    f = Field.parse("身份证号(18位)")
+    assert f.normalize("11010519491231002x") == ("11010519491231002X", [])
+    assert f.normalize("110105194912310021") == (None, ["invalid ID check digit"])
+    assert f.normalize("11010519491231002") == (
+        None,
+        ["expected 18 characters, got 17", "not an 18-character resident ID number"],
+    )
+    # valid check digit, impossible birth date (1949-02-31)
+    bad_birth = "11010519490231002" + id_check_digit("11010519490231002")
+    assert f.normalize(bad_birth) == (None, ["invalid birth date in ID number"])
+
+
+def test_choices():
+    f = Field.parse("项目阶段(立项/招标/实施/验收)")
+    assert f.normalize("招标") == ("招标", [])
+    assert f.normalize(" 招标 ") == ("招标", [])
+    assert f.normalize("验收阶段") == (None, ["not one of 立项/招标/实施/验收"])
+    g = Field.parse("status(Open/Closed)")
+    assert g.normalize("open") == (
+        "Open",
+        [],
+    )  # case and width do not matter; the schema's spelling is returned
+    assert g.normalize("ＣＬＯＳＥＤ") == ("Closed", [])
+
+
+@pytest.mark.parametrize(
+    ("hint", "text", "value"),
+    [
+        ("YYYY-MM-DD", "2023年9月12日", "2023-09-12"),
+        ("YYYY年MM月DD日", "2023-9-12", "2023年09月12日"),
+        ("yyyy/mm/dd", "September 12, 2023", "2023/09/12"),
+        ("YYYY-MM", "2023年9月12日", "2023-09"),
+        ("DD/MM/YYYY", "12/09/2023", "12/09/2023"),  # read day-first, as the pattern says
+        ("MM/DD/YYYY", "12/09/2023", "12/09/2023"),
+        ("YYYY.M.D", "2023-09-02", "2023.9.2"),
+    ],
+)
+def test_date_pattern_is_the_output_form(hint, text, value):
+    f = Field.parse(f"日期({hint})")
+    assert f.type == "date"
+    assert f.normalize(text) == (value, [])
+
+
+def test_date_pattern_day_first_changes_the_reading():
+    assert Field.parse("d(DD/MM/YYYY)").normalize("12/09/2023")[0] == "12/09/2023"
+    assert Field.parse("d(YYYY-MM-DD)").normalize("12/09/2023")[0] == "2023-12-09"
+    assert Field.parse("d(DD-MM-YYYY)").normalize("03/04/2024")[0] == "03-04-2024"
+    assert Field.parse("d(YYYY-MM-DD)").normalize("03/04/2024")[0] == "2024-03-04"
+
+
+def test_date_missing_day_with_a_day_pattern():
+    f = Field.parse("签约日期(YYYY-MM-DD)")
+    assert f.normalize("2023年9月") == ("2023-09", ["date has no day (expected YYYY-MM-DD)"])
+
+
+def test_parts_hint_splits_when_it_can():
+    f = Field.parse("负责人(姓名+职务)")
+    assert f.normalize("张三 总经理") == ({"姓名": "张三", "职务": "总经理"}, [])
+    assert f.normalize("张三（总经理）") == ({"姓名": "张三", "职务": "总经理"}, [])
+    assert f.normalize("张三总经理") == (None, [])  # cannot split: no issue, the text is the value
+
+
+def test_plain_text_has_no_normalized_value():
+    assert Field.parse("甲方").normalize("北京云杉科技有限公司") == (None, [])
+
+
+# --------------------------------------------------------------------------------------
+# Files
+# --------------------------------------------------------------------------------------
+
+
+def _rich_schema() -> Schema:
+    return Schema(
+        [
+            Field.parse("甲方", required=True),
+            Field.parse("乙方"),
+            Field.parse("合同金额(万元)", threshold=0.5, description="total price"),
+            Field.parse("已付金额"),
+            Field.parse("开始日期(YYYY-MM-DD)"),
+            Field.parse("结束日期(YYYY年MM月DD日)"),
+            Field.parse("身份证号(18位)"),
+            Field.parse("项目阶段(立项/招标/实施/验收)"),
+            Field.parse("负责人(姓名+职务)"),
+            Field("备注", hint="a/b", type="text"),
+            Field("优先级", type="choice", choices=["高", "中", "低"]),
+            Field("编号", length=8),
+            Field("类别", type="class", choices=["咨询", "投诉", "求助", "建议"], required=True),
+            Field("工单类型(咨询/投诉)", type="class", threshold=0.25),
+            Field("金额说明(元)", hint=None, type="text"),
+            Field.parse("附件(一)()"),  # a name that ends in parentheses, with no hint
+        ],
+        rules=[
+            "结束日期 >= 开始日期",
+            "已付金额 <= 合同金额",
+            "甲方 != 乙方",
+            "负责人 -> 甲方",
+            "甲方 == 负责人",
+        ],
+        name="contracts",
+    )
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".yml", ".json"])
+def test_file_round_trip(tmp_path, suffix):
+    schema = _rich_schema()
+    path = schema.save(tmp_path / f"schema{suffix}")
+    loaded = Schema.from_file(path)
+    assert loaded == schema
+    assert loaded.to_dict() == schema.to_dict()
+    assert [f.prompt_label for f in loaded] == [f.prompt_label for f in schema]
+    # and a second trip changes nothing
+    again = Schema.from_file(loaded.save(tmp_path / f"again{suffix}"))
+    assert again == schema
+    assert path.read_text(encoding="utf-8") == (tmp_path / f"again{suffix}").read_text(encoding="utf-8")
+
+
+def test_saved_files_are_readable(tmp_path):
+    schema = _rich_schema()
+    data = yaml.safe_load(schema.save(tmp_path / "s.yaml").read_text(encoding="utf-8"))
+    assert "合同金额" in (tmp_path / "s.yaml").read_text(encoding="utf-8")  # unicode, not escapes
+    assert data["name"] == "contracts"
+    assert data["rules"] == [
+        "结束日期 >= 开始日期",
+        "已付金额 <= 合同金额",
+        "甲方 != 乙方",
+        "负责人 -> 甲方",
+        "甲方 == 负责人",
+    ]
+    by_name = {d["name"]: d for d in data["fields"]}
+    assert by_name["开始日期"] == {
+        "name": "开始日期",
+        "hint": "YYYY-MM-DD",
+        "type": "date",
+    }
+    assert by_name["优先级"]["choices"] == ["高", "中", "低"]  # not implied by a hint: written out
+    assert "choices" not in by_name["项目阶段"]  # implied by the hint: left out
+    assert by_name["合同金额"]["threshold"] == 0.5 and by_name["甲方"]["required"] is True
+    assert json.loads(schema.save(tmp_path / "s.json").read_text(encoding="utf-8")) == schema.to_dict()
+
+
+def test_parse_result_round_trips_too(tmp_path):
+    schema = Schema.parse(EXAMPLE, name="x", rules=[])
+    assert Schema.from_file(schema.save(tmp_path / "a.yaml")) == schema
+    assert Schema.from_file(schema.save(tmp_path / "a.json")) == schema
+
+
+def test_from_file_string_and_mapping_fields(tmp_path):
+    path = tmp_path / "tickets.yaml"
+    path.write_text(
+        "name: tickets\n"
+        "fields:\n"
+        "  - 申请人\n"
+        "  - 联系电话*\n"
+        "  - 项目阶段(立项,招标)\n"
+        "  - 甲方, 乙方\n"
+        "  - name: 类别\n"
+        "    type: class\n"
+        "    choices: [咨询, 投诉, 求助, 建议]\n"
+        "  - {name: 金额, hint: 万元, threshold: 0.3, description: 总价}\n"
+        "rules:\n"
+        "  - 乙方 != 甲方\n",
+        encoding="utf-8",
+    )
+    s = Schema.from_file(path)
+    assert s.name == "tickets"
+    assert [f.name for f in s] == ["申请人", "联系电话", "项目阶段", "甲方", "乙方", "类别", "金额"]
+    assert s.field("联系电话").required and s.field("联系电话").type == "phone"
+    assert s.field("项目阶段").choices == ["立项", "招标"]
+    assert [f.name for f in s.classification_fields] == ["类别"]
+    assert "类别" not in [f.name for f in s.extraction_fields] and len(s.extraction_fields) == 6
+    assert s.field("类别").choices == ["咨询", "投诉", "求助", "建议"]
+    amount = s.field("金额")
+    assert (amount.type, amount.threshold, amount.description, amount.prompt_label) == (
+        "money",
+        0.3,
+        "总价",
+        "金额(万元)",
+    )
+    assert s.rules == [Rule("different", "乙方", "甲方")]
+
+
+def test_from_file_json_and_bare_list(tmp_path):
+    path = tmp_path / "s.json"
+    path.write_text(
+        json.dumps(["甲方", {"name": "签约日期", "hint": "YYYY-MM-DD"}], ensure_ascii=False), encoding="utf-8"
+    )
+    s = Schema.from_file(path)
+    assert [f.prompt_label for f in s] == ["甲方", "签约日期(YYYY-MM-DD)"]
+
+
+# --------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Schema.parse(""), "empty field list"),
+        (lambda: Schema.parse(" , ，、\n "), "empty field list"),
+        (lambda: Schema([]), "empty field list"),
+        (lambda: Schema.parse("甲方, 乙方, 甲方"), "duplicate field name '甲方'"),
+        (lambda: Schema.parse("日期(YYYY-MM-DD), 日期(YYYY/MM/DD)"), "duplicate field name"),
+        (lambda: Schema.parse("Amount, amount"), "duplicate field name"),
+        (lambda: Schema.parse("甲方, (YYYY-MM-DD)"), "empty name"),
+        (lambda: Field(""), "empty name"),
+        (lambda: Field("  "), "empty name"),
+        (lambda: Schema.parse("签约日期(YYYY-MM-DD"), "unbalanced parentheses"),
+        (lambda: Schema.parse("甲方), 乙方"), "unbalanced parentheses"),
+        (lambda: Schema.parse("项目阶段（立项/招标"), "unbalanced parentheses"),
+        (lambda: Field("x", hint="a(b"), "unbalanced parentheses"),
+        (lambda: Field("金额", type="mony"), "unknown type 'mony'.*did you mean 'money'"),
+        (lambda: Field("金额", type=3), "unknown type"),
+        (lambda: Field("金额", threshold=1.5), r"threshold 1.5 is outside \[0, 1\]"),
+        (lambda: Field("金额", threshold=-0.1), "outside"),
+        (lambda: Field("金额", threshold="high"), "must be a number"),
+        (lambda: Field("金额", threshold=True), "must be a number"),
+        (lambda: Field("类别", type="class"), "no choices"),
+        (lambda: Field("阶段", type="choice"), "no choices"),
+        (lambda: Field("类别", type="class", choices=["a", "A"]), "same choice twice"),
+        (lambda: Field("类别", type="class", choices=["a", ""]), "non-empty strings"),
+        (lambda: Field("x", required="yes"), "'required' must be true or false"),
+        (lambda: Field("x", length=0), "'length' must be a positive integer"),
+        (lambda: Field("x", type="date", pattern="hello"), "not a date pattern"),
+        (lambda: Field("x", pattern="YYYY-MM-DD"), "needs type 'date'"),
+        (
+            lambda: Schema.parse("开始日期, 结束日期", rules=["结束日期 >= 开工日期"]),
+            "unknown field '开工日期'",
+        ),
+        (lambda: Schema.parse("甲方, 乙方", rules=["甲方 != 丙方"]), "unknown field '丙方'"),
+        (lambda: Schema.parse("甲方, 乙方", rules=["甲方 乙方"]), "cannot read rule"),
+        (lambda: Schema.parse("甲方, 乙方", rules=[">= 乙方"]), "cannot read rule"),
+        (lambda: Schema.parse("甲方, 乙方", rules=["甲方 >= 乙方"]), "compares amounts"),
+        (lambda: Schema.parse("开始日期, 合同金额", rules=["开始日期 >= 合同金额"]), "compares amounts"),
+        (lambda: Schema.parse("甲方, 乙方", rules=["甲方 != 甲方"]), "with itself"),
+        (lambda: Schema.parse("甲方, 乙方", rules=[Rule("not_before", "甲方", "乙方")]), "compares dates"),
+        (lambda: Schema.parse("甲方, 乙方", rules=[Rule("bigger", "甲方", "乙方")]), "unknown rule kind"),
+        (lambda: Schema.parse("甲方, 乙方", rules=[42]), "a rule must be a string"),
+        (lambda: Schema.from_dict({"fields": ["甲方"], "rule": []}), "unknown schema key 'rule'.*'rules'"),
+        (lambda: Schema.from_dict({"name": "x"}), "has no 'fields'"),
+        (
+            lambda: Schema.from_dict({"fields": [{"name": "甲方", "typ": "text"}]}),
+            "unknown key 'typ'.*'type'",
+        ),
+        (lambda: Schema.from_dict({"fields": [{"hint": "x"}]}), "needs a string 'name'"),
+        (lambda: Schema.from_dict({"fields": [3]}), "string or a mapping"),
+        (lambda: Schema.from_dict({"fields": "甲方", "rules": {"a": 1}}), "'rules' must be a list"),
+        (lambda: Schema.from_dict("甲方"), "must be a mapping"),
+    ],
+)
+def test_schema_errors(make, message):
+    with pytest.raises(SchemaError, match=message):
+        make()
+
+
+def test_schema_error_is_a_value_error():
+    assert issubclass(SchemaError, ValueError)
+
+
+def test_file_errors(tmp_path):
+    with pytest.raises(SchemaError, match="schema file not found"):
+        Schema.from_file(tmp_path / "missing.yaml")
+    with pytest.raises(SchemaError, match="directory"):
+        Schema.from_file(tmp_path)
+    bad_yaml = tmp_path / "bad.yaml"
+    bad_yaml.write_text("fields: [甲方, 乙方\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match="cannot parse schema file"):
+        Schema.from_file(bad_yaml)
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text('{"fields": ["甲方",]}', encoding="utf-8")
+    with pytest.raises(SchemaError, match="cannot parse schema file"):
+        Schema.from_file(bad_json)
+    empty = tmp_path / "empty.yml"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(SchemaError, match="is empty"):
+        Schema.from_file(empty)
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(SchemaError, match="cannot read schema file"):
+        Schema.from_file(binary)
+    txt = tmp_path / "s.txt"
+    txt.write_text("甲方", encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"\.yaml, \.yml or \.json"):
+        Schema.from_file(txt)
+    with pytest.raises(SchemaError, match=r"\.yaml, \.yml or \.json"):
+        Schema.parse("甲方").save(tmp_path / "s.toml")
+    dup = tmp_path / "dup.yaml"
+    dup.write_text("fields: [甲方, 甲方]\n", encoding="utf-8")
+    with pytest.raises(SchemaError, match=r"dup\.yaml: duplicate field name"):
+        Schema.from_file(dup)
+
+
+# --------------------------------------------------------------------------------------
+# Rules
+# --------------------------------------------------------------------------------------
+
+
+def test_rule_parsing_picks_the_kind_from_field_types():
+    s = Schema.parse(
+        "开始日期, 结束日期, 合同金额, 已付金额, 人数, 甲方, 乙方",
+        rules=[
+            "结束日期 >= 开始日期",
+            "开始日期 <= 结束日期",
+            "已付金额 <= 合同金额",
+            "合同金额 >= 已付金额",
+            "合同金额 ≥ 人数",
+            "甲方 != 乙方",
+            "甲方 ≠ 乙方",
+            "甲方 == 乙方",
+            "甲方 = 乙方",
+            "甲方 -> 乙方",
+            "甲方 requires 乙方",
+            "甲方 => 乙方",
+            "结束日期 not_before 开始日期",
+            "甲方 different 乙方",
+            "甲方　！＝　乙方",
+        ],
+    )
+    assert s.rules == [
+        Rule("not_before", "结束日期", "开始日期"),
+        Rule("not_before", "结束日期", "开始日期"),
+        Rule("less_equal", "已付金额", "合同金额"),
+        Rule("greater_equal", "合同金额", "已付金额"),
+        Rule("greater_equal", "合同金额", "人数"),
+        Rule("different", "甲方", "乙方"),
+        Rule("different", "甲方", "乙方"),
+        Rule("same", "甲方", "乙方"),
+        Rule("same", "甲方", "乙方"),
+        Rule("required_together", "甲方", "乙方"),
+        Rule("required_together", "甲方", "乙方"),
+        Rule("required_together", "甲方", "乙方"),
+        Rule("not_before", "结束日期", "开始日期"),
+        Rule("different", "甲方", "乙方"),
+        Rule("different", "甲方", "乙方"),
+    ]
+    assert [str(r) for r in s.rules[:3]] == [
+        "结束日期 >= 开始日期",
+        "结束日期 >= 开始日期",
+        "已付金额 <= 合同金额",
+    ]
+
+
+def test_rules_may_name_fields_by_prompt_label_and_names_with_spaces():
+    s = Schema.parse("start date, end date(YYYY-MM-DD)", rules=["end date(YYYY-MM-DD) >= start date"])
+    assert s.rules == [Rule("not_before", "end date", "start date")]
+
+
+# --------------------------------------------------------------------------------------
+# validate()
+# --------------------------------------------------------------------------------------
+
+
+def test_validate_normalizes_in_place_and_applies_thresholds():
+    schema = Schema(
+        [
+            Field.parse("合同金额", threshold=0.5),
+            Field.parse("签约日期(YYYY-MM-DD)"),
+            Field.parse("身份证号(18位)"),
+        ]
+    )
+    low = span("合同金额", "3万元", 0.2)
+    edge = span("合同金额", "¥2,380.00元", 0.5)
+    result = DocumentResult(
+        values={
+            "合同金额": [low, edge],
+            "签约日期": [span("签约日期", "2023年9月12日")],
+            "身份证号": [span("身份证号", "11010519491231002")],
+        }
+    )
+    values_list = result.values["合同金额"]
+    out = schema.validate(result)
+    assert out is result
+    assert result.values["合同金额"] == [edge] and values_list is result.values["合同金额"]
+    assert edge.normalized == {"amount": "2380.00", "currency": "CNY"} and edge.issues == []
+    assert result.dropped == [low] and low.normalized == {"amount": "30000.00", "currency": "CNY"}
+    assert result.values["签约日期"][0].normalized == "2023-09-12"
+    id_span = result.values["身份证号"][0]
+    assert id_span.normalized is None
+    assert id_span.issues == ["expected 18 characters, got 17", "not an 18-character resident ID number"]
+    assert result.violations == []
+
+
+def test_threshold_zero_keeps_everything():
+    schema = Schema.parse("甲方")
+    result = DocumentResult(values={"甲方": [span("甲方", "A公司", 0.0), span("甲方", "B公司", 0.01)]})
+    schema.validate(result)
+    assert len(result.values["甲方"]) == 2 and result.dropped == []
+
+
+def test_required_fields():
+    schema = Schema(
+        [
+            Field.parse("合同金额*", threshold=0.8),
+            Field.parse("甲方*"),
+            Field.parse("乙方"),
+            Field("类别", type="class", choices=["咨询", "投诉"], required=True),
+        ]
+    )
+    result = DocumentResult(
+        values={"合同金额": [span("合同金额", "5万元", 0.3)], "甲方": [span("甲方", "A公司")], "乙方": []},
+        classes={"类别": []},
+    )
+    schema.validate(result)
+    assert result.violations == ["required field 合同金额 not found", "required field 类别 not found"]
+    assert [s.text for s in result.dropped] == ["5万元"]
+
+
+def test_missing_keys_count_as_absent():
+    schema = Schema.parse("合同金额*, 甲方")
+    result = schema.validate(DocumentResult())
+    assert result.violations == ["required field 合同金额 not found"]
+    assert result.values == {}
+
+
+def _contract(**texts: str | None) -> DocumentResult:
+    return DocumentResult(values={k: ([span(k, v)] if v is not None else []) for k, v in texts.items()})
+
+
+RULES_SCHEMA = Schema.parse(
+    "开始日期, 结束日期, 合同金额, 已付金额, 甲方, 乙方, 签字方, 担保人, 担保人电话",
+    rules=[
+        "结束日期 >= 开始日期",
+        "已付金额 <= 合同金额",
+        "合同金额 >= 已付金额",
+        "甲方 != 乙方",
+        "签字方 == 甲方",
+        "担保人 -> 担保人电话",
+    ],
+)
+
+
+def test_rules_all_hold():
+    result = _contract(
+        开始日期="2023年9月12日",
+        结束日期="2024-09-11",
+        合同金额="壹佰贰拾万元整",
+        已付金额="¥300,000.00",
+        甲方="北京云杉科技有限公司",
+        乙方="上海海川贸易有限公司",
+        签字方="北京云杉科技 有限公司",
+        担保人="王五",
+        担保人电话="13812345678",
+    )
+    RULES_SCHEMA.validate(result)
+    assert result.violations == []
+
+
+def test_rules_all_broken_say_which_values():
+    result = _contract(
+        开始日期="2024年9月12日",
+        结束日期="2023-09-11",
+        合同金额="5万元",
+        已付金额="¥300,000.00",
+        甲方="北京云杉科技有限公司",
+        乙方="北京云杉科技有限公司",
+        签字方="上海海川贸易有限公司",
+        担保人="王五",
+        担保人电话=None,
+    )
+    RULES_SCHEMA.validate(result)
+    assert result.violations == [
+        "rule 结束日期 >= 开始日期 broken: 结束日期 is before 开始日期 (结束日期=2023-09-11, 开始日期=2024-09-12)",
+        "rule 已付金额 <= 合同金额 broken: 已付金额 is greater than 合同金额 (已付金额=300000.00 CNY, 合同金额=50000.00 CNY)",
+        "rule 合同金额 >= 已付金额 broken: 合同金额 is less than 已付金额 (合同金额=50000.00 CNY, 已付金额=300000.00 CNY)",
+        "rule 甲方 != 乙方 broken: both are the same (甲方='北京云杉科技有限公司', 乙方='北京云杉科技有限公司')",
+        "rule 签字方 == 甲方 broken: they differ (签字方='上海海川贸易有限公司', 甲方='北京云杉科技有限公司')",
+        "rule 担保人 -> 担保人电话 broken: 担保人='王五' but 担保人电话 not found",
+    ]
+
+
+def test_rules_on_absent_or_unreadable_values_are_skipped():
+    result = _contract(
+        开始日期="2024-01-01",
+        结束日期=None,
+        合同金额="面议",
+        已付金额="5万元",
+        担保人=None,
+        担保人电话="13812345678",
+    )
+    RULES_SCHEMA.validate(result)
+    assert result.violations == []
+
+
+def test_rules_compare_the_first_kept_value_and_equal_values_pass():
+    schema = Schema.parse("开始日期, 结束日期", rules=["结束日期 >= 开始日期"])
+    result = DocumentResult(
+        values={
+            "开始日期": [span("开始日期", "2023-09-12")],
+            "结束日期": [
+                span("结束日期", "2023年9月12日", start=5),
+                span("结束日期", "2020-01-01", start=30),
+            ],
+        }
+    )
+    schema.validate(result)
+    assert result.violations == []
+    # a low-confidence first value is dropped, so the second one is compared
+    schema2 = Schema(
+        [Field.parse("开始日期"), Field.parse("结束日期", threshold=0.5)], rules=["结束日期 >= 开始日期"]
+    )
+    result2 = DocumentResult(
+        values={
+            "开始日期": [span("开始日期", "2023-09-12")],
+            "结束日期": [span("结束日期", "2024-01-01", 0.1), span("结束日期", "2020-01-01", 0.9)],
+        }
+    )
+    schema2.validate(result2)
+    assert result2.violations == [
+        "rule 结束日期 >= 开始日期 broken: 结束日期 is before 开始日期 (结束日期=2020-01-01, 开始日期=2023-09-12)"
+    ]
+
+
+def test_partial_dates_compare_only_what_they_have():
+    schema = Schema.parse("开始日期, 结束日期", rules=["结束日期 >= 开始日期"])
+    same_month = _contract(开始日期="2023-09-12", 结束日期="2023年9月")
+    schema.validate(same_month)
+    assert same_month.violations == []
+    earlier = _contract(开始日期="2023-09-12", 结束日期="2023年8月")
+    schema.validate(earlier)
+    assert len(earlier.violations) == 1
+
+
+def test_money_in_different_currencies_is_not_compared():
+    schema = Schema.parse("合同金额, 已付金额", rules=["已付金额 <= 合同金额"])
+    result = _contract(合同金额="$100", 已付金额="¥500")
+    schema.validate(result)
+    assert result.violations == []
+    no_currency = _contract(合同金额="100", 已付金额="¥500")
+    schema.validate(no_currency)
+    assert len(no_currency.violations) == 1
+
+
+def test_same_and_different_use_normalized_values():
+    schema = Schema.parse(
+        "联系电话, 担保人电话, 合同金额(万元), 发票金额",
+        rules=["联系电话 != 担保人电话", "合同金额 == 发票金额"],
+    )
+    result = _contract(
+        联系电话="138-1234-5678", 担保人电话="+86 13812345678", 合同金额="120", 发票金额="1,200,000元"
+    )
+    schema.validate(result)
+    assert result.violations == [
+        "rule 联系电话 != 担保人电话 broken: both are the same (联系电话=+8613812345678, 担保人电话=+8613812345678)"
+    ]
+
+
+def test_validate_accepts_values_keyed_by_prompt_label_and_is_idempotent():
+    schema = Schema.parse("签约日期(YYYY年MM月DD日)*, 甲方*")
+    result = DocumentResult(
+        values={"签约日期(YYYY年MM月DD日)": [span("签约日期(YYYY年MM月DD日)", "2023-9-12")]}
+    )
+    schema.validate(result)
+    schema.validate(result)
+    assert result.values["签约日期(YYYY年MM月DD日)"][0].normalized == "2023年09月12日"
+    assert result.violations == ["required field 甲方 not found"]
+
+
+def test_class_labels_are_checked_against_the_choices():
+    schema = Schema([Field("类别", type="class", choices=["咨询", "投诉"])])
+    result = DocumentResult(classes={"类别": [ClassLabel("类别", "表扬", 0.9)]})
+    schema.validate(result)
+    assert result.violations == ["field 类别: label '表扬' is not one of 咨询/投诉"]
+    ok = DocumentResult(classes={"类别": [ClassLabel("类别", "投诉", 0.9)]})
+    assert schema.validate(ok).violations == []
+
+
+# --------------------------------------------------------------------------------------
+# Lookup
+# --------------------------------------------------------------------------------------
+
+
+def test_field_lookup_and_prompt_labels():
+    s = Schema.parse("项目阶段(立项,招标), 签约日期(YYYY-MM-DD), Contract Amount")
+    assert s.field("签约日期").hint == "YYYY-MM-DD"
+    assert s.field("签约日期(YYYY-MM-DD)").name == "签约日期"
+    with pytest.raises(KeyError, match="签约日"):
+        s.field("签约日")
+    assert s.by_prompt_label("签约日期(YYYY-MM-DD)").name == "签约日期"
+    assert s.by_prompt_label("项目阶段(立项，招标)").name == "项目阶段"  # the prompt turns , into ，
+    assert s.by_prompt_label("项目阶段（立项，招标）").name == "项目阶段"
+    assert s.by_prompt_label("contract amount").name == "Contract Amount"
+    assert s.by_prompt_label("签约日期").name == "签约日期"
+    assert s.by_prompt_label("乙方") is None
+
+
+def test_field_types_constant():
+    assert set(FIELD_TYPES) >= {"text", "money", "date", "phone", "id_number", "integer", "choice", "class"}
+
+
+def test_module_imports_no_heavy_dependencies():
+    import extractor.schema as mod
+
+    source = open(mod.__file__, encoding="utf-8").read()
+    imports = set(re.findall(r"^\s*(?:from|import)\s+([\w.]+)", source, re.M))
+    assert not {i.split(".")[0] for i in imports} & {
+        "torch",
+        "transformers",
+        "ray",
+        "connectors",
+        "pipelines",
+    }
