@@ -1,0 +1,113 @@
+"""`seqgpt extract` and `seqgpt schema` through click's CliRunner, on a saved tiny model."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from pipelines.cli import main
+
+DOC = "甲方：北京云杉科技有限公司，乙方：上海海川贸易有限公司。合同金额为人民币壹佰贰拾万元整（¥1,200,000.00）。"
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    from extractor.tiny import save_tiny
+
+    return str(save_tiny(tmp_path_factory.mktemp("cli") / "tiny"))
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
+
+
+def test_help_lists_commands_with_examples():
+    res = run("--help")
+    assert res.exit_code == 0
+    assert "extract" in res.output and "schema" in res.output and "Examples:" in res.output
+
+
+def test_extract_json_from_stdin(model_dir):
+    res = run("extract", "--fields", "甲方,乙方,合同金额", "--model", model_dir, "-", input=DOC)
+    assert res.exit_code == 0, res.output
+    payload = json.loads(res.stdout)
+    assert set(payload["fields"]) == {"甲方", "乙方", "合同金额"}
+    for values in payload["fields"].values():
+        for v in values:
+            assert DOC[v["start"] : v["end"]] == v["text"]
+            assert 0 < v["confidence"] <= 1
+    assert "untrained" in res.stderr
+
+
+def test_extract_table_and_markdown_from_a_file(model_dir, tmp_path):
+    f = tmp_path / "doc.txt"
+    f.write_text(DOC, encoding="utf-8")
+    table = run("extract", "-f", "甲方,乙方", "--model", model_dir, "--format", "table", str(f))
+    assert table.exit_code == 0 and table.stdout.splitlines()[0].split() == [
+        "field",
+        "value",
+        "confidence",
+        "normalized",
+        "offsets",
+    ]
+    md = run("extract", "-f", "甲方,乙方", "--model", model_dir, "--format", "markdown", str(f))
+    assert md.exit_code == 0 and md.stdout.startswith("| field | value |")
+
+
+def test_extract_gbk_text_file(model_dir, tmp_path):
+    f = tmp_path / "gbk.txt"
+    doc = DOC.replace("¥", "￥")  # GBK has only the full-width yen sign
+    f.write_bytes(doc.encode("gbk"))
+    res = run("extract", "-f", "甲方,乙方", "--model", model_dir, str(f))
+    assert res.exit_code == 0
+    values = [v for vs in json.loads(res.stdout)["fields"].values() for v in vs]
+    assert values
+    for v in values:
+        assert doc[v["start"] : v["end"]] == v["text"]
+
+
+def test_extract_with_a_schema_file(model_dir, tmp_path):
+    s = tmp_path / "s.yaml"
+    s.write_text("fields:\n  - 甲方\n  - name: 类别\n    type: class\n    choices: [合同, 发票]\n", encoding="utf-8")
+    res = run("extract", "--schema", str(s), "--model", model_dir, "-", input=DOC)
+    assert res.exit_code == 0
+    payload = json.loads(res.stdout)
+    assert [c["label"] for c in payload["classes"]["类别"]][0] in {"合同", "发票"}
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["extract", "-"], "exactly one"),
+        (["extract", "-f", "甲方(立项", "-"], "parenthes"),
+        (["extract", "-f", "甲方", "/no/such/file.txt"], "no such file"),
+        (["extract", "-f", "甲方", "--model", "/no/such/model", "-"], "does not exist"),
+        (["extract", "-f", "甲方", "--schema", "x.yaml", "-"], "exactly one"),
+    ],
+)
+def test_user_errors_are_clear_messages_not_tracebacks(args, message):
+    res = CliRunner().invoke(main, args, input=DOC)
+    assert res.exit_code != 0
+    assert message in res.output.lower() or message in str(res.output)
+    assert "Traceback" not in res.output
+
+
+def test_empty_input_and_bad_pdf(model_dir, tmp_path):
+    res = CliRunner().invoke(main, ["extract", "-f", "甲方", "--model", model_dir, "-"], input="  \n")
+    assert res.exit_code != 0 and "no text" in res.output
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(b"%PDF-1.4 garbage garbage")
+    res = CliRunner().invoke(main, ["extract", "-f", "甲方", "--model", model_dir, str(bad)])
+    assert res.exit_code != 0 and "cannot read" in res.output and "Traceback" not in res.output
+
+
+def test_schema_command_shows_and_saves(tmp_path):
+    out = tmp_path / "f.yaml"
+    res = run("schema", "身份证号(18位), 项目阶段(立项/招标/实施/验收)", "--save", str(out))
+    assert res.exit_code == 0
+    shown = json.loads(res.stdout)
+    types = {f["name"]: f["type"] for f in shown["fields"]}
+    assert types == {"身份证号": "id_number", "项目阶段": "choice"}
+    assert out.exists()
+    again = run("schema", "--file", str(out))
+    assert json.loads(again.stdout) == shown
