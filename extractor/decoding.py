@@ -168,7 +168,6 @@ class GreedyDecoder:
         logp_all = torch.log_softmax(logits, dim=-1)
         constrained = [r for r, idx in enumerate(rows) if alive[r] and grammars[idx] is not None]
         if constrained:
-            masked = logits.clone()
             r_idx: list[int] = []
             t_idx: list[int] = []
             for r in constrained:
@@ -179,10 +178,14 @@ class GreedyDecoder:
                     allowed = allowed | set(self.eos_ids)
                 r_idx.extend([r] * len(allowed))
                 t_idx.extend(allowed)
-            keep = torch.zeros_like(masked, dtype=torch.bool)
-            keep[torch.tensor(r_idx, device=logits.device), torch.tensor(t_idx, device=logits.device)] = True
-            crow = torch.tensor(constrained, device=logits.device)
-            masked[crow] = masked[crow].masked_fill(~keep[crow], float("-inf"))
+            if len(constrained) == len(rows):
+                masked = torch.full_like(logits, float("-inf"))
+            else:
+                masked = logits.clone()
+                masked[torch.tensor(constrained, device=logits.device)] = float("-inf")
+            ri = torch.tensor(r_idx, device=logits.device)
+            ti = torch.tensor(t_idx, device=logits.device)
+            masked[ri, ti] = logits[ri, ti]
             chosen = torch.argmax(masked, dim=-1)
         else:
             chosen = torch.argmax(logits, dim=-1)
