@@ -96,21 +96,38 @@ def main():
     model, tok = build(args.shape, args.device, args.dtype)
     dec = GreedyDecoder(model, tok)
     dec.eos_ids = [-1]  # never stops early (same work as generate with eos disabled)
-    machine = torch.cuda.get_device_name(0) if args.device.startswith("cuda") else platform.processor() or "cpu"
-    print(f"# {args.shape} {args.dtype} on {args.device} ({machine}), {args.input_tokens} in + {args.new_tokens} out")
+    machine = (
+        torch.cuda.get_device_name(0) if args.device.startswith("cuda") else platform.processor() or "cpu"
+    )
+    print(
+        f"# {args.shape} {args.dtype} on {args.device} ({machine}), {args.input_tokens} in + {args.new_tokens} out"
+    )
     print(f"{'batch':>5} {'method':<22} {'docs/s':>9} {'vs generate':>11} {'p50 ms':>8}")
     for b in [int(x) for x in args.batches.split(",")]:
         ids, mask = prompt_ids(tok, args.input_tokens, b, args.device)
         methods = {
-            "generate greedy": lambda: model.generate(
-                input_ids=ids, attention_mask=mask, do_sample=False, num_beams=1,
-                max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens, pad_token_id=3),
-            "ours greedy": lambda: dec.generate(ids, mask, max_new_tokens=args.new_tokens),
+            "generate greedy": lambda ids=ids, mask=mask: model.generate(
+                input_ids=ids,
+                attention_mask=mask,
+                do_sample=False,
+                num_beams=1,
+                max_new_tokens=args.new_tokens,
+                min_new_tokens=args.new_tokens,
+                pad_token_id=3,
+            ),
+            "ours greedy": lambda ids=ids, mask=mask: dec.generate(ids, mask, max_new_tokens=args.new_tokens),
         }
         if args.beams:
-            methods["generate beam4 rp2.0"] = lambda: model.generate(
-                input_ids=ids, attention_mask=mask, do_sample=False, num_beams=4, repetition_penalty=2.0,
-                max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens, pad_token_id=3)
+            methods["generate beam4 rp2.0"] = lambda ids=ids, mask=mask: model.generate(
+                input_ids=ids,
+                attention_mask=mask,
+                do_sample=False,
+                num_beams=4,
+                repetition_penalty=2.0,
+                max_new_tokens=args.new_tokens,
+                min_new_tokens=args.new_tokens,
+                pad_token_id=3,
+            )
         base = None
         for name, fn in methods.items():
             fn()  # warm-up
