@@ -1,0 +1,59 @@
+"""Where documents come from and where rows go.
+
+- :mod:`connectors.records` -- ``Doc`` and ``Quarantine``, the records every reader yields;
+- :mod:`connectors.fs` -- ``Folder``: local paths and ``s3://`` through one pyarrow.fs API;
+- :mod:`connectors.pdf` -- ``read_pdf(data, source)``;
+- :mod:`connectors.tickets` -- ``read_tickets(data, source)`` for JSONL/CSV/Parquet tickets;
+- :mod:`connectors.parquet` -- output schemas, ``result_to_row``, ``ParquetWriter``,
+  ``read_table``.
+
+Nothing here imports torch, transformers or ``pipelines``.  pyarrow, pypdfium2 and
+pdfplumber are imported only when the submodule that needs them is, so ``import connectors``
+stays cheap (the CLI imports it for ``--help``).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from connectors.records import ConnectorError, Doc, Quarantine, record_from_dict
+
+__all__ = [
+    "ConnectorError",
+    "Doc",
+    "Folder",
+    "ParquetWriter",
+    "Quarantine",
+    "output_schema",
+    "quarantine_schema",
+    "quarantine_to_row",
+    "read_pdf",
+    "read_table",
+    "read_tickets",
+    "record_from_dict",
+    "result_to_row",
+]
+
+_LAZY = {
+    "Folder": "connectors.fs",
+    "read_pdf": "connectors.pdf",
+    "read_tickets": "connectors.tickets",
+    "ParquetWriter": "connectors.parquet",
+    "output_schema": "connectors.parquet",
+    "quarantine_schema": "connectors.parquet",
+    "quarantine_to_row": "connectors.parquet",
+    "read_table": "connectors.parquet",
+    "result_to_row": "connectors.parquet",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'connectors' has no attribute {name!r}")
+    return getattr(import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,497 @@
+"""The Parquet side: explicit schemas, result -> row, an atomic part-file writer, a reader.
+
+Output table (:func:`output_schema`), one row per document, columns in this order::
+
+    doc_id                 string        Doc.id
+    source                 string        where the document came from
+    pages                  int32         page count (1 for tickets)
+    -- for each extraction field <f>, in schema order:
+    <f>                    string        the chosen value (verbatim text, see below)
+    <f>_all                list<string>  every kept value, in text order
+    <f>_confidence         float32       confidence of the chosen value
+    <f>_offsets            list<struct<start: int32, end: int32>>
+                                         character offsets of <f>_all[i] in the document text
+    -- plus, by field type:
+    money:                 <f>_amount    decimal128(22, 4)  the chosen value's amount
+                           <f>_currency  string             ISO 4217 code (null if none given)
+    integer:               <f>_normalized int64
+    date, phone, id_number, percent, choice (and class):
+                           <f>_normalized string  (ISO date or the hint's pattern, E.164 phone,
+                                                  upper-cased ID, "12.5", the canonical choice)
+    text:                  (nothing more: the value is the text)
+    -- for each classification field <c>:
+    <c>                    string        the label with the highest confidence
+    <c>_confidence         float32
+    -- then:
+    violations             list<string>  broken rules and missing required fields
+    model                  string        model id or path
+    run_id                 string
+    extracted_at           timestamp[us, tz=UTC]
+
+A field with no value has null ``<f>``, ``<f>_confidence`` and normalized columns and empty
+``<f>_all`` / ``<f>_offsets`` lists.
+
+The chosen value (``<f>``) is the best span: one without validation issues beats one with
+issues, then the higher confidence wins, then the earlier offset.  ``<f>_all[i]`` and
+``<f>_offsets[i]`` describe the same span, so repeated mentions of a value appear once per
+mention.  Money amounts carry 4 decimals (``1200000.00`` -> ``1200000.0000``); more precise
+amounts are rounded half-even to 4 decimals, and an amount beyond 18 integer digits is null
+(the verbatim text stays in ``<f>``).
+
+Quarantine table (:func:`quarantine_schema`): ``doc_id, source, stage, reason, detail``
+(strings), ``run_id`` string, ``at`` timestamp[us, tz=UTC].
+
+Writing (:class:`ParquetWriter`, a context manager in the style of datatrove's writers):
+rows are buffered and written as row groups to ``_tmp/<prefix>-<key>.<random>.parquet``;
+a clean exit renames that file to ``<prefix>-<key>.parquet`` (atomic on local disks; a copy
+and delete on S3, where each object appears whole).  An exception inside the ``with`` block
+deletes the temporary file, and a killed process leaves only a ``_tmp/`` file, which readers
+skip: ``pyarrow.dataset`` ignores ``_``/``.`` prefixes by default, and :func:`read_table`
+lists only visible ``*.parquet`` files.  The final name depends only on ``key`` (a shard
+id), so a rerun of a shard replaces its file instead of adding a duplicate.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from connectors.fs import Folder
+from connectors.records import ConnectorError, Quarantine
+
+__all__ = [
+    "AMOUNT_TYPE",
+    "FIELD_TYPES",
+    "TEMP_DIR",
+    "ParquetWriter",
+    "output_schema",
+    "quarantine_schema",
+    "quarantine_to_row",
+    "read_table",
+    "remove_stale_temp",
+    "result_to_row",
+]
+
+FIELD_TYPES = ("text", "money", "date", "phone", "id_number", "integer", "percent", "choice", "class")
+AMOUNT_SCALE = 4
+AMOUNT_TYPE = pa.decimal128(22, AMOUNT_SCALE)
+TEMP_DIR = "_tmp"
+_STRING_NORMALIZED = ("date", "phone", "id_number", "percent", "choice", "class")
+_OFFSET_TYPE = pa.struct([("start", pa.int32()), ("end", pa.int32())])
+_TS = pa.timestamp("us", tz="UTC")
+_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.=-]*\Z")
+_QUANTUM = Decimal(1).scaleb(-AMOUNT_SCALE)
+_MAX_AMOUNT = Decimal(10) ** (22 - AMOUNT_SCALE)
+
+
+# ---------------------------------------------------------------------- schemas
+
+
+def _pairs(fields: Iterable[Any]) -> list[tuple[str, str]]:
+    """Accept ``[(name, type)]`` or objects with ``.name`` and ``.type`` (extractor.schema)."""
+    out = []
+    for f in fields:
+        name, type_ = (f.name, f.type) if hasattr(f, "name") else f
+        type_ = str(type_).strip().lower()
+        if type_ not in FIELD_TYPES:
+            raise ValueError(f"field {name!r}: unknown type {type_!r} (known: {', '.join(FIELD_TYPES)})")
+        out.append((str(name), type_))
+    return out
+
+
+def _names(classes: Iterable[Any]) -> list[str]:
+    return [str(c.name if hasattr(c, "name") else c) for c in classes]
+
+
+def output_schema(fields: Sequence[Any], classes: Sequence[Any] = ()) -> pa.Schema:
+    """The result table's schema (layout in the module docstring).  ``fields`` is
+    ``[(name, type)]`` (or extractor ``Field`` objects), ``classes`` the classification field
+    names.  Raises ValueError for an unknown type or when two columns would share a name."""
+    cols: list[pa.Field] = [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("source", pa.string()),
+        pa.field("pages", pa.int32()),
+    ]
+    for name, type_ in _pairs(fields):
+        cols += [
+            pa.field(name, pa.string()),
+            pa.field(f"{name}_all", pa.list_(pa.string())),
+            pa.field(f"{name}_confidence", pa.float32()),
+            pa.field(f"{name}_offsets", pa.list_(_OFFSET_TYPE)),
+        ]
+        if type_ == "money":
+            cols += [pa.field(f"{name}_amount", AMOUNT_TYPE), pa.field(f"{name}_currency", pa.string())]
+        elif type_ == "integer":
+            cols.append(pa.field(f"{name}_normalized", pa.int64()))
+        elif type_ in _STRING_NORMALIZED:
+            cols.append(pa.field(f"{name}_normalized", pa.string()))
+    for name in _names(classes):
+        cols += [pa.field(name, pa.string()), pa.field(f"{name}_confidence", pa.float32())]
+    cols += [
+        pa.field("violations", pa.list_(pa.string())),
+        pa.field("model", pa.string()),
+        pa.field("run_id", pa.string()),
+        pa.field("extracted_at", _TS),
+    ]
+    seen: set[str] = set()
+    for col in cols:
+        if col.name in seen:
+            raise ValueError(f"two output columns would be named {col.name!r}: rename a field")
+        seen.add(col.name)
+    return pa.schema(cols)
+
+
+def quarantine_schema() -> pa.Schema:
+    """``doc_id, source, stage, reason, detail, run_id, at``."""
+    return pa.schema(
+        [
+            pa.field("doc_id", pa.string(), nullable=False),
+            pa.field("source", pa.string()),
+            pa.field("stage", pa.string()),
+            pa.field("reason", pa.string()),
+            pa.field("detail", pa.string()),
+            pa.field("run_id", pa.string()),
+            pa.field("at", _TS),
+        ]
+    )
+
+
+# ---------------------------------------------------------------------- rows
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+def _best(spans: Sequence[Any]) -> Any:
+    """No issues first, then the highest confidence, then the earliest offset."""
+    return min(spans, key=lambda s: (bool(getattr(s, "issues", None)), -float(s.confidence), s.start))
+
+
+def _amount(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        d = Decimal(str(value).replace(",", "").strip())
+    except (InvalidOperation, ValueError):
+        return None
+    if not d.is_finite():
+        return None
+    d = d.quantize(_QUANTUM, rounding=ROUND_HALF_EVEN)
+    return d if abs(d) < _MAX_AMOUNT else None
+
+
+def _money(normalized: Any) -> tuple[Decimal | None, str | None]:
+    if normalized is None:
+        return None, None
+    if isinstance(normalized, Mapping):
+        currency = normalized.get("currency")
+        return _amount(normalized.get("amount")), (str(currency) if currency else None)
+    if isinstance(normalized, (tuple, list)) and len(normalized) == 2:
+        return _amount(normalized[0]), (str(normalized[1]) if normalized[1] else None)
+    return _amount(normalized), None
+
+
+def _integer(normalized: Any) -> int | None:
+    if normalized is None or isinstance(normalized, bool):
+        return None
+    try:
+        value = Decimal(str(normalized).replace(",", "").strip())
+    except (InvalidOperation, ValueError):
+        return None
+    if not value.is_finite() or value != value.to_integral_value() or abs(value) >= 2**63:
+        return None
+    return int(value)
+
+
+def result_to_row(
+    doc_meta: Mapping[str, Any],
+    result: Any,
+    schema_fields: Sequence[Any],
+    classes: Sequence[Any] = (),
+    model: str = "",
+    run_id: str = "",
+    *,
+    extracted_at: _dt.datetime | None = None,
+) -> dict[str, Any]:
+    """One output row (a dict matching :func:`output_schema`) for a document.
+
+    ``doc_meta`` needs ``id`` (or ``doc_id``), ``source`` and ``pages`` (a ``Doc.to_dict()``
+    works); ``result`` is an :class:`extractor.types.DocumentResult`.
+    """
+    doc_id = doc_meta.get("doc_id") if doc_meta.get("doc_id") is not None else doc_meta.get("id")
+    if doc_id is None:
+        raise ValueError("doc_meta has no 'id' or 'doc_id'")
+    pages = doc_meta.get("pages")
+    row: dict[str, Any] = {
+        "doc_id": str(doc_id),
+        "source": doc_meta.get("source"),
+        "pages": int(pages) if pages is not None else None,
+    }
+    values = getattr(result, "values", {}) or {}
+    for name, type_ in _pairs(schema_fields):
+        spans = sorted(values.get(name) or [], key=lambda s: (s.start, s.end))
+        best = _best(spans) if spans else None
+        row[name] = best.text if best else None
+        row[f"{name}_all"] = [s.text for s in spans]
+        row[f"{name}_confidence"] = float(best.confidence) if best else None
+        row[f"{name}_offsets"] = [{"start": int(s.start), "end": int(s.end)} for s in spans]
+        normalized = best.normalized if best else None
+        if type_ == "money":
+            row[f"{name}_amount"], row[f"{name}_currency"] = _money(normalized)
+        elif type_ == "integer":
+            row[f"{name}_normalized"] = _integer(normalized)
+        elif type_ in _STRING_NORMALIZED:
+            row[f"{name}_normalized"] = None if normalized is None else str(normalized)
+    labels = getattr(result, "classes", {}) or {}
+    for name in _names(classes):
+        options = labels.get(name) or []
+        top = max(options, key=lambda c: float(c.confidence)) if options else None
+        row[name] = top.label if top else None
+        row[f"{name}_confidence"] = float(top.confidence) if top else None
+    row["violations"] = [str(v) for v in (getattr(result, "violations", None) or [])]
+    row["model"] = model
+    row["run_id"] = run_id
+    row["extracted_at"] = extracted_at or _now()
+    return row
+
+
+def quarantine_to_row(
+    record: Quarantine | Mapping[str, Any], run_id: str = "", *, at: _dt.datetime | None = None
+) -> dict[str, Any]:
+    """A quarantine table row from a :class:`Quarantine` (or its dict)."""
+    q = record if isinstance(record, Quarantine) else Quarantine.from_dict(dict(record))
+    return {
+        "doc_id": q.id,
+        "source": q.source,
+        "stage": q.stage,
+        "reason": q.reason,
+        "detail": q.detail,
+        "run_id": run_id,
+        "at": at or _now(),
+    }
+
+
+# ---------------------------------------------------------------------- writer
+
+
+class ParquetWriter:
+    """Write rows to ``<prefix>-<key>.parquet`` in a folder, atomically (module docstring).
+
+    ::
+
+        with ParquetWriter(out, output_schema(fields, classes), key="00017") as w:
+            for row in rows:
+                w.write(row)
+
+    ``buffer_rows`` rows make one row group.  With ``write_empty`` (default) a shard without
+    rows still gets a file holding the schema, so a rerun replaces an older, fuller file.
+    """
+
+    def __init__(
+        self,
+        folder: Folder | str,
+        schema: pa.Schema,
+        key: str | int,
+        *,
+        prefix: str = "part",
+        compression: str = "zstd",
+        buffer_rows: int = 2048,
+        write_empty: bool = True,
+    ) -> None:
+        key = str(key)
+        if not _KEY.match(key) or not _KEY.match(prefix):
+            raise ValueError(
+                f"part key {key!r} / prefix {prefix!r}: use letters, digits, '_', '.', '=' and '-' only"
+            )
+        if buffer_rows < 1:
+            raise ValueError("buffer_rows must be at least 1")
+        self.folder = Folder.from_uri(folder)
+        self.schema = schema
+        self.path = f"{prefix}-{key}.parquet"
+        self.temp_path = f"{TEMP_DIR}/{prefix}-{key}.{uuid.uuid4().hex[:12]}.parquet"
+        self.compression = compression
+        self.buffer_rows = buffer_rows
+        self.write_empty = write_empty
+        self.rows_written = 0
+        self._names = set(schema.names)
+        self._buffer: list[dict[str, Any]] = []
+        self._stream: Any = None
+        self._writer: pq.ParquetWriter | None = None
+        self._state = "open"  # -> "committed" | "aborted"
+
+    def __enter__(self) -> ParquetWriter:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def __repr__(self) -> str:
+        return f"ParquetWriter({self.folder.uri(self.path)!r}, rows={self.rows_written}, {self._state})"
+
+    # -------------------------------------------------------------- writing
+
+    def write(self, row: Mapping[str, Any]) -> None:
+        self._check_open()
+        unknown = set(row) - self._names
+        if unknown:
+            raise ValueError(f"columns not in the schema: {', '.join(sorted(unknown))}")
+        self._buffer.append(dict(row))
+        if len(self._buffer) >= self.buffer_rows:
+            self._flush()
+
+    def write_rows(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        for row in rows:
+            self.write(row)
+
+    def write_table(self, table: pa.Table) -> None:
+        """Append a table (columns matched by name; missing nullable columns are nulls)."""
+        self._check_open()
+        self._flush()
+        unknown = set(table.column_names) - self._names
+        if unknown:
+            raise ValueError(f"columns not in the schema: {', '.join(sorted(unknown))}")
+        arrays = [
+            table.column(f.name).cast(f.type)
+            if f.name in table.column_names
+            else pa.nulls(len(table), f.type)
+            for f in self.schema
+        ]
+        self._write(pa.Table.from_arrays(arrays, schema=self.schema))
+
+    def close(self) -> str:
+        """Flush, finish the file and commit it under its final name; returns that URI."""
+        if self._state == "committed":
+            return self.folder.uri(self.path)
+        self._check_open()
+        try:
+            self._flush()
+            if self._writer is None:
+                if not self.write_empty:
+                    self._state = "committed"
+                    return self.folder.uri(self.path)
+                self._open()
+            assert self._writer is not None
+            self._writer.close()
+            self._writer = None
+            self._stream.close()
+            self._stream = None
+            self.folder.rename(self.temp_path, self.path)
+        except BaseException:
+            self.abort()
+            raise
+        self._state = "committed"
+        return self.folder.uri(self.path)
+
+    def abort(self) -> None:
+        """Drop everything written so far; the final name is left untouched."""
+        if self._state != "open":
+            return
+        self._state = "aborted"
+        self._buffer.clear()
+        for closer in (self._writer, self._stream):
+            if closer is not None:
+                try:
+                    closer.close()
+                except Exception:
+                    pass
+        self._writer = self._stream = None
+        try:
+            self.folder.delete(self.temp_path)
+        except Exception:
+            pass  # a leftover _tmp/ file is invisible to readers; remove_stale_temp cleans up
+
+    # -------------------------------------------------------------- internals
+
+    def _check_open(self) -> None:
+        if self._state != "open":
+            raise ValueError(f"writer for {self.path} is {self._state}")
+
+    def _open(self) -> None:
+        self._stream = self.folder.open_output(self.temp_path)
+        self._writer = pq.ParquetWriter(self._stream, self.schema, compression=self.compression)
+
+    def _flush(self) -> None:
+        if not self._buffer:
+            return
+        rows, self._buffer = self._buffer, []
+        try:
+            table = pa.Table.from_pylist(rows, schema=self.schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError) as e:
+            raise ValueError(f"rows do not match the schema of {self.path}: {e}") from None
+        self._write(table)
+
+    def _write(self, table: pa.Table) -> None:
+        if self._writer is None:
+            self._open()
+        assert self._writer is not None
+        self._writer.write_table(table, row_group_size=max(self.buffer_rows, table.num_rows))
+        self.rows_written += table.num_rows
+
+
+# ---------------------------------------------------------------------- reading
+
+
+def read_table(
+    source: Folder | str,
+    *,
+    columns: Sequence[str] | None = None,
+    schema: pa.Schema | None = None,
+    pattern: str | Sequence[str] = "*.parquet",
+    recursive: bool = False,
+    **folder_options: Any,
+) -> pa.Table:
+    """Read the committed Parquet files of a folder (or one file) into one table.
+
+    Temporary and hidden files (``_tmp/``, ``.x``, ``*.tmp``) are never read.  Files are read
+    in name order.  ``schema`` unifies the files and shapes an empty result; without it an
+    empty folder gives an empty table with no columns.
+    """
+    import pyarrow.dataset as ds
+
+    folder = Folder.from_uri(source, **folder_options)
+    files = folder.list(pattern, recursive=recursive)
+    if not files:
+        empty = schema or pa.schema([])
+        return empty.empty_table() if columns is None else empty.empty_table().select(list(columns))
+    paths = [folder.fs_path(f) for f in files]
+    try:
+        dataset = ds.dataset(paths, filesystem=folder.fs, format="parquet", schema=schema)
+        return dataset.to_table(columns=list(columns) if columns is not None else None)
+    except (OSError, pa.ArrowException) as e:
+        raise ConnectorError(f"cannot read Parquet files under {folder.uri()}: {e}") from None
+
+
+def remove_stale_temp(folder: Folder | str, *, older_than_s: float = 3600.0) -> int:
+    """Delete ``_tmp/`` files older than ``older_than_s`` (left by killed writers); returns
+    how many.  Run it when no writer of the folder is active, or keep the age margin."""
+    folder = Folder.from_uri(folder)
+    temp_root = folder.fs_path(TEMP_DIR)
+    selector = pafs.FileSelector(temp_root, recursive=True, allow_not_found=True)
+    try:
+        infos = folder.fs.get_file_info(selector)
+    except (OSError, pa.ArrowException) as e:
+        raise ConnectorError(f"cannot list {folder.uri(TEMP_DIR)}: {e}") from None
+    cutoff = _now() - _dt.timedelta(seconds=older_than_s)
+    removed = 0
+    for info in infos:
+        if info.type != pafs.FileType.File:
+            continue
+        mtime = info.mtime
+        if mtime is not None and mtime.tzinfo is None:
+            mtime = mtime.replace(tzinfo=_dt.timezone.utc)
+        if mtime is None or mtime <= cutoff:
+            folder.delete(f"{TEMP_DIR}/{info.path[len(temp_root) + 1 :]}")
+            removed += 1
+    return removed

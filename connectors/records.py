@@ -1,0 +1,116 @@
+"""The record types that flow from the readers into the pipeline.
+
+One unit of work is a :class:`Doc` (like datatrove's ``Document``): a PDF, or one ticket of a
+JSONL/CSV/Parquet file.  An input that cannot become a ``Doc`` becomes a :class:`Quarantine`
+record instead -- readers never raise for bad input, they say why and move on, so one broken
+file never stops a run of millions and nothing is dropped silently.
+
+Both types turn into plain dicts (``to_dict``) and back (``from_dict``, or
+:func:`record_from_dict` when the kind is not known): Ray Data passes rows as dicts.
+
+This module imports only the standard library.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ConnectorError", "Doc", "Quarantine", "record_from_dict"]
+
+
+class ConnectorError(Exception):
+    """A problem with an input or output location as a whole (missing bucket, missing path,
+    unreadable listing, a file whose header lacks the configured id column ...).
+
+    The message always names the URI involved and never holds credentials.  Problems with a
+    single document are not errors: they become :class:`Quarantine` records.
+    """
+
+
+def _meta_to_json(meta: dict[str, Any]) -> str:
+    return json.dumps(meta, ensure_ascii=False, sort_keys=True, default=str)
+
+
+@dataclass
+class Doc:
+    """One document to extract from.
+
+    ``id`` is unique within a run's input (a PDF's relative path, a ticket's id column);
+    ``source`` is the file it came from (URI or relative path; a ticket's line number is in
+    ``meta["_line"]``); ``text`` is the whole text, PDF pages joined with ``"\\f"`` (form
+    feed); ``pages`` is the page count (1 for tickets); ``meta`` holds everything else the
+    reader knows (a ticket's other columns, the PDF engine ...).
+    """
+
+    id: str
+    source: str
+    text: str
+    pages: int = 1
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self, *, meta_json: bool = False) -> dict[str, Any]:
+        """A plain dict row.  ``meta_json=True`` encodes ``meta`` as a JSON string, which keeps
+        Arrow blocks of heterogeneous tickets in one schema (no struct type conflicts)."""
+        meta: Any = _meta_to_json(self.meta) if meta_json else dict(self.meta)
+        return {"id": self.id, "source": self.source, "text": self.text, "pages": self.pages, "meta": meta}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Doc:
+        """Inverse of :meth:`to_dict` (either ``meta`` form); also accepts ``doc_id``."""
+        meta = d.get("meta") or {}
+        if isinstance(meta, (str, bytes)):
+            meta = json.loads(meta)
+        doc_id = d["id"] if d.get("id") is not None else d["doc_id"]
+        pages = d.get("pages")
+        return cls(
+            id=str(doc_id),
+            source=str(d.get("source") or ""),
+            text=d.get("text") or "",
+            pages=int(pages) if pages is not None else 1,
+            meta=dict(meta),
+        )
+
+
+@dataclass
+class Quarantine:
+    """An input that could not be processed, and why.
+
+    ``reason`` is a stable short code (``encrypted``, ``corrupt``, ``malformed_json`` ...: see
+    :mod:`connectors.pdf` and :mod:`connectors.tickets`), ``detail`` a human sentence, ``stage``
+    the pipeline stage that gave up (readers use ``"parse"``).
+    """
+
+    id: str
+    source: str
+    stage: str
+    reason: str
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "stage": self.stage,
+            "reason": self.reason,
+            "detail": self.detail,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Quarantine:
+        doc_id = d["id"] if d.get("id") is not None else d["doc_id"]
+        return cls(
+            id=str(doc_id),
+            source=str(d.get("source") or ""),
+            stage=str(d.get("stage") or ""),
+            reason=str(d["reason"]),
+            detail=str(d.get("detail") or ""),
+        )
+
+
+def record_from_dict(d: dict[str, Any]) -> Doc | Quarantine:
+    """A :class:`Quarantine` when the dict has a non-empty ``reason``, else a :class:`Doc`."""
+    if d.get("reason"):
+        return Quarantine.from_dict(d)
+    return Doc.from_dict(d)

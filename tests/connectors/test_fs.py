@@ -1,0 +1,252 @@
+"""Folder: listing rules, file operations, errors, S3 through SeaweedFS, no leaked secrets."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+
+import pytest
+
+from connectors.fs import ConnectorError, Folder, S3Options, glob_to_regex
+
+TREE = {
+    "a.pdf": b"%PDF-1.4 a",
+    "B.PDF": b"%PDF-1.4 b",
+    "notes.txt": b"x",
+    "empty.pdf": b"",
+    "2024/03/c.pdf": b"%PDF c",
+    "2024/d.pdf": b"%PDF d",
+    "2024/tickets.jsonl": b"{}",
+    ".hidden.pdf": b"h",
+    ".git/objects/x.pdf": b"h",
+    "_tmp/part.pdf": b"t",
+    "_SUCCESS": b"",
+    "2024/~$lock.pdf": b"l",
+    "2024/upload.pdf.part": b"p",
+    "2024/scan.tmp": b"t",
+    "2024/_partial/e.pdf": b"e",
+}
+VISIBLE = ["2024/03/c.pdf", "2024/d.pdf", "2024/tickets.jsonl", "B.PDF", "a.pdf", "empty.pdf", "notes.txt"]
+
+
+def _fill(folder: Folder) -> Folder:
+    for path, data in TREE.items():
+        folder.write_bytes(path, data)
+    return folder
+
+
+@pytest.fixture
+def local_tree(tmp_path):
+    return _fill(Folder.from_uri(tmp_path / "in"))
+
+
+# ---------------------------------------------------------------------- globs
+
+
+@pytest.mark.parametrize(
+    ("pattern", "path", "hit"),
+    [
+        ("*.pdf", "a.pdf", True),
+        ("*.pdf", "a.pdfx", False),
+        ("**/*.pdf", "a.pdf", True),
+        ("**/*.pdf", "x/y/a.pdf", True),
+        ("2024/*.pdf", "2024/a.pdf", True),
+        ("2024/*.pdf", "2024/03/a.pdf", False),
+        ("2024/**", "2024/03/a.pdf", True),
+        ("file?.csv", "file1.csv", True),
+        ("file[0-9].csv", "filex.csv", False),
+        ("file[!0-9].csv", "filex.csv", True),
+        ("*.PDF", "a.pdf", True),
+    ],
+)
+def test_glob_to_regex(pattern, path, hit):
+    assert bool(glob_to_regex(pattern).match(path)) is hit
+
+
+def test_glob_case_sensitive():
+    assert not glob_to_regex("*.PDF", case_sensitive=True).match("a.pdf")
+
+
+# ---------------------------------------------------------------------- local
+
+
+def test_list_skips_hidden_temp_and_partial_files(local_tree):
+    assert local_tree.list() == VISIBLE
+
+
+def test_list_patterns_recursion_and_case(local_tree):
+    assert local_tree.list("*.pdf") == ["2024/03/c.pdf", "2024/d.pdf", "B.PDF", "a.pdf", "empty.pdf"]
+    assert local_tree.list("**/*.pdf") == local_tree.list("*.pdf")
+    assert local_tree.list("*.pdf", recursive=False) == ["B.PDF", "a.pdf", "empty.pdf"]
+    assert local_tree.list("*.pdf", case_sensitive=True) == [
+        "2024/03/c.pdf",
+        "2024/d.pdf",
+        "a.pdf",
+        "empty.pdf",
+    ]
+    assert local_tree.list("2024/*.pdf") == ["2024/d.pdf"]
+    assert local_tree.list(["*.jsonl", "*.txt"]) == ["2024/tickets.jsonl", "notes.txt"]
+
+
+def test_list_entries_report_sizes_and_keep_zero_byte_files(local_tree):
+    entries = {e.path: e.size for e in local_tree.list_entries("*.pdf")}
+    assert entries["empty.pdf"] == 0
+    assert entries["a.pdf"] == len(TREE["a.pdf"])
+
+
+def test_file_operations(tmp_path):
+    folder = Folder.from_uri(str(tmp_path / "out"))
+    assert not folder.exists("x/y.bin")
+    folder.write_bytes("x/y.bin", b"123")
+    assert folder.exists("x/y.bin") and folder.size("x/y.bin") == 3
+    with folder.open_input("x/y.bin") as f:
+        assert f.read() == b"123"
+    folder.write_bytes("z.bin", b"new")
+    folder.rename("z.bin", "x/y.bin")  # replaces
+    assert folder.read_bytes("x/y.bin") == b"new" and not folder.exists("z.bin")
+    folder.delete("x/y.bin")
+    folder.delete("x/y.bin")  # missing is fine by default
+    with pytest.raises(ConnectorError, match="not found"):
+        folder.delete("x/y.bin", missing_ok=False)
+    folder.write_bytes("d/e/f.bin", b"")
+    folder.delete_dir("d")
+    assert not folder.exists("d")
+    folder.delete_dir("d")  # missing is fine
+    with pytest.raises(ValueError, match="own root"):
+        folder.delete_dir("")
+    assert folder.uri("a/b.txt") == (tmp_path / "out" / "a" / "b.txt").as_posix()
+    assert folder.child("x").uri("q") == folder.uri("x/q")
+
+
+def test_paths_must_stay_inside_the_folder(tmp_path):
+    folder = Folder.from_uri(tmp_path)
+    for bad in ("../etc/passwd", "/etc/passwd", "a/../../b"):
+        with pytest.raises(ValueError):
+            folder.read_bytes(bad)
+
+
+def test_single_file_uri_lists_just_that_file(local_tree):
+    single = Folder.from_uri(local_tree.uri("2024/d.pdf"))
+    assert single.list("*.jsonl") == ["d.pdf"]  # an explicit file is listed whatever the pattern
+    assert single.read_bytes("d.pdf") == TREE["2024/d.pdf"]
+    assert single.read_bytes() == TREE["2024/d.pdf"]
+    assert single.uri("d.pdf") == local_tree.uri("2024/d.pdf")
+    assert single.single_file == "d.pdf"
+
+
+def test_file_uri_scheme_and_relative_paths(tmp_path, monkeypatch):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.pdf").write_bytes(b"x")
+    assert Folder.from_uri(f"file://{tmp_path}/docs").list() == ["a.pdf"]
+    monkeypatch.chdir(tmp_path)
+    assert Folder.from_uri("docs").list() == ["a.pdf"]
+
+
+def test_missing_local_folder_is_a_clear_error(tmp_path):
+    missing = tmp_path / "nope"
+    with pytest.raises(ConnectorError, match=f"not found: {missing}"):
+        Folder.from_uri(missing).list()
+
+
+def test_empty_local_folder_lists_nothing(tmp_path):
+    assert Folder.from_uri(tmp_path).list() == []
+
+
+def test_unsupported_scheme():
+    with pytest.raises(ConnectorError, match="unsupported URI scheme 'gs'"):
+        Folder.from_uri("gs://bucket/x")
+    with pytest.raises(ConnectorError, match="no bucket"):
+        Folder.from_uri("s3:///x")
+
+
+def test_folder_pickles_for_ray_workers(local_tree):
+    clone = pickle.loads(pickle.dumps(local_tree))
+    assert clone == local_tree and clone.list() == VISIBLE
+
+
+# ---------------------------------------------------------------------- S3 options and secrets
+
+SECRET = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYSECRET"
+ACCESS = "AKIAEXAMPLEACCESS01"
+
+
+def test_s3_options_from_env():
+    env = {
+        "AWS_ENDPOINT_URL": "http://generic:1",
+        "AWS_ENDPOINT_URL_S3": "http://s3-specific:2",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY_ID": ACCESS,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+    }
+    opts = S3Options.from_env(env)
+    assert opts.endpoint_url == "http://s3-specific:2"  # the S3-specific variable wins
+    assert opts.region == "eu-west-1"
+    assert opts.access_key.reveal() == ACCESS and opts.secret_key.reveal() == SECRET
+    explicit = S3Options.from_env(env, endpoint_url="http://explicit:3", region="us-west-2")
+    assert (explicit.endpoint_url, explicit.region) == ("http://explicit:3", "us-west-2")
+    with pytest.raises(TypeError, match="unknown S3 option"):
+        S3Options.from_env(env, endpont_url="typo")
+
+
+def test_secrets_never_printed(caplog):
+    caplog.set_level(logging.DEBUG)
+    folder = Folder.from_uri(
+        "s3://bucket/prefix",
+        endpoint_url="http://127.0.0.1:9",  # nothing listens on the discard port
+        access_key=ACCESS,
+        secret_key=SECRET,
+        retries=1,
+        connect_timeout=1,
+    )
+    shown = [repr(folder), str(folder), repr(folder._s3), str(folder._s3), repr(folder.__dict__)]
+    with pytest.raises(ConnectorError) as err:
+        folder.list()
+    shown += [str(err.value), repr(err.value), caplog.text]
+    for text in shown:
+        assert SECRET not in text and ACCESS not in text
+    assert "s3://bucket/prefix" in str(err.value) and "127.0.0.1:9" in str(err.value)
+
+
+# ---------------------------------------------------------------------- S3 (SeaweedFS)
+
+
+def test_s3_listing_matches_local_rules(seaweed, s3_prefix):
+    folder = _fill(Folder.from_uri(s3_prefix, **seaweed.folder_options))
+    assert folder.list() == VISIBLE
+    assert folder.list("*.pdf", recursive=False) == ["B.PDF", "a.pdf", "empty.pdf"]
+    assert {e.path: e.size for e in folder.list_entries("empty.pdf")} == {"empty.pdf": 0}
+
+
+def test_s3_from_environment_and_file_operations(s3_env, s3_prefix):
+    folder = Folder.from_uri(s3_prefix)  # endpoint and keys from AWS_* variables
+    folder.write_bytes("in/a.pdf", b"%PDF-1.4")
+    assert folder.exists("in/a.pdf") and folder.read_bytes("in/a.pdf") == b"%PDF-1.4"
+    folder.rename("in/a.pdf", "done/a.pdf")
+    assert folder.list() == ["done/a.pdf"]
+    assert folder.uri("done/a.pdf") == f"{s3_prefix}/done/a.pdf"
+    single = Folder.from_uri(folder.uri("done/a.pdf"))
+    assert single.list() == ["a.pdf"] and single.read_bytes("a.pdf") == b"%PDF-1.4"
+    folder.delete("done/a.pdf")
+    assert not folder.exists("done/a.pdf")
+    clone = pickle.loads(pickle.dumps(folder))  # what a Ray worker gets
+    clone.write_bytes("x.bin", b"1")
+    assert folder.read_bytes("x.bin") == b"1"
+
+
+def test_s3_missing_bucket_and_prefix_are_clear_errors(seaweed, s3_prefix):
+    opts = seaweed.folder_options
+    with pytest.raises(
+        ConnectorError, match=r"not found: s3://no-such-bucket-x/docs \(bucket 'no-such-bucket-x'"
+    ):
+        Folder.from_uri("s3://no-such-bucket-x/docs", **opts).list()
+    with pytest.raises(ConnectorError, match=f"not found: {s3_prefix}/nothing-here"):
+        Folder.from_uri(f"{s3_prefix}/nothing-here", **opts).list()
+
+
+def test_s3_wrong_secret_is_reported_without_the_secret(seaweed, s3_prefix):
+    wrong = "not-the-right-SECRET-123456"
+    folder = Folder.from_uri(s3_prefix, **{**seaweed.folder_options, "secret_key": wrong, "retries": 1})
+    with pytest.raises(ConnectorError) as err:
+        folder.write_bytes("a.txt", b"x")
+    assert s3_prefix in str(err.value)
+    assert wrong not in str(err.value) and seaweed.access_key not in str(err.value)
