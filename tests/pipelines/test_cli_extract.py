@@ -11,10 +11,8 @@ DOC = "甲方：北京云杉科技有限公司，乙方：上海海川贸易有�
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    from extractor.tiny import save_tiny
-
-    return str(save_tiny(tmp_path_factory.mktemp("cli") / "tiny"))
+def model_dir(tiny_bloom_dir):
+    return str(tiny_bloom_dir)
 
 
 def run(*args, input=None):
@@ -68,7 +66,9 @@ def test_extract_gbk_text_file(model_dir, tmp_path):
 
 def test_extract_with_a_schema_file(model_dir, tmp_path):
     s = tmp_path / "s.yaml"
-    s.write_text("fields:\n  - 甲方\n  - name: 类别\n    type: class\n    choices: [合同, 发票]\n", encoding="utf-8")
+    s.write_text(
+        "fields:\n  - 甲方\n  - name: 类别\n    type: class\n    choices: [合同, 发票]\n", encoding="utf-8"
+    )
     res = run("extract", "--schema", str(s), "--model", model_dir, "-", input=DOC)
     assert res.exit_code == 0
     payload = json.loads(res.stdout)
