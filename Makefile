@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 OUT ?= out
 
-.PHONY: install demo test lint format samples clean
+.PHONY: install browser demo test lint format samples clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,11 @@ install: $(STAMP)
 demo: $(STAMP)  ## the main job on the bundled sample contracts, local Ray, default model
 	$(PY) jobs/contracts.py --input samples/contracts --output $(OUT)/contracts
 
-test: $(STAMP)  ## the whole test suite (unit, integration with Ray and S3)
+browser:  ## Debian's chromium and a CJK font for the browser tests of the app (apt, as root)
+	@dpkg -s chromium fonts-wqy-microhei >/dev/null 2>&1 || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null)
+
+test: $(STAMP) browser  ## the whole test suite (unit, integration with Ray and S3, browser)
 	$(PY) -m pytest
 
 lint: $(STAMP)
