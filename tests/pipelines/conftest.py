@@ -1,0 +1,114 @@
+"""Fixtures for the pipeline tests: a tiny model, in-process Ray, a generated corpus and a
+reference (uninterrupted) run to compare faulted runs against."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+VOLATILE = {"run_id", "extracted_at", "at"}  # what legitimately differs between runs
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> str:
+    from extractor.tiny import save_tiny
+
+    return str(save_tiny(tmp_path_factory.mktemp("models") / "tiny-bloom"))
+
+
+def start_local_ray():
+    import ray
+
+    if not ray.is_initialized():
+        pythonpath = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+        ray.init(
+            address="local",
+            num_cpus=4,
+            include_dashboard=False,
+            log_to_driver=False,
+            runtime_env={"env_vars": {"PYTHONPATH": pythonpath}},
+        )
+    return ray
+
+
+@pytest.fixture
+def local_ray():
+    """In-process Ray with 4 logical CPUs, shared by the tests (started again if a test --
+    the real-cluster one -- shut it down)."""
+    return start_local_ray()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shutdown_ray_at_end():
+    yield
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    from .corpus import build_corpus
+
+    return build_corpus(tmp_path_factory.mktemp("corpus") / "in")
+
+
+SCHEMA = "jobs/schemas/contracts.yaml"
+RUN_ARGS = dict(batch_size=2, rows_per_part=3, keep_text=True)
+
+
+@pytest.fixture(scope="module")
+def reference(corpus, tiny_model_dir, tmp_path_factory):
+    """One uninterrupted run over the corpus: (output dir, summary)."""
+    from pipelines.run import run_pipeline
+
+    start_local_ray()
+    out = tmp_path_factory.mktemp("reference") / "out"
+    summary = run_pipeline(
+        str(corpus.root),
+        str(out),
+        str(REPO / SCHEMA),
+        model=tiny_model_dir,
+        max_chars=corpus.max_chars,
+        echo=lambda line: None,
+        **RUN_ARGS,
+    )
+    return out, summary
+
+
+# ------------------------------------------------------------------ reading outputs
+def read_rows(out) -> tuple[list[dict], list[dict]]:
+    """(data rows, quarantine rows) of an output folder (local path or Folder)."""
+    from connectors.fs import Folder
+    from connectors.parquet import read_table
+
+    folder = Folder.from_uri(out) if not hasattr(out, "child") else out
+    data = read_table(folder).to_pylist() if folder.exists() else []
+    q = folder.child("_quarantine")
+    bad = read_table(q).to_pylist() if q.exists() else []
+    return data, bad
+
+
+def comparable(rows: list[dict]) -> list[dict]:
+    """Rows without run ids and timestamps, confidences rounded (float32 sums differ in the
+    last bits when documents are batched differently), sorted by key."""
+    out = []
+    for r in rows:
+        c = {}
+        for k, v in r.items():
+            if k in VOLATILE:
+                continue
+            if k.endswith("_confidence") and v is not None:
+                v = round(float(v), 4) if not math.isnan(v) else v
+            c[k] = v
+        out.append(c)
+    return sorted(out, key=lambda r: (r["source"] or "", r["doc_id"], r.get("reason") or ""))
+
+
+def keys_of(rows: list[dict]) -> list[tuple]:
+    return [(r["source"], r["doc_id"], r.get("reason"), r.get("detail")) for r in rows]

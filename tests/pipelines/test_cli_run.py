@@ -1,0 +1,114 @@
+"""`seqgpt run`, jobs/tickets.py and ray_cluster.yaml."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from pipelines.cli import main
+
+from .conftest import REPO, read_rows
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def test_run_help_has_examples():
+    res = invoke("run", "--help")
+    assert res.exit_code == 0
+    for part in ("--input", "--output", "--gpus-per-actor", "--kind", "--text-column", "Examples:", "s3://"):
+        assert part in res.output
+
+
+def test_run_needs_fields_or_schema(tmp_path):
+    res = invoke("run", "--input", str(tmp_path), "--output", str(tmp_path / "o"))
+    assert res.exit_code == 2
+    assert "--fields or with --schema" in res.output
+
+
+def test_run_reports_a_missing_input_as_an_error(tmp_path):
+    res = invoke("run", "--input", str(tmp_path / "nope"), "--output", str(tmp_path / "o"), "-f", "甲方")
+    assert res.exit_code == 1
+    assert "not found" in res.output
+
+
+@pytest.mark.parametrize("job", ["contracts", "tickets"])
+def test_jobs_answer_help_from_any_folder(job, tmp_path):
+    res = subprocess.run(
+        [sys.executable, str(REPO / "jobs" / f"{job}.py"), "--help"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert res.returncode == 0, res.stderr
+    assert f"samples/{job}" in res.stdout and "ray job submit" in res.stdout
+
+
+@pytest.mark.slow
+def test_cli_run_on_text_files(tmp_path, tiny_model_dir, local_ray):
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text("甲方：北京云杉科技有限公司\n乙方：上海海川贸易有限公司\n", encoding="utf-8")
+    (src / "b.txt").write_text("Party A: Acme Corporation. Party B: Globex Ltd.", encoding="utf-8")
+    out = tmp_path / "out"
+    res = invoke(
+        "run", "--input", str(src), "--output", str(out), "--fields", "甲方,乙方",
+        "--model", tiny_model_dir, "--batch-size", "2", "--keep-text", "--json",
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output[res.output.index("{") :])
+    assert summary["completed"] and summary["rows"] == 2 and summary["documents"] == 2
+    data, bad = read_rows(out)
+    assert sorted(r["doc_id"] for r in data) == ["a.txt", "b.txt"] and not bad
+    for r in data:
+        for v, o in zip(r["甲方_all"], r["甲方_offsets"]):
+            assert r["text"][o["start"] : o["end"]] == v
+
+
+@pytest.mark.slow
+def test_tickets_job_on_the_bundled_samples(tmp_path, tiny_model_dir, local_ray, capsys):
+    sys.path.insert(0, str(REPO / "jobs"))
+    try:
+        import tickets as tickets_job
+    finally:
+        sys.path.remove(str(REPO / "jobs"))
+    out = tmp_path / "tickets"
+    rc = tickets_job.main(["--output", str(out), "--model", tiny_model_dir, "--run-id", "nightly-1"])
+    printed = capsys.readouterr().out
+    assert rc == 0
+    assert "seqgpt run nightly-1: done" in printed and "UNTRAINED" in printed
+    data, bad = read_rows(out)
+    ids = [
+        json.loads(line)["id"] for line in (REPO / "samples/tickets/tickets.jsonl").read_text().splitlines()
+    ]
+    assert sorted(r["doc_id"] for r in data) == sorted(ids) and not bad
+    assert {r["run_id"] for r in data} == {"nightly-1"}
+    choices = {"咨询", "投诉", "求助", "建议", "举报"}
+    assert all(r["类别"] in choices for r in data)  # the classification column
+    assert {"联系电话_normalized", "类别_confidence", "诉求_offsets"} <= set(data[0])
+
+
+def test_ray_cluster_yaml_is_a_valid_launcher_config():
+    from ray.autoscaler._private.util import validate_config
+
+    config = yaml.safe_load((REPO / "ray_cluster.yaml").read_text())
+    for key in (
+        "cluster_name", "max_workers", "provider", "auth", "available_node_types", "head_node_type",
+        "file_mounts", "setup_commands", "head_start_ray_commands", "worker_start_ray_commands",
+    ):  # fmt: skip
+        assert key in config, key
+    validate_config(config)  # Ray's own schema check (ray up runs the same)
+    types = config["available_node_types"]
+    head = types[config["head_node_type"]]
+    assert head["resources"].get("GPU", 0) == 0
+    gpu = [t for name, t in types.items() if name != config["head_node_type"]]
+    assert gpu and all(t["resources"]["GPU"] == 1 and t["min_workers"] < t["max_workers"] for t in gpu)
+    assert any("pip install -e ." in cmd for cmd in config["setup_commands"])
+    assert "type: local" in (REPO / "ray_cluster.yaml").read_text()  # the on-prem alternative

@@ -1,0 +1,268 @@
+"""The Ray Data pipeline end to end (in-process Ray, tiny model), reruns and faults."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.run import PipelineError, Summary, recover_output, run_pipeline
+from pipelines.stages import kind_of, part_key, record_key
+
+from .conftest import REPO, RUN_ARGS, SCHEMA, comparable, keys_of, read_rows
+
+QUIET = {"echo": lambda line: None}
+
+
+def qparts(out: Path) -> set[str]:
+    return {p.name for p in (out / "_quarantine").glob("part-*.parquet")}
+
+
+def last(doc_id: str) -> str:
+    return doc_id.rsplit("/", 1)[-1]
+
+
+# ------------------------------------------------------------------ without Ray
+def test_record_key_separates_documents_from_reader_verdicts():
+    doc = record_key("s3://b/t.jsonl", "T1")
+    assert record_key("s3://b/t.jsonl", "T1", "extract", "extract_error", "boom") == doc
+    dup = record_key(
+        "s3://b/t.jsonl", "T1", "parse", "duplicate_id", "line 7: id 'T1' already used at line 1"
+    )
+    assert dup != doc
+    assert dup != record_key("s3://b/t.jsonl", "T1", "parse", "duplicate_id", "line 9: id 'T1' already used")
+    assert record_key("a", "b\x00c") != record_key("a\x00b", "c")
+
+
+def test_part_key_is_order_free_and_content_addressed():
+    assert part_key(["b", "a"]) == part_key(["a", "b"])
+    assert part_key(["a"]) != part_key(["a", "b"])
+    assert len(part_key(["x"])) == 24
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("a/b.PDF", "pdf"),
+        ("t.jsonl", "tickets"),
+        ("t.jsonl.gz", "tickets"),
+        ("t.parquet", "tickets"),
+        ("n.txt", "text"),
+        ("x.docx", None),
+    ],
+)
+def test_kind_by_extension(path, kind):
+    assert kind_of(path) == kind
+    assert kind_of(path, "pdf") == "pdf"
+
+
+def _part(path: Path, rows: list[dict], schema: pa.Schema) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+
+
+def test_recovery_deletes_orphans_and_temp_files_and_reads_the_done_set(tmp_path):
+    from connectors.fs import Folder
+    from connectors.parquet import quarantine_schema
+
+    out = tmp_path / "out"
+    data_schema = pa.schema([("doc_id", pa.string()), ("source", pa.string())])
+    _part(out / "part-aaa.parquet", [{"doc_id": "a.pdf", "source": "/in/a.pdf"}], data_schema)
+    q = {"doc_id": "b.pdf", "source": "/in/b.pdf", "stage": "parse", "reason": "corrupt", "detail": "x"}
+    _part(out / "_quarantine" / "part-aaa.parquet", [q], quarantine_schema())
+    orphan = {**q, "doc_id": "c.pdf", "source": "/in/c.pdf"}
+    _part(out / "_quarantine" / "part-bbb.parquet", [orphan], quarantine_schema())  # no data part
+    (out / "_tmp").mkdir()
+    (out / "_tmp" / "part-ccc.123.parquet").write_bytes(b"half a file")
+
+    done, stats = recover_output(Folder.from_uri(str(out)))
+    assert stats == {"temp files": 1, "orphan quarantine parts": 1}
+    assert not (out / "_quarantine" / "part-bbb.parquet").exists()
+    assert not (out / "_tmp" / "part-ccc.123.parquet").exists()
+    assert done == {
+        "/in/a.pdf": {record_key("/in/a.pdf", "a.pdf")},
+        "/in/b.pdf": {record_key("/in/b.pdf", "b.pdf", "parse", "corrupt", "x")},
+    }
+    assert recover_output(Folder.from_uri(str(tmp_path / "missing"))) == (
+        {},
+        {"temp files": 0, "orphan quarantine parts": 0},
+    )
+
+
+def test_rerun_with_another_schema_is_refused(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text("甲方：北京云杉科技有限公司")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "_manifest.json").write_text(
+        json.dumps({"schema": {"fields": [{"name": "x", "type": "text"}]}, "model": "m", "keep_text": False})
+    )
+    with pytest.raises(PipelineError, match="different schema"):
+        run_pipeline(str(tmp_path / "in"), str(out), "甲方,乙方", model="m", **QUIET)
+
+
+def test_missing_input_is_a_clear_error(tmp_path):
+    with pytest.raises(PipelineError, match="not found"):
+        run_pipeline(str(tmp_path / "nope"), str(tmp_path / "out"), "甲方", **QUIET)
+
+
+def test_summary_format_mentions_everything():
+    s = Summary(
+        run_id="r1",
+        model="m",
+        untrained=True,
+        input_uri="in",
+        output_uri="out",
+        files=3,
+        documents=10,
+        rows=8,
+        pages=20,
+        quarantined={"corrupt": 2},
+        seconds=4.0,
+        stage_seconds={"read": 1.0, "extract": 2.0},
+        completed=True,
+    )
+    text = s.format()
+    for part in (
+        "documents      10",
+        "rows           8",
+        "corrupt: 2",
+        "2.50 docs/s",
+        "5.00 pages/s",
+        "UNTRAINED",
+    ):
+        assert part in text
+    assert s.quarantine_uri == "out/_quarantine"
+
+
+# -------------------------------------------------------------------- with Ray
+@pytest.mark.slow
+def test_end_to_end_rows_quarantine_and_summary(reference, corpus, tiny_model_dir):
+    out, summary = reference
+    data, bad = read_rows(out)
+    assert summary.completed
+    # one row per good document, nothing twice
+    assert sorted(last(r["doc_id"]) for r in data) == sorted(last(d) for d in corpus.rows)
+    assert len(set(keys_of(data))) == len(data)
+    # every bad input is a quarantine row with its reason; the good rows still arrived
+    assert {last(r["doc_id"]): r["reason"] for r in bad} == corpus.quarantine
+    assert all(r["stage"] for r in bad) and all(r["detail"] for r in bad)
+    assert summary.documents == len(data) + len(bad)
+    assert summary.rows == len(data)
+    assert summary.quarantined == dict(Counter(corpus.quarantine.values()))
+    assert summary.pages == sum(r["pages"] for r in data) == 2 + 1 + 1 + 4
+    assert summary.files == len(list(p for p in corpus.root.rglob("*") if p.is_file()))
+    assert summary.untrained and summary.stage_seconds["extract"] > 0
+    # model and run id in every row
+    assert {r["model"] for r in data} == {tiny_model_dir}
+    assert {r["run_id"] for r in data + bad} == {summary.run_id}
+    # the layout: parts named by content, quarantine parts paired with data parts
+    parts = sorted(p.name for p in out.glob("part-*.parquet"))
+    qparts = sorted(p.name for p in (out / "_quarantine").glob("part-*.parquet"))
+    assert len(parts) == summary.parts and set(qparts) <= set(parts)
+    assert json.loads((out / "_manifest.json").read_text())["model"] == tiny_model_dir
+
+
+@pytest.mark.slow
+def test_offsets_point_into_the_cleaned_text(reference):
+    out, _ = reference
+    data, _ = read_rows(out)
+    from extractor.schema import Schema
+
+    schema = Schema.from_file(REPO / SCHEMA)
+    checked = 0
+    for r in data:
+        text = r["text"]
+        assert text and "\f" not in text
+        for f in schema.extraction_fields:
+            values, offsets = r[f"{f.name}_all"], r[f"{f.name}_offsets"]
+            assert len(values) == len(offsets)
+            for v, o in zip(values, offsets):
+                assert text[o["start"] : o["end"]] == v
+                checked += 1
+            if r[f.name] is not None:
+                assert r[f.name] in values
+    assert checked > 0
+    zh = next(r for r in data if r["doc_id"] == "zh_purchase.pdf")
+    # cleaning happened: header/footer gone, the wrapped party name rejoined
+    assert "第 1 页" not in zh["text"] and "CG-2024-0315\n" not in zh["text"][:10]
+    assert "乙方深圳市华南精密机械制造有限公司" in zh["text"]
+    assert any(n.startswith("headers_footers_removed") for n in zh["notes"])
+
+
+@pytest.mark.slow
+def test_rerun_skips_everything_already_done(reference, corpus, tiny_model_dir, local_ray):
+    out, first = reference
+    before = read_rows(out)
+    again = run_pipeline(
+        str(corpus.root),
+        str(out),
+        str(REPO / SCHEMA),
+        model=tiny_model_dir,
+        max_chars=corpus.max_chars,
+        **RUN_ARGS,
+        **QUIET,
+    )
+    assert again.completed and again.documents == 0 and again.parts == 0
+    assert again.skipped == first.documents
+    after = read_rows(out)
+    assert comparable(after[0]) == comparable(before[0]) and comparable(after[1]) == comparable(before[1])
+    assert len(set(keys_of(after[0]))) == len(after[0])
+
+
+@pytest.mark.slow
+def test_interrupted_run_then_rerun_gives_exactly_the_uninterrupted_rows(
+    reference, corpus, tiny_model_dir, local_ray, tmp_path
+):
+    out = tmp_path / "out"
+    args = dict(model=tiny_model_dir, max_chars=corpus.max_chars, **RUN_ARGS, **QUIET)
+    with pytest.raises(PipelineError, match="stopped early") as err:
+        run_pipeline(str(corpus.root), str(out), str(REPO / SCHEMA), fault="stop_after_parts:2", **args)
+    partial = err.value.summary
+    assert partial is not None and not partial.completed
+    committed = {p.name for p in out.glob("part-*.parquet")}
+    ref_data, ref_bad = read_rows(reference[0])
+    total = len(ref_data) + len(ref_bad)
+    half, _ = read_rows(out)
+    assert 2 <= len(committed) and len(half) < len(ref_data)
+    # a batch that died between its two files left a quarantine part without a data part
+    orphans = qparts(out) - committed
+    committed_bad = sum(pq.read_metadata(out / "_quarantine" / n).num_rows for n in committed & qparts(out))
+
+    resumed = run_pipeline(str(corpus.root), str(out), str(REPO / SCHEMA), **args)
+    assert resumed.completed
+    data, bad = read_rows(out)
+    assert comparable(data) == comparable(ref_data)
+    assert comparable(bad) == comparable(ref_bad)
+    assert len(set(keys_of(data))) == len(data) and len(set(keys_of(bad))) == len(bad)
+    # the rerun removed the crash leftovers and did only what was missing
+    assert resumed.recovered["orphan quarantine parts"] == len(orphans)
+    assert resumed.documents == total - resumed.skipped
+    assert resumed.skipped == len(half) + committed_bad > 0
+    assert qparts(out) <= {p.name for p in out.glob("part-*.parquet")}
+
+
+@pytest.mark.slow
+def test_killed_extraction_actor_loses_nothing(reference, corpus, tiny_model_dir, local_ray, tmp_path):
+    marker = tmp_path / "actor-killed"
+    out = tmp_path / "out"
+    summary = run_pipeline(
+        str(corpus.root),
+        str(out),
+        str(REPO / SCHEMA),
+        model=tiny_model_dir,
+        max_chars=corpus.max_chars,
+        fault=f"exit_actor_once:{marker}",
+        **RUN_ARGS,
+        **QUIET,
+    )
+    assert marker.exists()  # an actor really died (os._exit) on its first batch
+    assert summary.completed
+    data, bad = read_rows(out)
+    ref_data, ref_bad = read_rows(reference[0])
+    assert comparable(data) == comparable(ref_data)
+    assert comparable(bad) == comparable(ref_bad)
