@@ -72,6 +72,17 @@ class GreedyDecoder:
         enc = self.tokenizer(prompts, return_tensors="pt", padding=True, truncation=False)
         return enc["input_ids"], enc["attention_mask"]
 
+    def pad(self, id_lists: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Left-pad already tokenized prompts (what ``encode`` does, without tokenizing again)."""
+        width = max(len(x) for x in id_lists)
+        ids = torch.full((len(id_lists), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(id_lists), width), dtype=torch.long)
+        for r, x in enumerate(id_lists):
+            if x:
+                ids[r, width - len(x) :] = torch.tensor(x, dtype=torch.long)
+                mask[r, width - len(x) :] = 1
+        return ids, mask
+
     def generate_text(
         self, prompts: list[str], grammars: list[Grammar | None] | None = None, max_new_tokens: int = 64
     ) -> list[Generation]:

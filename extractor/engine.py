@@ -181,15 +181,17 @@ class Extractor:
     def _run(self, jobs: list[_Job]):
         if not jobs:
             return
-        lengths = [len(ids) for ids in self.tokenizer([j.prompt for j in jobs])["input_ids"]]
-        for _j, n in zip(jobs, lengths):
+        encoded = self.tokenizer([j.prompt for j in jobs])["input_ids"]
+        for n in map(len, encoded):
             if n > self.max_prompt_tokens:  # chunking keeps a margin; never truncate silently
                 raise ExtractionError(f"internal: prompt of {n} tokens exceeds {self.max_prompt_tokens}")
-        order = sorted(range(len(jobs)), key=lambda i: lengths[i])
+        order = sorted(range(len(jobs)), key=lambda i: len(encoded[i]))
         for b in range(0, len(order), self.batch_size):
-            batch = [jobs[i] for i in order[b : b + self.batch_size]]
-            gens = self.decoder.generate_text(
-                [j.prompt for j in batch], [j.grammar for j in batch], max_new_tokens=self._new_tokens(batch)
+            picked = order[b : b + self.batch_size]
+            batch = [jobs[i] for i in picked]
+            ids, mask = self.decoder.pad([encoded[i] for i in picked])
+            gens = self.decoder.generate(
+                ids, mask, [j.grammar for j in batch], max_new_tokens=self._new_tokens(batch)
             )
             yield from zip(batch, gens)
 

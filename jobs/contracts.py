@@ -35,6 +35,8 @@ def _default(path: str) -> str:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    from pipelines.run import add_job_arguments
+
     p = argparse.ArgumentParser(
         prog="jobs/contracts.py",
         description="Extract parties, amount, dates, term, governing law and dispute resolution from contracts.",
@@ -47,47 +49,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     p.add_argument("--schema", default=_default(DEFAULT_SCHEMA), help=f"schema file [{DEFAULT_SCHEMA}]")
     p.add_argument("--model", default=None, help="hub id or model folder [the bundled model]")
-    p.add_argument("--actors", type=int, default=None, help="extraction actors [1 per GPU, or 1]")
-    p.add_argument("--gpus-per-actor", type=float, default=None, help="[1 if the cluster has GPUs, else 0]")
-    p.add_argument("--batch-size", type=int, default=8, help="documents per extraction call [8]")
-    p.add_argument("--rows-per-part", type=int, default=256, help="documents per Parquet part file [256]")
-    p.add_argument("--keep-text", action="store_true", help="also store the cleaned text")
-    p.add_argument("--run-id", default=None, help="run id written into every row [time + random]")
+    add_job_arguments(p, noun="contracts", batch_size=8, rows_per_part=256)
     return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    from pipelines.run import PipelineError, run_pipeline
+    from pipelines.run import run_job
 
-    if args.model is None:
-        print(
-            "jobs/contracts.py: no --model given, so the bundled default is used. It is currently an UNTRAINED "
-            "tiny demo model: the values it writes are verbatim spans of the contracts but NOT meaningful "
-            "extractions. Pass --model DAMO-NLP/SeqGPT-560M (from the local cache) or a model folder.",
-            flush=True,
-        )
-    try:
-        summary = run_pipeline(
-            args.input,
-            args.output,
-            args.schema,
-            model=args.model,
-            actors=args.actors,
-            gpus_per_actor=args.gpus_per_actor,
-            batch_size=args.batch_size,
-            rows_per_part=args.rows_per_part,
-            run_id=args.run_id,
-            kind="pdf",
-            keep_text=args.keep_text,
-        )
-    except PipelineError as e:
-        if e.summary is not None:
-            print(e.summary.format(), flush=True)
-        print(f"jobs/contracts.py: {e}", file=sys.stderr, flush=True)
-        return 1
-    print(summary.format(), flush=True)
-    return 0
+    args = parse_args(argv)
+    return run_job("jobs/contracts.py", "contracts", args, kind="pdf")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,8 @@ def _default(path: str) -> str:
 
 
 def parse_args(argv=None) -> argparse.Namespace:
+    from pipelines.run import add_job_arguments
+
     p = argparse.ArgumentParser(
         prog="jobs/tickets.py",
         description="Extract applicant, phone, address, category and request from hotline tickets.",
@@ -60,50 +62,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--format", dest="ticket_format", default=None, help="jsonl, json, csv, tsv or parquet [by extension]"
     )
-    p.add_argument("--actors", type=int, default=None, help="extraction actors [1 per GPU, or 1]")
-    p.add_argument("--gpus-per-actor", type=float, default=None, help="[1 if the cluster has GPUs, else 0]")
-    p.add_argument("--batch-size", type=int, default=16, help="tickets per extraction call [16]")
-    p.add_argument("--rows-per-part", type=int, default=1024, help="tickets per Parquet part file [1024]")
-    p.add_argument("--keep-text", action="store_true", help="also store the cleaned text")
-    p.add_argument("--run-id", default=None, help="run id written into every row [time + random]")
+    add_job_arguments(p, noun="tickets", batch_size=16, rows_per_part=1024)
     return p.parse_args(argv)
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    from pipelines.run import PipelineError, run_pipeline
+    from pipelines.run import run_job
 
-    if args.model is None:
-        print(
-            "jobs/tickets.py: no --model given, so the bundled default is used. It is currently an UNTRAINED "
-            "tiny demo model: the values it writes are verbatim spans of the tickets but NOT meaningful "
-            "extractions. Pass --model DAMO-NLP/SeqGPT-560M (from the local cache) or a model folder.",
-            flush=True,
-        )
-    try:
-        summary = run_pipeline(
-            args.input,
-            args.output,
-            args.schema,
-            model=args.model,
-            actors=args.actors,
-            gpus_per_actor=args.gpus_per_actor,
-            batch_size=args.batch_size,
-            rows_per_part=args.rows_per_part,
-            run_id=args.run_id,
-            kind="tickets",
-            id_column=args.id_column,
-            text_columns=tuple(args.text_columns or ("text",)),
-            ticket_format=args.ticket_format,
-            keep_text=args.keep_text,
-        )
-    except PipelineError as e:
-        if e.summary is not None:
-            print(e.summary.format(), flush=True)
-        print(f"jobs/tickets.py: {e}", file=sys.stderr, flush=True)
-        return 1
-    print(summary.format(), flush=True)
-    return 0
+    args = parse_args(argv)
+    return run_job(
+        "jobs/tickets.py",
+        "tickets",
+        args,
+        kind="tickets",
+        id_column=args.id_column,
+        text_columns=tuple(args.text_columns or ("text",)),
+        ticket_format=args.ticket_format,
+    )
 
 
 if __name__ == "__main__":

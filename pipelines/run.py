@@ -580,3 +580,56 @@ def _committed_parts(out) -> int:
 def _default_echo(line: str) -> None:
     log.info(line)
     print(f"[seqgpt] {line}", file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------- job scripts
+def add_job_arguments(parser, *, noun: str, batch_size: int, rows_per_part: int) -> None:
+    """The options every ``jobs/*.py`` script shares (model, pool, batching, run id)."""
+    parser.add_argument("--actors", type=int, default=None, help="extraction actors [1 per GPU, or 1]")
+    parser.add_argument(
+        "--gpus-per-actor", type=float, default=None, help="[1 if the cluster has GPUs, else 0]"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=batch_size, help=f"{noun} per extraction call [{batch_size}]"
+    )
+    parser.add_argument(
+        "--rows-per-part",
+        type=int,
+        default=rows_per_part,
+        help=f"{noun} per Parquet part file [{rows_per_part}]",
+    )
+    parser.add_argument("--keep-text", action="store_true", help="also store the cleaned text")
+    parser.add_argument("--run-id", default=None, help="run id written into every row [time + random]")
+
+
+def run_job(name: str, noun: str, args, **options) -> int:
+    """Run the pipeline for a job script: say when the untrained default model is used,
+    print the summary, turn a ``PipelineError`` into exit status 1."""
+    if args.model is None:
+        print(
+            f"{name}: no --model given, so the bundled default is used. It is currently an UNTRAINED "
+            f"tiny demo model: the values it writes are verbatim spans of the {noun} but NOT meaningful "
+            "extractions. Pass --model DAMO-NLP/SeqGPT-560M (from the local cache) or a model folder.",
+            flush=True,
+        )
+    try:
+        summary = run_pipeline(
+            args.input,
+            args.output,
+            args.schema,
+            model=args.model,
+            actors=args.actors,
+            gpus_per_actor=args.gpus_per_actor,
+            batch_size=args.batch_size,
+            rows_per_part=args.rows_per_part,
+            run_id=args.run_id,
+            keep_text=args.keep_text,
+            **options,
+        )
+    except PipelineError as e:
+        if e.summary is not None:
+            print(e.summary.format(), flush=True)
+        print(f"{name}: {e}", file=sys.stderr, flush=True)
+        return 1
+    print(summary.format(), flush=True)
+    return 0

@@ -126,3 +126,11 @@ def test_fp16_cuda_decoder_matches_generate(tiny_bloom_dir):
     )
     for row, out in enumerate(ours):
         assert out.token_ids == ref[row, ids.shape[1] :].tolist()[: len(out.token_ids)]
+
+
+def test_pad_equals_the_tokenizers_left_padding(tiny_bloom_dir):
+    lm = _load(tiny_bloom_dir)
+    dec = GreedyDecoder(lm.model, lm.tokenizer)
+    ids, mask = dec.encode(PROMPTS)
+    pids, pmask = dec.pad([lm.tokenizer(p)["input_ids"] for p in PROMPTS])
+    assert torch.equal(ids, pids) and torch.equal(mask, pmask)
