@@ -325,7 +325,13 @@ def test_schema_download_and_upload_round_trip(page, tmp_path):
         re.compile(re.escape(f"rules: {expected.rules[0]} · schema name: contracts") + "$")
     ).wait_for()
     for fmt, label in (("yaml", "Download YAML"), ("json", "Download JSON")):
-        target = download(page, label, tmp_path / f"downloaded.{fmt}")
+        # the caption updates before the script run reaches the download buttons: poll
+        # (bounded) until the served file is the one of the finished run
+        for _ in range(20):
+            target = download(page, label, tmp_path / f"downloaded.{fmt}")
+            if target.read_bytes() == sup.schema_file_bytes(expected, fmt):
+                break
+            page.wait_for_timeout(500)
         assert target.read_bytes() == sup.schema_file_bytes(expected, fmt)
         assert Schema.from_file(target).to_dict() == expected.to_dict()  # what `seqgpt run --schema` reads
 
