@@ -19,10 +19,13 @@ Output table (:func:`output_schema`), one row per document, columns in this orde
                            <f>_normalized string  (ISO date or the hint's pattern, E.164 phone,
                                                   upper-cased ID, "12.5", the canonical choice)
     text:                  (nothing more: the value is the text)
+    with parts (姓名+职务): <f>_<part>  string  each part of the chosen value, read inside it
     -- for each classification field <c>:
     <c>                    string        the label with the highest confidence
     <c>_confidence         float32
     -- then:
+    summary                string        the schema's summary template, filled (only when the
+                                         schema has one; null when a value it needs is missing)
     violations             list<string>  broken rules and missing required fields
     model                  string        model id or path
     run_id                 string
@@ -31,12 +34,26 @@ Output table (:func:`output_schema`), one row per document, columns in this orde
 A field with no value has null ``<f>``, ``<f>_confidence`` and normalized columns and empty
 ``<f>_all`` / ``<f>_offsets`` lists.
 
-The chosen value (``<f>``) is the best span: one without validation issues beats one with
-issues, then the higher confidence wins, then the earlier offset.  ``<f>_all[i]`` and
+The chosen value (``<f>``) is the best span (``extractor.types.best_span``): one without
+validation issues beats one with issues, then the higher confidence wins, then the earlier
+offset.  ``<f>_all[i]`` and
 ``<f>_offsets[i]`` describe the same span, so repeated mentions of a value appear once per
 mention.  Money amounts carry 4 decimals (``1200000.00`` -> ``1200000.0000``); more precise
 amounts are rounded half-even to 4 decimals, and an amount beyond 18 integer digits is null
 (the verbatim text stays in ``<f>``).
+
+Record table of one record type (:func:`record_schema`), one row per record found::
+
+    doc_id, source         string
+    record                 int32         the record's number within the document, from 0
+    confidence             float32       its lowest value confidence
+    -- for each field <f> of the record type:
+    <f>                    string        the value (verbatim text)
+    <f>_confidence         float32
+    <f>_start, <f>_end     int32         character offsets in the document text
+    + the same normalized columns as above (money amount/currency, <f>_normalized)
+    model, run_id          string
+    extracted_at           timestamp[us, tz=UTC]
 
 Quarantine table (:func:`quarantine_schema`): ``doc_id, source, stage, reason, detail``
 (strings), ``run_id`` string, ``at`` timestamp[us, tz=UTC].
@@ -66,6 +83,7 @@ import pyarrow.parquet as pq
 
 from connectors.fs import Folder
 from connectors.records import ConnectorError, Quarantine
+from extractor.types import best_span
 
 __all__ = [
     "AMOUNT_TYPE",
@@ -76,6 +94,8 @@ __all__ = [
     "quarantine_schema",
     "quarantine_to_row",
     "read_table",
+    "record_schema",
+    "records_to_rows",
     "remove_stale_temp",
     "result_to_row",
 ]
@@ -111,15 +131,51 @@ def _names(classes: Iterable[Any]) -> list[str]:
     return [str(c.name if hasattr(c, "name") else c) for c in classes]
 
 
-def output_schema(fields: Sequence[Any], classes: Sequence[Any] = ()) -> pa.Schema:
+def _normalized_columns(name: str, type_: str) -> list[pa.Field]:
+    if type_ == "money":
+        return [pa.field(f"{name}_amount", AMOUNT_TYPE), pa.field(f"{name}_currency", pa.string())]
+    if type_ == "integer":
+        return [pa.field(f"{name}_normalized", pa.int64())]
+    if type_ in _STRING_NORMALIZED:
+        return [pa.field(f"{name}_normalized", pa.string())]
+    return []
+
+
+def _normalized_values(name: str, type_: str, normalized: Any) -> dict[str, Any]:
+    if type_ == "money":
+        amount, currency = _money(normalized)
+        return {f"{name}_amount": amount, f"{name}_currency": currency}
+    if type_ == "integer":
+        return {f"{name}_normalized": _integer(normalized)}
+    if type_ in _STRING_NORMALIZED:
+        return {f"{name}_normalized": None if normalized is None else str(normalized)}
+    return {}
+
+
+def _parts_of(fields: Iterable[Any]) -> dict[str, list[str]]:
+    return {str(f.name): list(f.parts) for f in fields if getattr(f, "parts", None)}
+
+
+def _unique(cols: list[pa.Field]) -> pa.Schema:
+    seen: set[str] = set()
+    for col in cols:
+        if col.name in seen:
+            raise ValueError(f"two output columns would be named {col.name!r}: rename a field")
+        seen.add(col.name)
+    return pa.schema(cols)
+
+
+def output_schema(fields: Sequence[Any], classes: Sequence[Any] = (), *, summary: bool = False) -> pa.Schema:
     """The result table's schema (layout in the module docstring).  ``fields`` is
-    ``[(name, type)]`` (or extractor ``Field`` objects), ``classes`` the classification field
-    names.  Raises ValueError for an unknown type or when two columns would share a name."""
+    ``[(name, type)]`` (or extractor ``Field`` objects, whose ``parts`` add part columns),
+    ``classes`` the classification field names; ``summary`` adds the summary column.
+    Raises ValueError for an unknown type or when two columns would share a name."""
     cols: list[pa.Field] = [
         pa.field("doc_id", pa.string(), nullable=False),
         pa.field("source", pa.string()),
         pa.field("pages", pa.int32()),
     ]
+    parts = _parts_of(fields)
     for name, type_ in _pairs(fields):
         cols += [
             pa.field(name, pa.string()),
@@ -127,26 +183,40 @@ def output_schema(fields: Sequence[Any], classes: Sequence[Any] = ()) -> pa.Sche
             pa.field(f"{name}_confidence", pa.float32()),
             pa.field(f"{name}_offsets", pa.list_(_OFFSET_TYPE)),
         ]
-        if type_ == "money":
-            cols += [pa.field(f"{name}_amount", AMOUNT_TYPE), pa.field(f"{name}_currency", pa.string())]
-        elif type_ == "integer":
-            cols.append(pa.field(f"{name}_normalized", pa.int64()))
-        elif type_ in _STRING_NORMALIZED:
-            cols.append(pa.field(f"{name}_normalized", pa.string()))
+        cols += _normalized_columns(name, type_)
+        cols += [pa.field(f"{name}_{part}", pa.string()) for part in parts.get(name, [])]
     for name in _names(classes):
         cols += [pa.field(name, pa.string()), pa.field(f"{name}_confidence", pa.float32())]
+    if summary:
+        cols.append(pa.field("summary", pa.string()))
     cols += [
         pa.field("violations", pa.list_(pa.string())),
         pa.field("model", pa.string()),
         pa.field("run_id", pa.string()),
         pa.field("extracted_at", _TS),
     ]
-    seen: set[str] = set()
-    for col in cols:
-        if col.name in seen:
-            raise ValueError(f"two output columns would be named {col.name!r}: rename a field")
-        seen.add(col.name)
-    return pa.schema(cols)
+    return _unique(cols)
+
+
+def record_schema(fields: Sequence[Any]) -> pa.Schema:
+    """The schema of one record type's table (module docstring); ``fields`` as for
+    :func:`output_schema`, the record type's fields in order."""
+    cols: list[pa.Field] = [
+        pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("source", pa.string()),
+        pa.field("record", pa.int32()),
+        pa.field("confidence", pa.float32()),
+    ]
+    for name, type_ in _pairs(fields):
+        cols += [
+            pa.field(name, pa.string()),
+            pa.field(f"{name}_confidence", pa.float32()),
+            pa.field(f"{name}_start", pa.int32()),
+            pa.field(f"{name}_end", pa.int32()),
+        ]
+        cols += _normalized_columns(name, type_)
+    cols += [pa.field("model", pa.string()), pa.field("run_id", pa.string()), pa.field("extracted_at", _TS)]
+    return _unique(cols)
 
 
 def quarantine_schema() -> pa.Schema:
@@ -169,11 +239,6 @@ def quarantine_schema() -> pa.Schema:
 
 def _now() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc)
-
-
-def _best(spans: Sequence[Any]) -> Any:
-    """No issues first, then the highest confidence, then the earliest offset."""
-    return min(spans, key=lambda s: (bool(getattr(s, "issues", None)), -float(s.confidence), s.start))
 
 
 def _amount(value: Any) -> Decimal | None:
@@ -221,8 +286,10 @@ def result_to_row(
     run_id: str = "",
     *,
     extracted_at: _dt.datetime | None = None,
+    summary: bool = False,
 ) -> dict[str, Any]:
-    """One output row (a dict matching :func:`output_schema`) for a document.
+    """One output row (a dict matching :func:`output_schema`) for a document; ``summary``
+    as given to :func:`output_schema`.
 
     ``doc_meta`` needs ``id`` (or ``doc_id``), ``source`` and ``pages`` (a ``Doc.to_dict()``
     works); ``result`` is an :class:`extractor.types.DocumentResult`.
@@ -237,31 +304,68 @@ def result_to_row(
         "pages": int(pages) if pages is not None else None,
     }
     values = getattr(result, "values", {}) or {}
+    parts = _parts_of(schema_fields)
     for name, type_ in _pairs(schema_fields):
         spans = sorted(values.get(name) or [], key=lambda s: (s.start, s.end))
-        best = _best(spans) if spans else None
+        best = best_span(spans)
         row[name] = best.text if best else None
         row[f"{name}_all"] = [s.text for s in spans]
         row[f"{name}_confidence"] = float(best.confidence) if best else None
         row[f"{name}_offsets"] = [{"start": int(s.start), "end": int(s.end)} for s in spans]
-        normalized = best.normalized if best else None
-        if type_ == "money":
-            row[f"{name}_amount"], row[f"{name}_currency"] = _money(normalized)
-        elif type_ == "integer":
-            row[f"{name}_normalized"] = _integer(normalized)
-        elif type_ in _STRING_NORMALIZED:
-            row[f"{name}_normalized"] = None if normalized is None else str(normalized)
+        row.update(_normalized_values(name, type_, best.normalized if best else None))
+        for part in parts.get(name, []):
+            found = (getattr(best, "parts", None) or {}).get(part) if best else None
+            row[f"{name}_{part}"] = found.text if found else None
     labels = getattr(result, "classes", {}) or {}
     for name in _names(classes):
         options = labels.get(name) or []
         top = max(options, key=lambda c: float(c.confidence)) if options else None
         row[name] = top.label if top else None
         row[f"{name}_confidence"] = float(top.confidence) if top else None
+    if summary:
+        row["summary"] = getattr(result, "summary", None)
     row["violations"] = [str(v) for v in (getattr(result, "violations", None) or [])]
     row["model"] = model
     row["run_id"] = run_id
     row["extracted_at"] = extracted_at or _now()
     return row
+
+
+def records_to_rows(
+    doc_meta: Mapping[str, Any],
+    result: Any,
+    record_type: str,
+    fields: Sequence[Any],
+    model: str = "",
+    run_id: str = "",
+    *,
+    extracted_at: _dt.datetime | None = None,
+) -> list[dict[str, Any]]:
+    """The :func:`record_schema` rows of a document's records of type ``record_type``."""
+    doc_id = doc_meta.get("doc_id") if doc_meta.get("doc_id") is not None else doc_meta.get("id")
+    if doc_id is None:
+        raise ValueError("doc_meta has no 'id' or 'doc_id'")
+    at = extracted_at or _now()
+    rows = []
+    for rec in getattr(result, "records", None) or []:
+        if rec.type != record_type:
+            continue
+        row: dict[str, Any] = {
+            "doc_id": str(doc_id),
+            "source": doc_meta.get("source"),
+            "record": int(rec.index),
+            "confidence": float(rec.confidence),
+        }
+        for name, type_ in _pairs(fields):
+            span = rec.values.get(name)
+            row[name] = span.text if span else None
+            row[f"{name}_confidence"] = float(span.confidence) if span else None
+            row[f"{name}_start"] = int(span.start) if span else None
+            row[f"{name}_end"] = int(span.end) if span else None
+            row.update(_normalized_values(name, type_, span.normalized if span else None))
+        row.update(model=model, run_id=run_id, extracted_at=at)
+        rows.append(row)
+    return rows
 
 
 def quarantine_to_row(

@@ -390,6 +390,8 @@ def _check_example(obj: Any, where: str) -> dict[str, Any]:
                 "(offsets are character offsets, not bytes or tokens)"
             )
         ex["entities"].append({"label": label, "start": start, "end": end})
+    if obj.get("records") is not None:
+        ex["records"] = _check_records(obj["records"], text, where)
     for key in ("labels", "label_set", "choices"):
         if obj.get(key) is not None:
             ex[key] = _str_list(obj[key], key, where)
@@ -400,6 +402,39 @@ def _check_example(obj: Any, where: str) -> dict[str, Any]:
             f"{where}: gold labels {ex['labels']} are not all among the choices {ex['choices']}"
         )
     return ex
+
+
+def _check_records(raw: Any, text: str, where: str) -> list[dict[str, Any]]:
+    if not isinstance(raw, list):
+        raise DatasetError(f"{where}: 'records' must be a list of {{type, fields}}")
+    out = []
+    for k, rec in enumerate(raw):
+        w = f"{where}: record {k}"
+        if (
+            not isinstance(rec, dict)
+            or not isinstance(rec.get("type"), str)
+            or not isinstance(rec.get("fields"), dict)
+        ):
+            raise DatasetError(f"{w}: needs 'type' (string) and 'fields' ({{field: [{{start, end}}]}})")
+        fields: dict[str, list[dict[str, int]]] = {}
+        for name, spans in rec["fields"].items():
+            spans = spans if isinstance(spans, list) else [spans]
+            for sp in spans:
+                if not isinstance(sp, dict) or not all(
+                    isinstance(sp.get(x), int) and not isinstance(sp.get(x), bool) for x in ("start", "end")
+                ):
+                    raise DatasetError(f"{w}: field {name!r} needs spans {{start, end}}, got {sp!r}")
+                if not 0 <= sp["start"] < sp["end"] <= len(text):
+                    raise DatasetError(
+                        f"{w}: field {name!r}: offsets {sp['start']}-{sp['end']} are outside the text"
+                    )
+                if "text" in sp and sp["text"] != text[sp["start"] : sp["end"]]:
+                    raise DatasetError(
+                        f"{w}: field {name!r}: text[{sp['start']}:{sp['end']}] is not {sp['text']!r}"
+                    )
+            fields[name] = [{"start": sp["start"], "end": sp["end"]} for sp in spans]
+        out.append({"type": rec["type"], "fields": fields})
+    return out
 
 
 def load_jsonl(path: str | Path, *, limit: int | None = None) -> list[dict[str, Any]]:

@@ -10,8 +10,12 @@ evaluation and the app:
 3. prompts of many documents are sorted by length and decoded in batches by our greedy
    decoder (``extractor.decoding``) under the output grammar (``extractor.constraints``), so
    every value is a verbatim span of its chunk and every label one that was asked;
-4. spans are mapped back to document character offsets, merged across chunks, given a
-   confidence, and validated and normalized by the schema (``extractor.schema``).
+4. spans are mapped back to document character offsets, merged across chunks and given a
+   confidence;
+5. a value of a field with parts (``当前负责人(姓名+职务)``) is read again, alone, with the
+   parts as labels, so each part is a linked verbatim span inside it (``Span.parts``);
+6. the schema validates and normalizes the values, groups record types and fills the
+   summary (``extractor.schema``, ``extractor.records``).
 
 Confidence of a value: the geometric mean of the model's unconstrained probabilities of the
 tokens that wrote it, from its first token to the token that closed it (separator, line
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from .chunking import Chunk, merge_spans, split_text
 from .constraints import Grammar, TextIndex
@@ -49,6 +54,7 @@ class _Job:
     prompt: str
     grammar: Grammar | None = None
     index: TextIndex | None = None
+    parent: Span | None = None  # the value whose parts this prompt reads
 
 
 class Extractor:
@@ -157,8 +163,31 @@ class Extractor:
                     continue
                 seen.add((s.field, s.text))
                 results[d].values[s.field].append(s)
-            schema.validate(results[d])
+        self._read_parts(results, fields, constrained)
+        for d, text in enumerate(texts):
+            schema.validate(results[d], text)
         return results
+
+    def _read_parts(self, results: list[DocumentResult], fields, constrained: bool) -> None:
+        """One prompt per value of a field with parts: the value alone is the input and the
+        parts are the labels, so each part found is a verbatim span inside the value."""
+        jobs: list[_Job] = []
+        for d, result in enumerate(results):
+            for f in fields:
+                if not f.parts:
+                    continue
+                labels = list(f.parts)
+                parts = [SimpleNamespace(name=p) for p in labels]
+                for span in result.values[f.name]:
+                    chunk = Chunk(span.start, span.end, span.text)
+                    index = TextIndex(span.text, self.vocab) if constrained else None
+                    grammar = Grammar(labels, index) if constrained else None
+                    prompt = build_prompt(span.text, labels, EXTRACT)
+                    jobs.append(_Job(d, chunk, parts, labels, EXTRACT, prompt, grammar, index, span))
+        for job, gen in self._run(jobs):
+            results[job.doc].prompts += 1
+            for part in self._spans(job, gen, constrained):
+                job.parent.parts.setdefault(part.field, part)
 
     # --------------------------------------------------------------- internals
     def _text_budget(self, groups, classes) -> int:

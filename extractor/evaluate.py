@@ -103,6 +103,9 @@ class Report:
     class_examples: int = 0
     class_correct: int = 0
     class_unanswered: int = 0
+    record_examples: int = 0
+    records: Counts = field(default_factory=Counts)  # (field, value) pairs inside matched records
+    records_exact: Counts = field(default_factory=Counts)  # whole records equal to a gold record
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -151,6 +154,12 @@ class Report:
                 "prompts_per_s": round(self.prompts / s, 3) if s > 0 else None,
             },
         }
+        if self.record_examples:
+            d["records"] = {
+                "examples": self.record_examples,
+                "values": self.records.to_dict(),
+                "exact": self.records_exact.to_dict(),
+            }
         if self.class_examples:
             d["classification"] = {
                 "examples": self.class_examples,
@@ -199,6 +208,12 @@ class Report:
             out.append(
                 f"classification accuracy {self.accuracy:.4f} ({self.class_correct}/{self.class_examples}, "
                 f"{self.class_unanswered} unanswered)"
+            )
+        if self.record_examples:
+            v, x = self.records, self.records_exact
+            out.append(
+                f"records: value F1 {v.f1:.4f} (P {v.precision:.4f} R {v.recall:.4f}, {v.gold} gold values), "
+                f"exact-record F1 {x.f1:.4f} ({x.tp}/{x.gold} gold records, {x.pred} predicted)"
             )
         if self.duplicate_predictions or self.warnings:
             out.append(
@@ -250,11 +265,57 @@ def _span_key(x: Any) -> tuple[str, int, int]:
     return label, start, end
 
 
+def _record_pairs(text: str, fields: dict[str, Any]) -> set[tuple[str, str]]:
+    """``{field: span or [spans]}`` (spans as dicts or (start, end)) -> {(field, value text)}."""
+    out = set()
+    for name, spans in fields.items():
+        for sp in spans if isinstance(spans, list) else [spans]:
+            start, end = (sp["start"], sp["end"]) if isinstance(sp, dict) else sp
+            out.add((name, text[start:end]))
+    return out
+
+
+def score_records(text: str, gold: list[dict[str, Any]], pred: list[dict[str, Any]]) -> tuple[Counts, Counts]:
+    """Record-level scores of one document: ``(values, exact)``.
+
+    ``gold`` and ``pred`` are lists of ``{"type", "fields": {field: span or [spans]}}``.
+    Within each type, predicted records are matched one-to-one to gold records, most shared
+    (field, value text) pairs first.  ``values`` counts those pairs: a value counts only when
+    it sits in the record matched to its gold record, so a value put into the wrong record
+    is both a false positive and a miss.  ``exact`` counts records whose pairs equal a gold
+    record's.
+    """
+    values, exact = Counts(), Counts()
+    for rtype in {r["type"] for r in gold} | {r["type"] for r in pred}:
+        g = [_record_pairs(text, r["fields"]) for r in gold if r["type"] == rtype]
+        p = [_record_pairs(text, r["fields"]) for r in pred if r["type"] == rtype]
+        pairs = sorted(
+            ((len(gi & pj), i, j) for i, gi in enumerate(g) for j, pj in enumerate(p)), reverse=True
+        )
+        used_g, used_p, tp, tp_exact = set(), set(), 0, 0
+        for shared, i, j in pairs:
+            if shared == 0 or i in used_g or j in used_p:
+                continue
+            used_g.add(i)
+            used_p.add(j)
+            tp += shared
+            tp_exact += g[i] == p[j]
+        values.add(tp, sum(map(len, p)), sum(map(len, g)))
+        exact.add(tp_exact, len(p), len(g))
+    return values, exact
+
+
 class _Scorer:
     def __init__(self, label_map: dict[str, str]):
         self.report = Report(per_label={g: Counts() for g in label_map}, label_map=dict(label_map))
 
-    def add(self, ex: dict[str, Any], predicted: Iterable[Any], classes: list[str] | None = None) -> None:
+    def add(
+        self,
+        ex: dict[str, Any],
+        predicted: Iterable[Any],
+        classes: list[str] | None = None,
+        records: list[dict[str, Any]] | None = None,
+    ) -> None:
         r = self.report
         text = ex["text"]
         gold = {_span_key(e) for e in ex.get("entities", [])}
@@ -279,6 +340,11 @@ class _Scorer:
                 r.class_unanswered += 1
             if set(got) == set(ex["labels"]):
                 r.class_correct += 1
+        if ex.get("records") is not None:
+            r.record_examples += 1
+            values, exact = score_records(text, ex["records"], records or [])
+            r.records.add(values.tp, values.pred, values.gold)
+            r.records_exact.add(exact.tp, exact.pred, exact.gold)
 
 
 def score(
@@ -286,15 +352,17 @@ def score(
     predictions: list[Iterable[Any]],
     label_map: dict[str, str] | None = None,
     classes: list[list[str] | None] | None = None,
+    records: list[list[dict[str, Any]]] | None = None,
 ) -> Report:
     """Score given predictions: ``predictions[i]`` lists example i's predicted entities as
     ``{"label", "start", "end"}`` dicts or ``(label, start, end)`` tuples (gold labels);
-    ``classes[i]`` its predicted classification labels."""
+    ``classes[i]`` its predicted classification labels; ``records[i]`` its predicted records
+    (``{"type", "fields": {gold label: {"start", "end"}}}``, see :func:`score_records`)."""
     if len(predictions) != len(examples):
         raise ValueError(f"{len(predictions)} predictions for {len(examples)} examples")
     scorer = _Scorer(_labels_of(examples, label_map))
     for i, (ex, pred) in enumerate(zip(examples, predictions)):
-        scorer.add(ex, pred, classes[i] if classes else None)
+        scorer.add(ex, pred, classes[i] if classes else None, records[i] if records else None)
     return scorer.report
 
 
@@ -313,16 +381,29 @@ def _choices_of(examples: list[dict[str, Any]]) -> list[str]:
     return list(seen)
 
 
-def _build_schema(asked: list[str], choices: list[str] | None):
-    """A schema with one text field per asked label (and a class field); returns the schema
-    and, per asked label, the name its values come back under."""
-    from .schema import Field, Schema
+def _record_types(examples: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Gold record types and their fields (gold labels, in order of first appearance)."""
+    types: dict[str, dict[str, None]] = {}
+    for ex in examples:
+        for rec in ex.get("records") or []:
+            fields = types.setdefault(rec["type"], {})
+            for name in rec["fields"]:
+                fields.setdefault(name, None)
+    return {t: list(f) for t, f in types.items() if len(f) >= 2}
+
+
+def _build_schema(asked: list[str], choices: list[str] | None, records: dict[str, list[str]] | None = None):
+    """A schema with one text field per asked label (and a class field, and the record types
+    given as ``{type: [asked labels]}``); returns the schema and, per asked label, the name
+    its values come back under."""
+    from .schema import Field, RecordType, Schema
 
     fields = [Field.parse(label) for label in asked]
     names = [f.name for f in fields]
     if choices:
         fields.append(Field(name=CLASS_FIELD, type="class", choices=list(choices)))
-    return Schema(fields), names
+    types = [RecordType(t, [Field.parse(x).name for x in fs]) for t, fs in (records or {}).items()]
+    return Schema(fields, records=types), names
 
 
 def evaluate(
@@ -365,6 +446,7 @@ def evaluate(
         choices = tuple(ex.get("choices") or all_choices) if ex.get("labels") is not None else ()
         groups.setdefault((asked, choices), []).append(i)
 
+    record_types = _record_types(examples)
     scorer = _Scorer(label_map)
     report = scorer.report
     info = getattr(extractor, "info", None) or {}
@@ -376,11 +458,14 @@ def evaluate(
         "batch_size": batch_size,
         **(meta or {}),
     }
-    predicted: list[tuple[list, list | None] | None] = [None] * len(examples)
+    predicted: list[tuple[list, list | None, list] | None] = [None] * len(examples)
     done = 0
     seconds = 0.0
     for (asked, choices), members in groups.items():
-        schema, names = _build_schema([label_map.get(g, g) for g in asked], list(choices))
+        types = {
+            t: [label_map.get(g, g) for g in fs] for t, fs in record_types.items() if set(fs) <= set(asked)
+        }
+        schema, names = _build_schema([label_map.get(g, g) for g in asked], list(choices), types)
         gold_of = dict(zip(names, asked))
         for b in range(0, len(members), batch_size):
             idx = members[b : b + batch_size]
@@ -397,13 +482,20 @@ def evaluate(
                     for s in values
                 ]
                 labels = [c.label for c in res.classes.get(CLASS_FIELD, [])] if choices else None
-                predicted[i] = (spans, labels)
+                recs = [
+                    {
+                        "type": rec.type,
+                        "fields": {gold_of[n]: (s.start, s.end) for n, s in rec.values.items()},
+                    }
+                    for rec in res.records
+                ]
+                predicted[i] = (spans, labels, recs)
                 report.prompts += res.prompts
                 report.warnings += len(res.warnings)
             done += len(idx)
             if progress:
                 progress(done, len(examples))
     for ex, got in zip(examples, predicted):
-        scorer.add(ex, got[0], got[1])
+        scorer.add(ex, got[0], got[1], got[2])
     report.seconds = seconds
     return report

@@ -41,6 +41,18 @@ Normalized values (``Span.normalized``): ``money`` -> ``{"amount": "2380.00", "c
 choice as written in the schema; ``text`` -> ``None`` (the span text is the value), or a
 ``{part: value}`` dict for a ``姓名+职务`` hint when the text splits into exactly that many
 pieces.  See the ``extractor.normalize`` docstring for the details of each format.
+
+Beyond single fields (``extractor.records``):
+
+- a *record type* groups fields whose values belong together, written ``"车辆: 车牌号, 驾驶人,
+  车辆类型"`` (or ``{name, fields}`` in a file); the result then holds one :class:`Record` per
+  vehicle found.  A record field not listed among the fields is added to them.  A relation
+  between two fields (company <-> registered capital) is a record type of those two fields;
+- a field with parts (``当前负责人(姓名+职务)``) yields linked part values per value
+  (``Span.parts``), read by the model inside the value;
+- ``summary`` is a template filled only with extracted values: ``"{申请人} 于 {日期} 反映
+  {核心诉求}"``; a part in square brackets is left out when one of its fields has no value
+  (``"{甲方}[ 与 {乙方}] 签订合同"``), any other missing value leaves the summary empty.
 """
 
 from __future__ import annotations
@@ -69,12 +81,13 @@ from extractor.normalize import (
     parse_money_unit,
     validate_id_number,
 )
-from extractor.types import DocumentResult, Span
+from extractor.types import DocumentResult, Span, best_span
 
 __all__ = [
     "FIELD_TYPES",
     "RULE_KINDS",
     "Field",
+    "RecordType",
     "Rule",
     "Schema",
     "SchemaError",
@@ -87,7 +100,7 @@ _NUMERIC_TYPES = ("money", "integer")
 _FIELD_KEYS = (
     "name", "hint", "type", "required", "threshold", "choices", "parts", "length", "pattern", "description",
 )  # fmt: skip
-_SCHEMA_KEYS = ("name", "fields", "rules")
+_SCHEMA_KEYS = ("name", "fields", "rules", "records", "summary")
 
 
 class SchemaError(ValueError):
@@ -715,17 +728,110 @@ def _resolve(ref: str, fields: list[Field], rule: str) -> Field:
 # --------------------------------------------------------------------------------------
 
 
+_RECORD_RE = re.compile(r"^\s*([^:：()（）]+?)\s*[:：]\s*(.+)$", re.S)
+
+
+@dataclass
+class RecordType:
+    """A group of fields whose values belong together: ``RecordType.parse("车辆: 车牌号, 驾驶人")``.
+
+    ``fields`` are item strings (``"签约日期(YYYY-MM-DD)"``) or names; :class:`Schema` adds the
+    ones it does not list yet and keeps the names here.
+    """
+
+    name: str
+    fields: list[str]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise SchemaError(f"a record type needs a name, e.g. '车辆: 车牌号, 驾驶人'; got {self.name!r}")
+        self.name = _collapse(self.name)
+        if re.search(r"[/\\:*?\"<>|]", self.name) or self.name.startswith((".", "_")):
+            raise SchemaError(
+                f"record type {self.name!r}: its name names a folder of the output (_records/<name>/); "
+                "leave out / \\ : * ? \" < > | and a leading '.' or '_'"
+            )
+        if isinstance(self.fields, str):
+            self.fields = _split_items(self.fields)
+        if not isinstance(self.fields, list) or not all(
+            isinstance(f, str) and f.strip() for f in self.fields
+        ):
+            raise SchemaError(f"record type {self.name!r}: 'fields' must be a list of field names")
+        if len(self.fields) < 2:
+            raise SchemaError(
+                f"record type {self.name!r} has {len(self.fields)} field; a record groups at least two "
+                f"(e.g. '{self.name}: 车牌号, 驾驶人')"
+            )
+
+    @classmethod
+    def parse(cls, spec: str) -> RecordType:
+        """``"车辆: 车牌号, 驾驶人, 车辆类型"`` (ASCII or full-width colon)."""
+        if not isinstance(spec, str):
+            raise SchemaError(f"a record type must be written as 'name: field, field', got {spec!r}")
+        m = _RECORD_RE.match(spec)
+        if not m:
+            raise SchemaError(
+                f"record type {spec!r}: write it as 'name: field, field', e.g. '车辆: 车牌号, 驾驶人'"
+            )
+        return cls(m.group(1), _split_items(m.group(2)))
+
+    @classmethod
+    def from_value(cls, value: Any) -> RecordType:
+        if isinstance(value, RecordType):
+            return value
+        if isinstance(value, str):
+            return cls.parse(value)
+        if isinstance(value, Mapping):
+            if set(value) - {"name", "fields"} or "name" not in value or "fields" not in value:
+                raise SchemaError(f"a record type mapping needs exactly 'name' and 'fields': {dict(value)!r}")
+            return cls(value["name"], value["fields"])
+        raise SchemaError(f"a record type must be 'name: field, field' or {{name, fields}}, got {value!r}")
+
+    def __str__(self) -> str:
+        return f"{self.name}: {', '.join(self.fields)}"
+
+
+_PLACEHOLDER_RE = re.compile(r"\{([^{}]+)\}")
+
+
+def _summary_segments(template: str) -> list[tuple[bool, str]]:
+    """``(optional, text)`` pieces of a summary template; square brackets mark optional pieces."""
+    out: list[tuple[bool, str]] = []
+    buf, optional = "", False
+    for ch in template:
+        if ch == "[":
+            if optional:
+                raise SchemaError(f"summary {template!r}: optional parts '[...]' cannot nest")
+            out.append((False, buf))
+            buf, optional = "", True
+        elif ch == "]":
+            if not optional:
+                raise SchemaError(f"summary {template!r}: a ']' without '['")
+            out.append((True, buf))
+            buf, optional = "", False
+        else:
+            buf += ch
+    if optional:
+        raise SchemaError(f"summary {template!r}: '[' is never closed")
+    out.append((False, buf))
+    return [(opt, text) for opt, text in out if text]
+
+
 @dataclass
 class Schema:
-    """An ordered list of fields, cross-field rules and an optional name.
+    """An ordered list of fields, cross-field rules, record types, a summary template and an
+    optional name.
 
-    ``fields`` may be given as :class:`Field` objects or item strings and ``rules`` as
-    :class:`Rule` objects or rule strings; everything is checked at construction.
+    ``fields`` may be given as :class:`Field` objects or item strings, ``rules`` as
+    :class:`Rule` objects or rule strings and ``records`` as :class:`RecordType` objects or
+    ``"name: field, field"`` strings; everything is checked at construction.
     """
 
     fields: list[Field]
     rules: list[Rule] = dc_field(default_factory=list)
     name: str | None = None
+    records: list[RecordType] = dc_field(default_factory=list)
+    summary: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.fields, str):
@@ -733,7 +839,7 @@ class Schema:
                 "Schema(fields=...) takes a list; use Schema.parse('甲方, 乙方') for a field list"
             )
         fields = [f if isinstance(f, Field) else Field.parse(f) for f in self.fields or []]
-        if not fields:
+        if not fields and not self.records:
             raise SchemaError("empty field list: give at least one field, e.g. '甲方, 乙方, 合同金额'")
         seen: dict[str, str] = {}
         for f in fields:
@@ -746,9 +852,63 @@ class Schema:
         self.fields = fields
         if self.name is not None and not isinstance(self.name, str):
             raise SchemaError(f"the schema name must be a string, got {self.name!r}")
+        if isinstance(self.records, (str, RecordType, Mapping)):
+            self.records = [self.records]
+        self.records = [self._check_record(RecordType.from_value(r), seen) for r in self.records or []]
+        names = [r.name for r in self.records]
+        if len(set(names)) != len(names):
+            raise SchemaError(f"two record types share a name: {names}")
         if isinstance(self.rules, (str, Rule)):
             self.rules = [self.rules]
         self.rules = [self._check_rule(r) for r in self.rules or []]
+        if self.summary is not None:
+            self._check_summary(self.summary)
+
+    def _check_record(self, record: RecordType, seen: dict[str, str]) -> RecordType:
+        names: list[str] = []
+        for item in record.fields:
+            f = Field.parse(item)
+            k = _key(f.name)
+            if k not in seen:  # a record field not listed yet joins the fields
+                self.fields.append(f)
+                seen[k] = f.name
+            elif f.hint is not None and Field.parse(item).prompt_label != self.field(seen[k]).prompt_label:
+                raise SchemaError(
+                    f"record type {record.name!r} writes {item!r}, but field {seen[k]!r} is defined as "
+                    f"{self.field(seen[k]).prompt_label!r}; name the field only"
+                )
+            field_ = self.field(seen[k])
+            if field_.type == "class":
+                raise SchemaError(
+                    f"record type {record.name!r}: {field_.name!r} is a classification field; records group "
+                    "extracted values"
+                )
+            if field_.name in names:
+                raise SchemaError(f"record type {record.name!r} lists {field_.name!r} twice")
+            names.append(field_.name)
+        return RecordType(record.name, names)
+
+    def _check_summary(self, template: str) -> None:
+        if not isinstance(template, str) or not template.strip():
+            raise SchemaError(
+                f"the summary must be a template string like '{{申请人}} 于 {{日期}} 反映 {{核心诉求}}', got {template!r}"
+            )
+        names = [f.name for f in self.fields]
+        found = False
+        for _, text in _summary_segments(template):
+            for ref in _PLACEHOLDER_RE.findall(text):
+                found = True
+                if ref.strip() not in names:
+                    raise SchemaError(
+                        f"summary names an unknown field {{{ref}}}{_did_you_mean(ref.strip(), names)} "
+                        f"(fields: {', '.join(names)})"
+                    )
+            if "{" in _PLACEHOLDER_RE.sub("", text) or "}" in _PLACEHOLDER_RE.sub("", text):
+                raise SchemaError(f"summary {template!r}: unbalanced '{{' or '}}'")
+        if not found:
+            raise SchemaError(
+                f"summary {template!r} names no field; write fields in braces: '{{申请人}} 反映 {{核心诉求}}'"
+            )
 
     def _check_rule(self, rule: Rule | str) -> Rule:
         if isinstance(rule, str):
@@ -786,11 +946,21 @@ class Schema:
     # -- constructors -----------------------------------------------------------------
 
     @classmethod
-    def parse(cls, spec: str, *, name: str | None = None, rules: Iterable[Rule | str] = ()) -> Schema:
-        """``Schema.parse("甲方, 乙方, 签约日期(YYYY-MM-DD), 项目阶段(立项/招标)")``."""
+    def parse(
+        cls,
+        spec: str,
+        *,
+        name: str | None = None,
+        rules: Iterable[Rule | str] = (),
+        records: Iterable[RecordType | str] = (),
+        summary: str | None = None,
+    ) -> Schema:
+        """``Schema.parse("甲方, 乙方, 签约日期(YYYY-MM-DD), 项目阶段(立项/招标)")``; ``records``
+        like ``["车辆: 车牌号, 驾驶人"]`` (their fields may be left out of ``spec``)."""
         if not isinstance(spec, str):
             raise SchemaError(f"Schema.parse takes a string field list, got {type(spec).__name__}")
-        return cls([Field.parse(item) for item in _split_items(spec)], list(rules), name)
+        fields = [Field.parse(item) for item in _split_items(spec)]
+        return cls(fields, list(rules), name, list(records), summary)
 
     @classmethod
     def from_dict(cls, data: Any) -> Schema:
@@ -806,6 +976,13 @@ class Schema:
                 f"(allowed: {', '.join(_SCHEMA_KEYS)})"
             )
         raw = data.get("fields")
+        records_raw = data.get("records") or []
+        if isinstance(records_raw, (str, Mapping)):
+            records_raw = [records_raw]
+        if not isinstance(records_raw, list):
+            raise SchemaError(f"'records' must be a list like ['车辆: 车牌号, 驾驶人'], got {records_raw!r}")
+        if raw is None and records_raw:
+            raw = []
         if raw is None:
             raise SchemaError("the schema has no 'fields': list the fields to extract under 'fields:'")
         if isinstance(raw, str):
@@ -835,7 +1012,7 @@ class Schema:
                 rules.append(Rule(str(r["kind"]), str(r["left"]), str(r["right"])))
             else:
                 rules.append(r)
-        return cls(fields, rules, data.get("name"))
+        return cls(fields, rules, data.get("name"), records_raw, data.get("summary"))
 
     @classmethod
     def from_file(cls, path: str | Path) -> Schema:
@@ -861,13 +1038,18 @@ class Schema:
             raise SchemaError(f"{p}: {e}") from e
 
     def to_dict(self) -> dict[str, Any]:
-        """The file form: ``{name?, fields: [mapping, ...], rules?: ["A >= B", ...]}``."""
+        """The file form: ``{name?, fields: [mapping, ...], rules?: ["A >= B", ...], records?:
+        ["车辆: 车牌号, 驾驶人"], summary?: "..."}``."""
         d: dict[str, Any] = {}
         if self.name is not None:
             d["name"] = self.name
         d["fields"] = [f.to_dict() for f in self.fields]
         if self.rules:
             d["rules"] = [str(r) for r in self.rules]
+        if self.records:
+            d["records"] = [str(r) for r in self.records]
+        if self.summary is not None:
+            d["summary"] = self.summary
         return d
 
     def save(self, path: str | Path) -> Path:
@@ -924,17 +1106,22 @@ class Schema:
 
     # -- validation -------------------------------------------------------------------
 
-    def validate(self, result: DocumentResult) -> DocumentResult:
-        """Normalize every span, apply thresholds, check required fields and rules (in place).
+    def validate(self, result: DocumentResult, text: str | None = None) -> DocumentResult:
+        """Normalize every span, apply thresholds, check required fields and rules, and build
+        records and the summary (in place).
 
         Spans of ``result.values[field.name]`` (or keyed by the prompt label) get
         ``normalized``/``issues`` from :meth:`Field.normalize`; spans below the field's
         threshold move to ``result.dropped``.  ``result.violations`` gets one message per
         missing required field, per class label outside the choices and per broken rule.
-        Rules compare the first kept value of each field and are skipped when a value is
-        absent or cannot be normalized (except ``required_together``).
+        Rules compare each field's chosen value (:func:`extractor.types.best_span`, the value
+        the Parquet ``<f>`` column holds) and are skipped when a value is absent or cannot be
+        normalized (except ``required_together``).  With the document ``text``, the record
+        types are grouped (``extractor.records.group_records``); the summary needs no text.
         """
-        first: dict[str, tuple[Field, Span]] = {}
+        from extractor.records import group_records, render_summary
+
+        chosen: dict[str, tuple[Field, Span]] = {}
         violations: list[str] = []
         for f in self.extraction_fields:
             key = f.name if f.name in result.values else f.prompt_label
@@ -949,7 +1136,7 @@ class Schema:
             if spans is not None:
                 spans[:] = kept
             if kept:
-                first[f.name] = (f, kept[0])
+                chosen[f.name] = (f, best_span(kept))
             elif f.required:
                 violations.append(f"required field {f.name} not found")
         for f in self.classification_fields:
@@ -963,12 +1150,21 @@ class Schema:
                         f"field {f.name}: label {label.label!r} is not one of {'/'.join(f.choices)}"
                     )
             if labels:
-                first[f.name] = (f, Span(f.name, labels[0].label, 0, 0, labels[0].confidence))
+                top = max(labels, key=lambda c: c.confidence)
+                chosen[f.name] = (f, Span(f.name, top.label, 0, 0, top.confidence))
         for rule in self.rules:
-            message = rule.check(first.get(rule.left), first.get(rule.right))
+            message = rule.check(chosen.get(rule.left), chosen.get(rule.right))
             if message:
                 violations.append(message)
         for message in violations:
             if message not in result.violations:
                 result.violations.append(message)
+        if text is not None and self.records:
+            result.records = [r for rt in self.records for r in group_records(text, result.values, rt)]
+        if self.summary is not None:
+            result.summary, missing = render_summary(self.summary, {k: v[1].text for k, v in chosen.items()})
+            if result.summary is None:
+                note = f"summary left empty: no value for {', '.join(missing)}"
+                if note not in result.warnings:
+                    result.warnings.append(note)
         return result

@@ -6,7 +6,7 @@ without loading a model.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -28,15 +28,31 @@ class Span:
     confidence: float
     normalized: Any = None
     issues: list[str] = field(default_factory=list)
+    parts: dict[str, Span] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("field")
-        if d["normalized"] is None:
-            d.pop("normalized")
-        if not d["issues"]:
-            d.pop("issues")
+        d: dict[str, Any] = {
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "confidence": self.confidence,
+        }
+        if self.normalized is not None:
+            d["normalized"] = self.normalized
+        if self.issues:
+            d["issues"] = list(self.issues)
+        if self.parts:
+            d["parts"] = {name: s.to_dict() for name, s in self.parts.items()}
         return d
+
+
+def best_span(spans: list[Span]) -> Span | None:
+    """The value that stands for a field when one is needed (the Parquet ``<f>`` column, rules,
+    summaries, comparisons): one without validation issues beats one with issues, then the
+    higher confidence wins, then the earlier offset.  None for no spans."""
+    if not spans:
+        return None
+    return min(spans, key=lambda s: (bool(s.issues), -float(s.confidence), s.start))
 
 
 @dataclass
@@ -52,6 +68,40 @@ class ClassLabel:
 
 
 @dataclass
+class Record:
+    """One record found in a document: values of a record type's fields that belong together
+    (one vehicle of an accident report, one job of a CV), at most one span per field.
+
+    ``index`` numbers the document's records of this type from 0 in text order.
+    """
+
+    type: str
+    index: int
+    values: dict[str, Span] = field(default_factory=dict)
+
+    @property
+    def confidence(self) -> float:
+        """The lowest confidence of the record's values (a record is as sure as its weakest value)."""
+        return min((s.confidence for s in self.values.values()), default=0.0)
+
+    @property
+    def start(self) -> int:
+        return min((s.start for s in self.values.values()), default=0)
+
+    @property
+    def end(self) -> int:
+        return max((s.end for s in self.values.values()), default=0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "index": self.index,
+            "confidence": self.confidence,
+            "fields": {name: s.to_dict() for name, s in self.values.items()},
+        }
+
+
+@dataclass
 class DocumentResult:
     """Everything the engine found in one document.
 
@@ -60,7 +110,9 @@ class DocumentResult:
     ``dropped`` holds spans removed by a field's confidence threshold (kept for audit);
     ``violations`` are the messages of broken cross-field rules and missing required fields;
     ``warnings`` say where the engine itself may have missed something (an answer cut at the
-    token budget), so nothing is lost silently.
+    token budget), so nothing is lost silently; ``records`` are the schema's record types as
+    found (``extractor.records``) and ``summary`` the schema's summary template filled with
+    extracted values (None when the schema has none or a required value is missing).
     """
 
     values: dict[str, list[Span]] = field(default_factory=dict)
@@ -68,14 +120,19 @@ class DocumentResult:
     dropped: list[Span] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
+    summary: str | None = None
     chunks: int = 1
     prompts: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "fields": {k: [s.to_dict() for s in v] for k, v in self.values.items()},
             "classes": {k: [c.to_dict() for c in v] for k, v in self.classes.items()},
-            "violations": list(self.violations),
-            "warnings": list(self.warnings),
-            "chunks": self.chunks,
         }
+        if self.records:
+            d["records"] = [r.to_dict() for r in self.records]
+        if self.summary is not None:
+            d["summary"] = self.summary
+        d.update(violations=list(self.violations), warnings=list(self.warnings), chunks=self.chunks)
+        return d

@@ -34,15 +34,56 @@ def main():
     """
 
 
-def _load_schema(fields: str | None, schema_file: str | None):
+def _load_schema(fields: str | None, schema_file: str | None, records=(), summary: str | None = None):
+    """The schema of --fields or --schema, plus --record types and a --summary template."""
     from extractor.schema import Schema, SchemaError
 
-    if bool(fields) == bool(schema_file):
-        raise click.UsageError("give the fields either with --fields or with --schema FILE (exactly one)")
+    if fields and schema_file:
+        raise click.UsageError("give the fields either with --fields or with --schema FILE, not both")
+    if not fields and not schema_file and not records:
+        raise click.UsageError("give the fields with --fields, --schema FILE or --record")
     try:
-        return Schema.from_file(schema_file) if schema_file else Schema.parse(fields)
+        if schema_file:
+            base = Schema.from_file(schema_file)
+            if not records and summary is None:
+                return base
+            return Schema(
+                list(base.fields), list(base.rules), base.name, [*base.records, *records],
+                summary if summary is not None else base.summary,
+            )  # fmt: skip
+        return Schema.parse(fields or "", records=list(records), summary=summary)
     except SchemaError as exc:
-        raise click.BadParameter(str(exc), param_hint="--schema" if schema_file else "--fields") from exc
+        hint = "--schema" if schema_file else ("--fields" if fields and not records else "--fields/--record")
+        raise click.BadParameter(str(exc), param_hint=hint) from exc
+
+
+def schema_options(f):
+    """--fields, --schema, --record and --summary, shared by the commands that take a schema."""
+    f = click.option(
+        "--summary",
+        default=None,
+        metavar="TEMPLATE",
+        help='Summary built only from extracted values, e.g. "{申请人} 于 {日期} 反映 {核心诉求}"; '
+        "[...] marks a part left out when its value is missing.",
+    )(f)
+    f = click.option(
+        "--record",
+        "records",
+        multiple=True,
+        metavar="TYPE: FIELDS",
+        help='A record type grouping fields whose values belong together, e.g. "车辆: 车牌号, 驾驶人, 车辆类型" '
+        "(repeatable; its fields need not be in --fields).",
+    )(f)
+    f = click.option(
+        "--schema", "schema_file", default=None, type=click.Path(), help="Schema file (.yaml/.yml/.json)."
+    )(f)
+    f = click.option(
+        "--fields",
+        "-f",
+        default=None,
+        help='Comma list of fields, e.g. "甲方,乙方,合同金额,签约日期(YYYY-MM-DD)".',
+    )(f)
+    return f
 
 
 def _read_document(source: str) -> tuple[str, str]:
@@ -110,15 +151,7 @@ def model_options(f):
 
 
 @main.command()
-@click.option(
-    "--fields",
-    "-f",
-    default=None,
-    help='Comma list of fields, e.g. "甲方,乙方,合同金额,签约日期(YYYY-MM-DD)".',
-)
-@click.option(
-    "--schema", "schema_file", default=None, type=click.Path(), help="Schema file (.yaml/.yml/.json)."
-)
+@schema_options
 @model_options
 @click.option(
     "--format", "fmt", type=click.Choice(["json", "table", "markdown"]), default="json", show_default=True
@@ -129,15 +162,18 @@ def model_options(f):
 @click.option("--max-new-tokens", default=128, show_default=True, help="Answer budget per prompt.")
 @click.argument("source", metavar="FILE|-", default="-")
 def extract(
-    fields, schema_file, model, device, dtype, compile, fmt, labels_per_prompt, max_new_tokens, source
-):
+    fields, schema_file, records, summary, model, device, dtype, compile, fmt, labels_per_prompt,
+    max_new_tokens, source,
+):  # fmt: skip
     """Extract fields from one text or PDF file (or stdin).
 
     JSON output gives, per field, a list of values with text, start, end (character offsets
     into the document text), confidence and, where the field's type has one, the normalized
-    value; then classification labels, rule violations and warnings.
+    value (and ``parts`` for a field such as 负责人(姓名+职务)); then classification labels,
+    records (one per --record type found: the values that belong together), the summary,
+    rule violations and warnings.
     """
-    schema = _load_schema(fields, schema_file)
+    schema = _load_schema(fields, schema_file, records, summary)
     text, name = _read_document(source)
     if not text.strip():
         raise click.ClickException(f"{name} contains no text to extract from")
@@ -163,6 +199,8 @@ def render(result, schema, fmt: str, *, source: str = "", model: str = "") -> st
             if s.issues:
                 norm = (norm + " ! " + "; ".join(s.issues)).strip()
             rows.append([f.name, s.text, f"{s.confidence:.3f}", norm, f"{s.start}-{s.end}"])
+            for part, p in s.parts.items():
+                rows.append([f"{f.name}.{part}", p.text, f"{p.confidence:.3f}", "", f"{p.start}-{p.end}"])
     for c in schema.classification_fields:
         labels = result.classes.get(c.name, [])
         rows.append(
@@ -174,20 +212,19 @@ def render(result, schema, fmt: str, *, source: str = "", model: str = "") -> st
                 "",
             ]
         )
+    for rec in result.records:
+        for name, s in rec.values.items():
+            rows.append(
+                [f"{rec.type}[{rec.index}].{name}", s.text, f"{s.confidence:.3f}", "", f"{s.start}-{s.end}"]
+            )
     header = ["field", "value", "confidence", "normalized", "offsets"]
-    notes = [f"violation: {v}" for v in result.violations] + [f"warning: {w}" for w in result.warnings]
+    notes = [f"summary: {result.summary}"] if result.summary is not None else []
+    notes += [f"violation: {v}" for v in result.violations] + [f"warning: {w}" for w in result.warnings]
     if fmt == "markdown":
-
-        def esc(x):
-            return str(x).replace("|", "\\|").replace("\n", " ")
-
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(esc(x) for x in r) + " |" for r in rows]
-        return "\n".join(lines + ([""] + [f"- {n}" for n in notes] if notes else []))
-    widths = [max(_width(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(_pad(str(x), w) for x, w in zip(r, widths)).rstrip() for r in [header, *rows]]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines + notes)
+        return "\n".join(
+            [_table([header, *rows], markdown=True)] + ([""] + [f"- {n}" for n in notes] if notes else [])
+        )
+    return "\n".join([_table([header, *rows]), *notes])
 
 
 def _width(s: str) -> int:
@@ -204,11 +241,22 @@ def _pad(s: str, w: int) -> str:
 @click.argument("fields", required=False)
 @click.option("--file", "schema_file", default=None, type=click.Path(), help="Check a schema file instead.")
 @click.option(
+    "--record",
+    "records",
+    multiple=True,
+    metavar="TYPE: FIELDS",
+    help='A record type, e.g. "车辆: 车牌号, 驾驶人".',
+)
+@click.option(
+    "--summary", default=None, metavar="TEMPLATE", help='A summary template, e.g. "{申请人} 反映 {核心诉求}".'
+)
+@click.option(
     "--save", default=None, type=click.Path(), help="Write the parsed schema to a .yaml/.json file."
 )
-def schema_cmd(fields, schema_file, save):
-    """Show how a field list (or schema file) is understood: names, hints, types, rules."""
-    schema = _load_schema(fields, schema_file)
+def schema_cmd(fields, schema_file, records, summary, save):
+    """Show how a field list (or schema file) is understood: names, hints, types, rules,
+    record types and the summary template."""
+    schema = _load_schema(fields, schema_file, records, summary)
     click.echo(json.dumps(schema.to_dict(), ensure_ascii=False, indent=2))
     if save:
         schema.save(save)
@@ -232,10 +280,7 @@ Examples:
     "--input", "input_uri", required=True, metavar="URI", help="Folder, file or s3://bucket/prefix."
 )
 @click.option("--output", "output_uri", required=True, metavar="URI", help="Output folder or s3:// prefix.")
-@click.option("--fields", "-f", default=None, help='Comma list of fields, e.g. "甲方,乙方,合同金额".')
-@click.option(
-    "--schema", "schema_file", default=None, type=click.Path(), help="Schema file (.yaml/.yml/.json)."
-)
+@schema_options
 @click.option(
     "--model",
     default=None,
@@ -290,7 +335,7 @@ Examples:
 @click.option("--run-id", default=None, help="Run id written into every row [default: time + random].")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def run_cmd(
-    input_uri, output_uri, fields, schema_file, model, dtype, actors, gpus_per_actor, batch_size, kind,
+    input_uri, output_uri, fields, schema_file, records, summary, model, dtype, actors, gpus_per_actor, batch_size, kind,
     id_column, text_columns, pattern, rows_per_part, keep_text, run_id, as_json,
 ):  # fmt: skip
     """Extract fields from every document under --input into Parquet under --output (Ray Data).
@@ -302,9 +347,9 @@ def run_cmd(
     """
     from pipelines.run import PipelineError, run_pipeline
 
-    schema = _load_schema(fields, schema_file)
+    schema = _load_schema(fields, schema_file, records, summary)
     try:
-        summary = run_pipeline(
+        report = run_pipeline(
             input_uri,
             output_uri,
             schema,
@@ -325,7 +370,69 @@ def run_cmd(
         if exc.summary is not None:
             click.echo(exc.summary.format(), err=True)
         raise click.ClickException(str(exc)) from exc
-    click.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) if as_json else summary.format())
+    click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if as_json else report.format())
+
+
+COMPARE_EXAMPLES = """\b
+Examples:
+  seqgpt compare contract_2023.pdf contract_2024.pdf --fields "违约责任条款,争议解决方式,合同金额"
+  seqgpt compare a.txt b.txt --schema contracts.yaml --format json
+"""
+
+
+@main.command("compare", epilog=COMPARE_EXAMPLES)
+@schema_options
+@model_options
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True
+)
+@click.option(
+    "--all/--differences", "show_all", default=True, help="Show every field, or only those that differ."
+)
+@click.argument("doc_a", metavar="A")
+@click.argument("doc_b", metavar="B")
+def compare_cmd(
+    fields, schema_file, records, summary, model, device, dtype, compile, fmt, show_all, doc_a, doc_b
+):  # fmt: skip
+    """Extract the same fields from documents A and B (text or PDF) and report, field by field,
+    what is the same, what differs and what is missing.
+
+    Values are compared normalized: the same amount or date written two ways is the same.
+    Statuses: same, different, only_a, only_b, missing.  Exit status 0 either way.
+    """
+    from extractor.compare import compare
+
+    schema = _load_schema(fields, schema_file, records, summary)
+    text_a, name_a = _read_document(doc_a)
+    text_b, name_b = _read_document(doc_b)
+    for text, name in ((text_a, name_a), (text_b, name_b)):
+        if not text.strip():
+            raise click.ClickException(f"{name} contains no text to compare")
+    ex = _load_extractor(model, device, dtype, compile)
+    result_a, result_b = ex.extract_batch([text_a, text_b], schema)
+    rows = [c for c in compare(schema, result_a, result_b) if show_all or c.status != "same"]
+    if fmt == "json":
+        payload = {"a": name_a, "b": name_b, "model": ex.model_id, "fields": [c.to_dict() for c in rows]}
+        click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    table = [["field", "status", f"A: {name_a}", f"B: {name_b}"]]
+    table += [[c.field, c.status, " | ".join(c.a), " | ".join(c.b)] for c in rows]
+    click.echo(_table(table, markdown=fmt == "markdown"))
+
+
+def _table(rows: list[list[str]], *, markdown: bool = False) -> str:
+    """Rows (the first is the header) as an aligned plain-text or a Markdown table."""
+    if markdown:
+
+        def esc(x):
+            return str(x).replace("|", "\\|").replace("\n", " ")
+
+        lines = ["| " + " | ".join(esc(x) for x in rows[0]) + " |", "|" + "---|" * len(rows[0])]
+        return "\n".join(lines + ["| " + " | ".join(esc(x) for x in r) + " |" for r in rows[1:]])
+    widths = [max(_width(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(_pad(str(x), w) for x, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
 
 
 EVAL_EXAMPLES = """\b

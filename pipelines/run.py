@@ -23,6 +23,8 @@ Output layout (``output_uri``)::
 
     part-<k>.parquet               extraction rows (connectors.parquet.output_schema + notes)
     _quarantine/part-<k>.parquet   quarantine rows (connectors.parquet.quarantine_schema)
+    _records/<type>/part-<k>.parquet  one row per record of a record type of the schema
+                                   (connectors.parquet.record_schema), keyed by doc_id
     _manifest.json                 schema, model and options the folder was written with
     _tmp/, _quarantine/_tmp/       files being written (invisible to readers)
 
@@ -44,10 +46,10 @@ does not share the key of the record that kept the id).
    that Ray retries (worker lost, actor killed) gets the same input blocks, so it writes the
    same names and replaces its files instead of adding duplicates.
 2. **The data part is the commit marker.**  The quarantine part of a batch is written
-   first, then the data part (with zero rows if the whole batch was quarantined).  A batch
-   is committed iff its data part exists.
+   first, then its record parts, then the data part (with zero rows if the whole batch was
+   quarantined).  A batch is committed iff its data part exists.
 3. **Startup recovery.**  Before anything runs, the driver deletes temporary files and
-   quarantine parts without their data part (a crash between the two files), then reads just
+   quarantine and record parts without their data part (a crash between the files), then reads just
    the key columns (``doc_id``, ``source``; plus ``stage``, ``reason``, ``detail`` for
    quarantine rows) of the committed parts: the *done set*.
 4. **Skipping.**  PDF and text files whose source is in the done set are not even listed
@@ -76,12 +78,14 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipelines.stages import (
     QUARANTINE_DIR,
+    RECORDS_DIR,
     CleanStage,
     ExtractStage,
     ReadStage,
@@ -123,6 +127,7 @@ class Summary:
     skipped: int = 0  # records already done in an earlier run (PDF/text files skipped unread)
     documents: int = 0  # records handled by this run (rows + quarantined)
     rows: int = 0
+    records: int = 0  # record rows written (schemas with record types)
     pages: int = 0
     parts: int = 0
     quarantined: dict[str, int] = field(default_factory=dict)
@@ -159,7 +164,7 @@ class Summary:
             f"  quarantine     {self.quarantine_uri}",
             f"  documents      {self.documents}  (+{self.skipped} already done, skipped)",
             f"  pages          {self.pages}",
-            f"  rows           {self.rows}",
+            f"  rows           {self.rows}" + (f"  (+{self.records} record rows)" if self.records else ""),
             f"  quarantined    {q}"
             + (
                 ""
@@ -242,15 +247,17 @@ def _check_manifest(out, manifest: dict[str, Any]) -> None:
             )
 
 
-def recover_output(out) -> tuple[dict[str, set[str]], dict[str, int]]:
-    """Startup recovery and the done set (module docstring, steps 2-3).
+def recover_output(out, record_types: Iterable[str] = ()) -> tuple[dict[str, set[str]], dict[str, int]]:
+    """Startup recovery and the done set (module docstring, steps 2-3); ``record_types`` are
+    the schema's record type names (their folders under ``_records/`` are recovered too).
 
-    Returns ({source: {record keys}}, {"temp files": n, "orphan quarantine parts": n}).
+    Returns ({source: {record keys}}, {"temp files": n, "orphan quarantine parts": n,
+    "orphan record parts": n}).
     """
     from connectors.parquet import read_table, remove_stale_temp
 
     qdir = out.child(QUARANTINE_DIR)
-    stats = {"temp files": 0, "orphan quarantine parts": 0}
+    stats = {"temp files": 0, "orphan quarantine parts": 0, "orphan record parts": 0}
     if not with_retries(out.exists, f"checking {out.uri()}"):
         return {}, stats
     data_parts = set(with_retries(lambda: out.list("part-*.parquet", recursive=False), "listing output"))
@@ -262,6 +269,17 @@ def recover_output(out) -> tuple[dict[str, set[str]], dict[str, int]]:
     for orphan in sorted(q_parts - data_parts):
         with_retries(lambda o=orphan: qdir.delete(o), f"deleting {orphan}")
         stats["orphan quarantine parts"] += 1
+    for name in record_types:
+        rdir = out.child(f"{RECORDS_DIR}/{name}")
+        if not with_retries(rdir.exists, f"checking {rdir.uri()}"):
+            continue
+        r_parts = with_retries(lambda d=rdir: d.list("part-*.parquet", recursive=False), "listing records")
+        for orphan in sorted(set(r_parts) - data_parts):
+            with_retries(lambda o=orphan, d=rdir: d.delete(o), f"deleting {orphan}")
+            stats["orphan record parts"] += 1
+        stats["temp files"] += with_retries(
+            lambda d=rdir: remove_stale_temp(d, older_than_s=0), "removing temp files"
+        )
     stats["temp files"] += with_retries(lambda: remove_stale_temp(out, older_than_s=0), "removing temp files")
     if q_parts:
         stats["temp files"] += with_retries(
@@ -361,7 +379,7 @@ def run_pipeline(
             out,
             {"schema": schema.to_dict(), "model": label, "keep_text": keep_text, "first_run": run_id},
         )
-        done, summary.recovered = recover_output(out)
+        done, summary.recovered = recover_output(out, [rt.name for rt in schema.records])
     except ConnectorError as e:
         raise PipelineError(str(e)) from None
     summary.files = len(entries)
@@ -529,6 +547,7 @@ def _consume(ds, summary: Summary, t_start: float, say, every: float) -> None:
         summary.parts += 1
         summary.documents += s["docs"]
         summary.rows += s["rows"]
+        summary.records += s["records"] or 0
         summary.pages += s["pages"]
         quarantined.update(json.loads(s["quarantined"] or "{}"))
         for k in ("read", "clean", "extract", "write"):

@@ -45,6 +45,7 @@ log = logging.getLogger("seqgpt.pipeline")
 
 DATA, QUARANTINE = "data", "quarantine"
 QUARANTINE_DIR = "_quarantine"
+RECORDS_DIR = "_records"  # _records/<record type>/part-<k>.parquet
 PDF_EXTENSIONS = (".pdf",)
 TEXT_EXTENSIONS = (".txt", ".text", ".md")
 TICKET_EXTENSIONS = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".pq")
@@ -78,6 +79,7 @@ RESULT_SCHEMA = pa.schema(
         ("status", pa.string()),
         ("reason", pa.string()),
         ("row", pa.binary()),
+        ("records", pa.binary()),  # pickled {record type: [record rows]} of a data row
         ("t_read", pa.float64()),
         ("t_clean", pa.float64()),
         ("t_extract", pa.float64()),
@@ -89,6 +91,7 @@ STATS_SCHEMA = pa.schema(
         ("part", pa.string()),
         ("docs", pa.int64()),
         ("rows", pa.int64()),
+        ("records", pa.int64()),
         ("pages", pa.int64()),
         ("quarantined", pa.string()),  # JSON {reason: count}
         ("t_read", pa.float64()),
@@ -458,23 +461,37 @@ class ExtractStage:
         return pa.Table.from_pylist(out, schema=RESULT_SCHEMA)
 
     def _data_result(self, r: dict[str, Any], result) -> dict[str, Any]:
-        from connectors.parquet import result_to_row
+        from connectors.parquet import record_schema, records_to_rows, result_to_row
 
+        meta = {"id": r["id"], "source": r["source"], "pages": r["pages"]}
         row = result_to_row(
-            {"id": r["id"], "source": r["source"], "pages": r["pages"]},
+            meta,
             result,
             self.schema.extraction_fields,
             self.schema.classification_fields,
             model=self.model_label,
             run_id=self.run_id,
+            summary=self.schema.summary is not None,
         )
+        records = {}
+        for rt in self.schema.records:
+            fields = [self.schema.field(name) for name in rt.fields]
+            rows = records_to_rows(meta, result, rt.name, fields, self.model_label, self.run_id)
+            pa.Table.from_pylist(rows, schema=record_schema(fields))  # fits, or row_error below
+            records[rt.name] = rows
         row["notes"] = json.loads(r["notes"] or "[]") + [f"warning: {w}" for w in result.warnings]
         if self.keep_text:
             row["text"] = r["text"]
         # a row that does not fit the table is this document's problem (quarantined as
         # row_error by the caller), not the writer's: it would fail the whole part
         pa.Table.from_pylist([row], schema=self.table_schema)
-        return {**_result_base(r, self.untrained), "status": DATA, "reason": "", "row": pickle.dumps(row)}
+        return {
+            **_result_base(r, self.untrained),
+            "status": DATA,
+            "reason": "",
+            "row": pickle.dumps(row),
+            "records": pickle.dumps(records),
+        }
 
     def _quarantine_result(self, r: dict[str, Any]) -> dict[str, Any]:
         return quarantine_result(r, self.run_id, self.untrained)
@@ -521,7 +538,9 @@ def data_schema(schema, *, keep_text: bool = False) -> pa.Schema:
     ``keep_text``, the cleaned ``text`` every offset refers to."""
     from connectors.parquet import output_schema
 
-    s = output_schema(schema.extraction_fields, schema.classification_fields)
+    s = output_schema(
+        schema.extraction_fields, schema.classification_fields, summary=schema.summary is not None
+    )
     s = s.append(pa.field("notes", pa.list_(pa.string())))
     if keep_text:
         s = s.append(pa.field("text", pa.large_string()))
@@ -531,7 +550,8 @@ def data_schema(schema, *, keep_text: bool = False) -> pa.Schema:
 class WriteStage:
     """``map_batches`` function (a Ray task): commit one batch of results as part files.
 
-    The quarantine part (``_quarantine/part-<k>.parquet``) is written first, then the data
+    The quarantine part (``_quarantine/part-<k>.parquet``) is written first, then one part per
+    record type with records (``_records/<type>/part-<k>.parquet``), then the data
     part (``part-<k>.parquet``, possibly empty), which is the batch's commit marker; ``<k>``
     is :func:`part_key` of the batch's record keys.  Each file is written under ``_tmp/``
     and renamed (``connectors.parquet.ParquetWriter``).  Storage errors are retried with
@@ -546,7 +566,7 @@ class WriteStage:
         self.fault = fault
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        from connectors.parquet import ParquetWriter, quarantine_schema
+        from connectors.parquet import ParquetWriter, quarantine_schema, record_schema
 
         t0 = time.perf_counter()
         rows = batch.to_pylist()
@@ -555,6 +575,11 @@ class WriteStage:
         key = part_key(r["key"] for r in rows)
         data = [pickle.loads(r["row"]) for r in rows if r["status"] == DATA]
         bad = [pickle.loads(r["row"]) for r in rows if r["status"] == QUARANTINE]
+        records: dict[str, list[dict[str, Any]]] = {rt.name: [] for rt in self.schema.records}
+        for r in rows:
+            if r["status"] == DATA and r.get("records"):
+                for name, recs in pickle.loads(r["records"]).items():
+                    records[name].extend(recs)
         schema = data_schema(self.schema, keep_text=self.keep_text)
         fault = _Fault(self.fault)
 
@@ -562,6 +587,12 @@ class WriteStage:
             if bad:
                 with ParquetWriter(self.out.child(QUARANTINE_DIR), quarantine_schema(), key) as w:
                     w.write_rows(bad)
+            for rt in self.schema.records:
+                if records[rt.name]:
+                    fields = [self.schema.field(name) for name in rt.fields]
+                    folder = self.out.child(f"{RECORDS_DIR}/{rt.name}")
+                    with ParquetWriter(folder, record_schema(fields), key) as w:
+                        w.write_rows(records[rt.name])
             fault.before_data_part(self.out)
             with ParquetWriter(self.out, schema, key) as w:
                 w.write_rows(data)
@@ -572,6 +603,7 @@ class WriteStage:
             "part": f"part-{key}.parquet",
             "docs": len(rows),
             "rows": len(data),
+            "records": sum(len(v) for v in records.values()),
             "pages": sum(int(r["pages"] or 0) for r in rows if r["status"] == DATA),
             "quarantined": json.dumps(dict(reasons), ensure_ascii=False),
             "t_read": sum(r["t_read"] or 0.0 for r in rows),

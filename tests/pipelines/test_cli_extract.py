@@ -78,11 +78,15 @@ def test_extract_with_a_schema_file(model_dir, tmp_path):
 @pytest.mark.parametrize(
     "args,message",
     [
-        (["extract", "-"], "exactly one"),
+        (["extract", "-"], "give the fields with --fields, --schema file or --record"),
         (["extract", "-f", "甲方(立项", "-"], "parenthes"),
         (["extract", "-f", "甲方", "/no/such/file.txt"], "no such file"),
         (["extract", "-f", "甲方", "--model", "/no/such/model", "-"], "does not exist"),
-        (["extract", "-f", "甲方", "--schema", "x.yaml", "-"], "exactly one"),
+        (["extract", "-f", "甲方", "--schema", "x.yaml", "-"], "not both"),
+        (["extract", "--record", "车辆 车牌号", "-"], "write it as 'name: field, field'"),
+        (["extract", "--record", "车辆: 车牌号", "-"], "at least two"),
+        (["extract", "-f", "甲方", "--summary", "{乙方} 签约", "-"], "unknown field {乙方}"),
+        (["compare", "-f", "甲方", "/no/such/a.txt", "-"], "no such file"),
     ],
 )
 def test_user_errors_are_clear_messages_not_tracebacks(args, message):
