@@ -461,40 +461,58 @@ class ExtractStage:
         return pa.Table.from_pylist(out, schema=RESULT_SCHEMA)
 
     def _data_result(self, r: dict[str, Any], result) -> dict[str, Any]:
-        from connectors.parquet import record_schema, records_to_rows, result_to_row
-
-        meta = {"id": r["id"], "source": r["source"], "pages": r["pages"]}
-        row = result_to_row(
-            meta,
+        return data_result(
+            r,
             result,
-            self.schema.extraction_fields,
-            self.schema.classification_fields,
-            model=self.model_label,
-            run_id=self.run_id,
-            summary=self.schema.summary is not None,
+            self.schema,
+            self.model_label,
+            self.run_id,
+            self.untrained,
+            self.table_schema,
+            self.keep_text,
         )
-        records = {}
-        for rt in self.schema.records:
-            fields = [self.schema.field(name) for name in rt.fields]
-            rows = records_to_rows(meta, result, rt.name, fields, self.model_label, self.run_id)
-            pa.Table.from_pylist(rows, schema=record_schema(fields))  # fits, or row_error below
-            records[rt.name] = rows
-        row["notes"] = json.loads(r["notes"] or "[]") + [f"warning: {w}" for w in result.warnings]
-        if self.keep_text:
-            row["text"] = r["text"]
-        # a row that does not fit the table is this document's problem (quarantined as
-        # row_error by the caller), not the writer's: it would fail the whole part
-        pa.Table.from_pylist([row], schema=self.table_schema)
-        return {
-            **_result_base(r, self.untrained),
-            "status": DATA,
-            "reason": "",
-            "row": pickle.dumps(row),
-            "records": pickle.dumps(records),
-        }
 
     def _quarantine_result(self, r: dict[str, Any]) -> dict[str, Any]:
         return quarantine_result(r, self.run_id, self.untrained)
+
+
+def data_result(
+    r: dict[str, Any], result, schema, model_label: str, run_id: str, untrained: bool, table_schema: pa.Schema,
+    keep_text: bool = False,
+) -> dict[str, Any]:  # fmt: skip
+    """A work row and its ``DocumentResult`` -> a ``RESULT_SCHEMA`` row: the pickled output
+    row and the pickled record rows of each record type, both checked against their tables."""
+    from connectors.parquet import record_schema, records_to_rows, result_to_row
+
+    meta = {"id": r["id"], "source": r["source"], "pages": r["pages"]}
+    row = result_to_row(
+        meta,
+        result,
+        schema.extraction_fields,
+        schema.classification_fields,
+        model=model_label,
+        run_id=run_id,
+        summary=schema.summary is not None,
+    )
+    records = {}
+    for rt in schema.records:
+        fields = [schema.field(name) for name in rt.fields]
+        rows = records_to_rows(meta, result, rt.name, fields, model_label, run_id)
+        pa.Table.from_pylist(rows, schema=record_schema(fields))  # fits, or the caller's row_error
+        records[rt.name] = rows
+    row["notes"] = json.loads(r["notes"] or "[]") + [f"warning: {w}" for w in result.warnings]
+    if keep_text:
+        row["text"] = r["text"]
+    # a row that does not fit the table is this document's problem (quarantined as
+    # row_error by the caller), not the writer's: it would fail the whole part
+    pa.Table.from_pylist([row], schema=table_schema)
+    return {
+        **_result_base(r, untrained),
+        "status": DATA,
+        "reason": "",
+        "row": pickle.dumps(row),
+        "records": pickle.dumps(records),
+    }
 
 
 def _result_base(r: dict[str, Any], untrained: bool) -> dict[str, Any]:

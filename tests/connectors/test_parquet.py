@@ -304,3 +304,24 @@ def test_s3_writer_round_trip_and_crash(seaweed, s3_prefix):
     # the dataset API on the same folder sees exactly the committed part
     dataset = ds.dataset(out.base, filesystem=out.fs, format="parquet")
     assert [f.rsplit("/", 1)[-1] for f in dataset.files] == ["part-00001.parquet"]
+
+
+def test_part_columns_hold_the_parts_of_the_chosen_value_and_summary_is_optional():
+    from extractor.schema import Field
+
+    boss = Field.parse("负责人(姓名+职务)")
+    schema = output_schema([boss])
+    assert "负责人_姓名" in schema.names and "负责人_职务" in schema.names and "summary" not in schema.names
+    assert "summary" in output_schema([boss], summary=True).names
+    weak = span("负责人", "李四", 0, 0.3)
+    best = span("负责人", "总经理王五", 10, 0.9)
+    best.parts = {"姓名": span("姓名", "王五", 13, 0.8)}
+    result = DocumentResult(values={"负责人": [weak, best]}, summary="王五 负责")
+    row = result_to_row({"id": "d", "source": "s", "pages": 1}, result, [boss], summary=True)
+    assert (row["负责人"], row["负责人_姓名"], row["负责人_职务"], row["summary"]) == (
+        "总经理王五",
+        "王五",
+        None,
+        "王五 负责",
+    )
+    pa.Table.from_pylist([row], schema=output_schema([boss], summary=True))

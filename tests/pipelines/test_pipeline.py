@@ -78,9 +78,15 @@ def test_recovery_deletes_orphans_and_temp_files_and_reads_the_done_set(tmp_path
     _part(out / "_quarantine" / "part-bbb.parquet", [orphan], quarantine_schema())  # no data part
     (out / "_tmp").mkdir()
     (out / "_tmp" / "part-ccc.123.parquet").write_bytes(b"half a file")
+    vehicles = out / "_records" / "车辆"
+    _part(vehicles / "part-aaa.parquet", [{"doc_id": "a.pdf", "source": "/in/a.pdf"}], data_schema)
+    _part(vehicles / "part-bbb.parquet", [{"doc_id": "c.pdf", "source": "/in/c.pdf"}], data_schema)  # orphan
+    (vehicles / "_tmp").mkdir()
+    (vehicles / "_tmp" / "part-ddd.1.parquet").write_bytes(b"half")
 
-    done, stats = recover_output(Folder.from_uri(str(out)))
-    assert stats == {"temp files": 1, "orphan quarantine parts": 1}
+    done, stats = recover_output(Folder.from_uri(str(out)), ["车辆", "人员"])
+    assert stats == {"temp files": 2, "orphan quarantine parts": 1, "orphan record parts": 1}
+    assert [p.name for p in vehicles.rglob("*.parquet")] == ["part-aaa.parquet"]
     assert not (out / "_quarantine" / "part-bbb.parquet").exists()
     assert not (out / "_tmp" / "part-ccc.123.parquet").exists()
     assert done == {
@@ -89,8 +95,60 @@ def test_recovery_deletes_orphans_and_temp_files_and_reads_the_done_set(tmp_path
     }
     assert recover_output(Folder.from_uri(str(tmp_path / "missing"))) == (
         {},
-        {"temp files": 0, "orphan quarantine parts": 0},
+        {"temp files": 0, "orphan quarantine parts": 0, "orphan record parts": 0},
     )
+
+
+def test_write_stage_commits_record_parts_before_the_data_part(tmp_path):
+    """Records and summaries go from a DocumentResult to _records/<type>/part-<k>.parquet and
+    the summary column, through the same functions the actors and writers run."""
+    from connectors.fs import Folder
+    from connectors.parquet import read_table
+    from extractor.schema import Schema
+    from extractor.types import DocumentResult, Span
+    from pipelines.stages import RESULT_SCHEMA, WriteStage, data_result, data_schema, quarantine_result
+
+    text = "车辆一：京A12345，驾驶人张三，损失约¥2,000元。车辆二：京B67890，驾驶人李四，损失约¥500元。"
+
+    def sp(field, value):
+        i = text.index(value)
+        return Span(field, value, i, i + len(value), 0.8)
+
+    schema = Schema.parse(
+        "事故时间",
+        records=["车辆: 车牌号, 驾驶人, 损失金额"],
+        summary="{驾驶人} 驾驶 {车牌号}[ 于 {事故时间}]",
+    )
+    result = DocumentResult(
+        values={
+            "事故时间": [],
+            "车牌号": [sp("车牌号", "京A12345"), sp("车牌号", "京B67890")],
+            "驾驶人": [sp("驾驶人", "张三"), sp("驾驶人", "李四")],
+            "损失金额": [sp("损失金额", "¥2,000元"), sp("损失金额", "¥500元")],
+        }
+    )
+    schema.validate(result, text)
+    work = {"key": "k1", "source": "/in/a.txt", "id": "a.txt", "pages": 1, "notes": None, "text": text,
+            "t_read": 0.0, "t_clean": 0.0, "stage": "", "reason": "", "detail": ""}  # fmt: skip
+    good = data_result(work, result, schema, "m", "run1", False, data_schema(schema))
+    bad = quarantine_result(
+        {**work, "key": "k2", "id": "b.txt", "stage": "parse", "reason": "corrupt", "detail": "x"}, "run1"
+    )
+    out = Folder.from_uri(str(tmp_path / "out"))
+    stats = WriteStage(out, schema)(pa.Table.from_pylist([good, bad], schema=RESULT_SCHEMA)).to_pylist()[0]
+    assert (stats["docs"], stats["rows"], stats["records"]) == (2, 1, 2)
+    part = stats["part"]
+    assert (tmp_path / "out" / "_records" / "车辆" / part).exists() and (tmp_path / "out" / part).exists()
+    recs = read_table(out.child("_records/车辆")).to_pylist()
+    assert [
+        (r["doc_id"], r["record"], r["车牌号"], r["驾驶人"], str(r["损失金额_amount"])) for r in recs
+    ] == [
+        ("a.txt", 0, "京A12345", "张三", "2000.0000"),
+        ("a.txt", 1, "京B67890", "李四", "500.0000"),
+    ]
+    assert all(text[r["驾驶人_start"] : r["驾驶人_end"]] == r["驾驶人"] for r in recs)
+    (row,) = read_table(out).to_pylist()
+    assert row["summary"] == "张三 驾驶 京A12345"  # the chosen values: equal confidence, earliest first
 
 
 def test_rerun_with_another_schema_is_refused(tmp_path):
