@@ -115,3 +115,43 @@ def test_schema_command_shows_and_saves(tmp_path):
     assert out.exists()
     again = run("schema", "--file", str(out))
     assert json.loads(again.stdout) == shown
+
+
+def test_compare_a_document_with_itself_and_with_another(model_dir, tmp_path):
+    a = tmp_path / "a.txt"
+    b = tmp_path / "b.txt"
+    a.write_text(DOC, encoding="utf-8")
+    b.write_text(DOC.replace("北京", "天津").replace("2023", "2024"), encoding="utf-8")
+    fields = "甲方,乙方,合同金额,签约日期"
+    res = run("compare", "-f", fields, "--model", model_dir, "--format", "json", str(a), str(a))
+    assert res.exit_code == 0, res.output
+    payload = json.loads(res.stdout)
+    assert [c["field"] for c in payload["fields"]] == fields.split(",")
+    # the extractor is deterministic: the same document compares the same, field by field
+    assert {c["status"] for c in payload["fields"]} <= {"same", "missing"}
+    assert all(c["a"] == c["b"] for c in payload["fields"])
+    res = run("compare", "-f", fields, "--model", model_dir, "--differences", str(a), str(b))
+    assert res.exit_code == 0 and res.stdout.splitlines()[0].split()[:2] == ["field", "status"]
+    assert " same " not in res.stdout
+    res = run("compare", "-f", fields, "--model", model_dir, "--format", "markdown", str(a), str(b))
+    assert res.stdout.startswith("| field | status | A: ") and len(res.stdout.splitlines()) == 2 + 4
+
+
+def test_schema_command_shows_records_and_summary(tmp_path):
+    out = tmp_path / "s.yaml"
+    res = run(
+        "schema",
+        "事故时间",
+        "--record",
+        "车辆: 车牌号, 驾驶人",
+        "--summary",
+        "{驾驶人} 驾驶 {车牌号}",
+        "--save",
+        str(out),
+    )
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    assert d["records"] == ["车辆: 车牌号, 驾驶人"] and d["summary"] == "{驾驶人} 驾驶 {车牌号}"
+    assert [f["name"] for f in d["fields"]] == ["事故时间", "车牌号", "驾驶人"]
+    res = run("schema", "--file", str(out), "--record", "人员: 驾驶人, 电话")
+    assert json.loads(res.stdout)["records"] == ["车辆: 车牌号, 驾驶人", "人员: 驾驶人, 电话"]
