@@ -115,6 +115,12 @@ def _state() -> Any:
     ss.setdefault("schema_message", None)
     ss.setdefault("schema_name", "")
     ss.setdefault("rules_text", "")
+    ss.setdefault("records_text", "")
+    ss.setdefault("summary_text", "")
+    ss.setdefault("doc_b_text", "")
+    ss.setdefault("doc_b_source", "pasted text")
+    ss.setdefault("doc_b_error", None)
+    ss.setdefault("compare", None)
     ss.setdefault("model", sup.model_from_argv(sys.argv[1:]) or "")
     ss.setdefault("out_fmt", "JSON")
     ss.setdefault("run", None)
@@ -142,6 +148,20 @@ def _on_doc_upload() -> None:
     ss.doc_source = upload.name
 
 
+def _on_doc_b_upload() -> None:
+    ss = st.session_state
+    upload = ss.get("doc_b_upload")
+    ss.doc_b_error = None
+    if upload is None:
+        return
+    text, error = sup.read_upload(upload.getvalue(), upload.name)
+    if error:
+        ss.doc_b_error = error
+        return
+    ss.doc_b_text = text
+    ss.doc_b_source = upload.name
+
+
 def _on_doc_edit() -> None:
     st.session_state.doc_source = "pasted text"
     st.session_state.doc_error = None
@@ -160,6 +180,8 @@ def _on_schema_upload() -> None:
     _set_rows(sup.schema_to_rows(schema))
     ss.schema_name = schema.name or ""
     ss.rules_text = "\n".join(str(r) for r in schema.rules)
+    ss.records_text = "\n".join(str(r) for r in schema.records)
+    ss.summary_text = schema.summary or ""
     ss.schema_message = ("success", f"Loaded {len(schema)} fields from {upload.name}.")
 
 
@@ -314,8 +336,11 @@ def fields_section(ss) -> Schema | None:
         st.rerun()
 
     rules = [line.strip() for line in ss.rules_text.splitlines() if line.strip()]
+    records = [line.strip() for line in ss.records_text.splitlines() if line.strip()]
     try:
-        schema = sup.rows_to_schema(rows, name=ss.schema_name, rules=rules)
+        schema = sup.rows_to_schema(
+            rows, name=ss.schema_name, rules=rules, records=records, summary=ss.summary_text
+        )
     except SchemaError as exc:
         if names:
             st.error(_md(str(exc)))
@@ -325,6 +350,10 @@ def fields_section(ss) -> Schema | None:
     summary = "Labels sent to the model: " + "，".join(_md(f.prompt_label) for f in schema.fields)
     if schema.rules:
         summary += " · rules: " + "; ".join(f"`{r}`" for r in schema.rules)
+    if schema.records:
+        summary += " · records: " + "; ".join(f"`{r}`" for r in schema.records)
+    if schema.summary:
+        summary += f" · summary: `{schema.summary}`"
     if schema.name:
         summary += f" · schema name: {_md(schema.name)}"
     st.caption(summary)
@@ -355,6 +384,21 @@ def schema_file_section(ss, schema: Schema | None) -> None:
             height=68,
             placeholder="结束日期 >= 开始日期",
             help="Cross-field rules, as in a schema file's 'rules' list.",
+        )
+        c1, c2 = st.columns(2)
+        c1.text_area(
+            "Record types (one per line)",
+            key="records_text",
+            height=68,
+            placeholder="车辆: 车牌号, 驾驶人, 车辆类型",
+            help="Fields whose values belong together; one table row per record found. "
+            "Its fields join the field list.",
+        )
+        c2.text_input(
+            "Summary template",
+            key="summary_text",
+            placeholder="{申请人} 于 {日期} 反映 {核心诉求}",
+            help="Filled only with extracted values; [...] is left out when its value is missing.",
         )
         base = (ss.schema_name or "fields").strip().replace(" ", "_") or "fields"
         c1, c2 = st.columns(2)
@@ -460,6 +504,19 @@ def results_section(ss) -> None:
     for name, labels in result.classes.items():
         chosen = ", ".join(f"{c.label} ({c.confidence:.4f})" for c in labels) or "none"
         st.markdown(f"**{_md(name)}** (classification): {_md(chosen)}")
+    if schema.summary:
+        with st.container(key="summary_box"):
+            if result.summary is not None:
+                st.success("Summary: " + _md(result.summary))
+            else:
+                st.info("No summary: a value it needs was not found.")
+    tables = sup.record_rows(result)
+    for i, rt in enumerate(schema.records):
+        rows = tables.get(rt.name, [])
+        st.markdown(f"**Records: {_md(rt.name)}** ({len(rows)} found; fields {_md(', '.join(rt.fields))})")
+        if rows:
+            with st.container(key=f"records_{i}"):
+                st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     if not views and schema.extraction_fields:
         st.info("No values found for these fields.")
 
@@ -528,6 +585,36 @@ def results_section(ss) -> None:
     )
 
 
+def compare_section(ss, ex, schema: Schema | None) -> None:
+    st.divider()
+    with st.expander("Compare with a second document: the same fields, side by side", expanded=False):
+        st.file_uploader(
+            "Document B: upload a PDF or text file", type=["pdf", "txt", "md"], key="doc_b_upload",
+            on_change=_on_doc_b_upload,
+        )  # fmt: skip
+        if ss.doc_b_error:
+            st.error(_md(ss.doc_b_error))
+        st.text_area("Document B", key="doc_b_text", height=160, placeholder="Paste the second document here")
+        if st.button("Compare A and B", key="compare_button"):
+            ss.compare = None
+            if not ss.doc_text.strip() or not ss.doc_b_text.strip():
+                st.warning("Both documents need text: the document above (A) and document B here.")
+            elif schema is None or ex is None:
+                st.warning("Compare needs usable fields and a loaded model (see above).")
+            else:
+                with st.spinner("Extracting from both …"), extraction_lock():
+                    a, b = ex.extract_batch([ss.doc_text, ss.doc_b_text], schema)
+                ss.compare = {
+                    "rows": sup.compare_rows(schema, a, b),
+                    "a": ss.doc_source,
+                    "b": ss.doc_b_source,
+                }
+        if ss.compare:
+            st.caption(f"A: {_md(ss.compare['a'])} · B: {_md(ss.compare['b'])}")
+            with st.container(key="compare_table"):
+                st.dataframe(pd.DataFrame(ss.compare["rows"]), hide_index=True, width="stretch")
+
+
 def main() -> None:
     st.set_page_config(page_title="seqgpt · try a field list", page_icon="🔎", layout="wide")
     ss = _state()
@@ -538,6 +625,7 @@ def main() -> None:
     )
     st.button("Load an example", on_click=_on_example, help="A short Chinese contract and five fields")
     left, right = st.columns([1.1, 1], gap="large")
+    ex = schema = None
     with left:
         document_pane(ss)
     with right:
@@ -552,6 +640,10 @@ def main() -> None:
         results_section(ss)
     except Exception as exc:
         st.error(_md(f"Cannot show the results: {type(exc).__name__}: {exc}"))
+    try:
+        compare_section(ss, ex, schema)
+    except Exception as exc:
+        st.error(_md(f"Cannot compare: {type(exc).__name__}: {exc}"))
 
 
 main()

@@ -345,9 +345,15 @@ def _row_field(row: Mapping[str, Any]) -> Field:
 
 
 def rows_to_schema(
-    rows: Iterable[Mapping[str, Any]], *, name: str | None = None, rules: Iterable[str] = ()
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    name: str | None = None,
+    rules: Iterable[str] = (),
+    records: Iterable[str] = (),
+    summary: str | None = None,
 ) -> Schema:
-    """The schema the rows describe; rows with every cell blank are ignored.
+    """The schema the rows describe, with rules, record types (``"车辆: 车牌号, 驾驶人"``
+    lines) and a summary template; rows with every cell blank are ignored.
 
     Raises :class:`SchemaError` naming the row (1-based) of the first bad field, or saying
     that there are no fields.
@@ -360,10 +366,45 @@ def rows_to_schema(
             fields.append(_row_field(row))
         except SchemaError as exc:
             raise SchemaError(f"field row {i}: {exc}") from exc
-    if not fields:
+    record_list = [r.strip() for r in records if r and r.strip()]
+    if not fields and not record_list:
         raise SchemaError("no fields: add at least one field (a name such as 甲方 or 'person')")
     rule_list = [r.strip() for r in rules if r and r.strip()]
-    return Schema(fields, rule_list, (name or "").strip() or None)
+    summary = (summary or "").strip() or None
+    return Schema(fields, rule_list, (name or "").strip() or None, record_list, summary)
+
+
+def record_rows(result: DocumentResult) -> dict[str, list[dict[str, Any]]]:
+    """Per record type, one table row per record: its number, each field's value with its
+    confidence, and the record's lowest confidence."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for rec in result.records:
+        row: dict[str, Any] = {"record": rec.index}
+        for name, span in rec.values.items():
+            row[name] = span.text
+            row[f"{name} conf."] = round(span.confidence, 4)
+        row["confidence"] = round(rec.confidence, 4)
+        out.setdefault(rec.type, []).append(row)
+    return out
+
+
+STATUS_TEXT = {
+    "same": "same",
+    "different": "DIFFERENT",
+    "only_a": "only in A",
+    "only_b": "only in B",
+    "missing": "in neither",
+}
+
+
+def compare_rows(schema: Schema, a: DocumentResult, b: DocumentResult) -> list[dict[str, Any]]:
+    """The side-by-side comparison table of two documents (``extractor.compare``)."""
+    from extractor.compare import compare
+
+    return [
+        {"field": c.field, "status": STATUS_TEXT[c.status], "A": " | ".join(c.a), "B": " | ".join(c.b)}
+        for c in compare(schema, a, b)
+    ]
 
 
 # --------------------------------------------------------------------------------------

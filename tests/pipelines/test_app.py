@@ -434,3 +434,44 @@ def test_bad_inputs_get_clear_messages(page, tmp_path):
     page.get_by_text("No usable fields").wait_for()
     assert page.get_by_text(re.compile(r"^Run #")).count() == 0
     assert_no_traceback(page)
+
+
+def test_records_summary_and_compare_two_documents(page, tmp_path):
+    fill_document(page, DOC)
+    add_fields(page, "甲方, 乙方, 合同金额")
+    records = page.locator(".st-key-records_text textarea")
+    records.fill("合同: 甲方, 乙方")
+    records.press("Control+Enter")
+    template = page.locator(".st-key-summary_text input")
+    template.fill("{甲方}[ 与 {乙方}] 签订合同")
+    template.press("Enter")
+    page.get_by_text(re.compile("records: 合同: 甲方, 乙方 · summary: ")).wait_for()
+
+    number = run(page)
+    result = output_json(page, number)
+    found = result.get("records", [])
+    page.get_by_text(f"Records: 合同 ({len(found)} found; fields 甲方, 乙方)").wait_for()
+    box = page.locator(".st-key-summary_box")
+    if result.get("summary") is not None:
+        assert box.inner_text().strip() == f"Summary: {result['summary']}"
+        assert result["summary"].endswith("签订合同")
+    else:
+        assert "No summary" in box.inner_text()
+    if found:
+        assert page.locator(".st-key-records_0 table tbody tr").count() == len(found)
+
+    # compare the document with itself: a deterministic extractor finds the same values
+    page.get_by_text("Compare with a second document").click()
+    area = page.locator(".st-key-doc_b_text textarea")
+    area.fill(DOC)
+    area.press("Control+Enter")
+    page.get_by_role("button", name="Compare A and B").click()
+    table = page.locator(".st-key-compare_table")
+    table.wait_for()
+    page.get_by_text("A: pasted text · B: pasted text").wait_for()
+    cells = table.locator("table tbody td").all_inner_texts()
+    for status in ("DIFFERENT", "only in A", "only in B"):
+        assert status not in cells
+    assert any(c in ("same", "in neither") for c in cells)
+    assert_no_traceback(page)
+    assert screenshot(page, tmp_path / "app-compare.png").exists()

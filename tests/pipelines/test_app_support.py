@@ -363,3 +363,44 @@ def test_ui_command_default_model(fake_exec, monkeypatch):
     assert "untrained demo model" in result.output
     CliRunner().invoke(main, ["ui"], env={"SEQGPT_MODEL": "/from/env"})
     assert fake_exec[-1][2]["SEQGPT_MODEL"] == "/from/env"
+
+
+def test_record_rows_compare_rows_and_schema_with_records():
+    from extractor.types import DocumentResult, Record, Span
+
+    schema = sup.rows_to_schema(
+        [{"name": "事故时间"}], records=["车辆: 车牌号, 驾驶人", " "], summary=" {驾驶人} 驾驶 {车牌号} "
+    )
+    assert [f.name for f in schema.fields] == ["事故时间", "车牌号", "驾驶人"]
+    assert schema.summary == "{驾驶人} 驾驶 {车牌号}"
+    assert sup.rows_to_schema([], records=["车辆: 车牌号, 驾驶人"]).records[0].fields == ["车牌号", "驾驶人"]
+    r = DocumentResult(
+        values={"事故时间": [], "车牌号": [Span("车牌号", "京A1", 0, 3, 0.9)], "驾驶人": []},
+        records=[
+            Record(
+                "车辆",
+                0,
+                {"车牌号": Span("车牌号", "京A1", 0, 3, 0.9), "驾驶人": Span("驾驶人", "张三", 4, 6, 0.5)},
+            )
+        ],
+    )
+    assert sup.record_rows(r) == {
+        "车辆": [
+            {
+                "record": 0,
+                "车牌号": "京A1",
+                "车牌号 conf.": 0.9,
+                "驾驶人": "张三",
+                "驾驶人 conf.": 0.5,
+                "confidence": 0.5,
+            }
+        ]
+    }
+    other = DocumentResult(
+        values={"事故时间": [], "车牌号": [Span("车牌号", "京B2", 0, 3, 0.9)], "驾驶人": []}
+    )
+    assert [row["status"] for row in sup.compare_rows(schema, r, other)] == [
+        "in neither",
+        "DIFFERENT",
+        "in neither",
+    ]
