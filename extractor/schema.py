@@ -782,6 +782,9 @@ class RecordType:
         if isinstance(value, str):
             return cls.parse(value)
         if isinstance(value, Mapping):
+            if len(value) == 1 and not set(value) & {"name", "fields"}:  # YAML "- 车辆: 车牌号, 驾驶人"
+                ((name, fields),) = value.items()
+                return cls(str(name), fields)
             if set(value) - {"name", "fields"} or "name" not in value or "fields" not in value:
                 raise SchemaError(f"a record type mapping needs exactly 'name' and 'fields': {dict(value)!r}")
             return cls(value["name"], value["fields"])

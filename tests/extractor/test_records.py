@@ -269,3 +269,22 @@ def test_record_scores_count_a_value_in_the_wrong_record_as_wrong():
     assert (values.tp, values.pred, values.gold, exact.tp) == (2, 4, 4, 0)
     values, exact = score_records(text, gold, [])
     assert (values.f1, exact.gold) == (0.0, 2)
+
+
+def test_the_readme_schema_example_parses_as_documented():
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Records, relations, summaries, comparisons", 1)[1]
+    block = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    s = Schema.from_dict(yaml.safe_load(block))
+    assert [str(r) for r in s.records] == [
+        "车辆: 车牌号, 驾驶人, 车辆类型, 损失情况",
+        "公司: 公司名称, 注册资本",
+    ]
+    assert s.field("当前负责人").parts == ["姓名", "职务"]
+    assert s.summary.startswith("{驾驶人} 驾驶 {车牌号}[ 于 {事故时间}]")
+    assert RecordType.from_value({"工作": ["公司", "职位"]}).fields == ["公司", "职位"]
