@@ -29,7 +29,7 @@ def test_run_help_has_examples():
 def test_run_needs_fields_or_schema(tmp_path):
     res = invoke("run", "--input", str(tmp_path), "--output", str(tmp_path / "o"))
     assert res.exit_code == 2
-    assert "--fields or with --schema" in res.output
+    assert "give the fields with --fields, --schema FILE or --record" in res.output
 
 
 def test_run_reports_a_missing_input_as_an_error(tmp_path):
