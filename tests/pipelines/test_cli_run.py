@@ -60,6 +60,7 @@ def test_cli_run_on_text_files(tmp_path, tiny_model_dir, local_ray):
     out = tmp_path / "out"
     res = invoke(
         "run", "--input", str(src), "--output", str(out), "--fields", "甲方,乙方",
+        "--record", "合同: 甲方, 乙方", "--summary", "{甲方}[ 与 {乙方}] 签约",
         "--model", tiny_model_dir, "--batch-size", "2", "--keep-text", "--json",
     )  # fmt: skip
     assert res.exit_code == 0, res.output
@@ -70,6 +71,25 @@ def test_cli_run_on_text_files(tmp_path, tiny_model_dir, local_ray):
     for r in data:
         for v, o in zip(r["甲方_all"], r["甲方_offsets"]):
             assert r["text"][o["start"] : o["end"]] == v
+        # the summary holds chosen values only, or nothing when 甲方 was not found
+        assert r["summary"] == (None if r["甲方"] is None else r["summary"])
+        if r["summary"] is not None:
+            assert r["summary"].startswith(r["甲方"]) and r["summary"].endswith("签约")
+    # record rows: keyed by doc_id, offsets into the same text; a lone record holds the chosen values
+    from collections import Counter
+
+    from connectors.parquet import read_table
+
+    recs = read_table(str(out / "_records" / "合同")).to_pylist() if (out / "_records").exists() else []
+    assert summary["records"] == len(recs)
+    by_doc, per_doc = {r["doc_id"]: r for r in data}, Counter(r["doc_id"] for r in recs)
+    for rec in recs:
+        row = by_doc[rec["doc_id"]]
+        for f in ("甲方", "乙方"):
+            if rec[f] is not None:
+                assert row["text"][rec[f"{f}_start"] : rec[f"{f}_end"]] == rec[f]
+        if per_doc[rec["doc_id"]] == 1:
+            assert rec["record"] == 0 and (rec["甲方"], rec["乙方"]) == (row["甲方"], row["乙方"])
 
 
 @pytest.mark.slow
