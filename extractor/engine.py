@@ -5,8 +5,9 @@ evaluation and the app:
 
 1. each document is cut into chunks that fit the model's window (``extractor.chunking``);
 2. each chunk x group of at most 6 extraction labels becomes one SeqGPT prompt
-   (``extractor.prompt``); each classification field becomes one ``分类`` prompt on the
-   document's first chunk;
+   (``extractor.prompt``); each classification field becomes one ``分类`` prompt per chunk,
+   and the whole document gets the answer of the chunk the model was surest about (a long
+   contract's type may only show on page 3);
 3. prompts of many documents are sorted by length and decoded in batches by our greedy
    decoder (``extractor.decoding``) under the output grammar (``extractor.constraints``), so
    every value is a verbatim span of its chunk and every label one that was asked;
@@ -137,13 +138,14 @@ class Extractor:
                     prompt = build_prompt(chunk.text, labels, EXTRACT)
                     grammar = Grammar(labels, index) if constrained else None
                     jobs.append(_Job(d, chunk, group, labels, EXTRACT, prompt, grammar, index))
-            if chunks:
+            for chunk in chunks:
                 for cf in classes:
                     labels = list(cf.choices)
-                    prompt = build_prompt(chunks[0].text, labels, CLASSIFY)
+                    prompt = build_prompt(chunk.text, labels, CLASSIFY)
                     grammar = Grammar(labels, None, classify=True).bind(self.vocab) if constrained else None
-                    jobs.append(_Job(d, chunks[0], [cf], labels, CLASSIFY, prompt, grammar, None))
+                    jobs.append(_Job(d, chunk, [cf], labels, CLASSIFY, prompt, grammar, None))
         found: dict[int, list[tuple[Chunk, list[Span]]]] = {}
+        best_class: dict[tuple[int, str], tuple[tuple[float, int], list[ClassLabel]]] = {}
         for job, gen in self._run(jobs):
             results[job.doc].prompts += 1
             if job.task == EXTRACT:
@@ -154,7 +156,13 @@ class Extractor:
                         f"answer cut at {self.max_new_tokens} tokens for labels {job.labels}; later values may be missing"
                     )
             else:
-                results[job.doc].classes[job.fields[0].name] = self._classes(job, gen, constrained)
+                labels = self._classes(job, gen, constrained)
+                rank = (labels[0].confidence, -job.chunk.start) if labels else None
+                key = (job.doc, job.fields[0].name)
+                if rank is not None and (key not in best_class or rank > best_class[key][0]):
+                    best_class[key] = (rank, labels)  # the surest chunk; ties: the earliest
+        for (d, name), (_, labels) in best_class.items():
+            results[d].classes[name] = labels
         for d, text in enumerate(texts):
             merged = merge_spans(found.get(d, []), len(text))
             seen: set[tuple[str, str]] = set()

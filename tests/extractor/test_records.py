@@ -288,3 +288,22 @@ def test_the_readme_schema_example_parses_as_documented():
     assert s.field("当前负责人").parts == ["姓名", "职务"]
     assert s.summary.startswith("{驾驶人} 驾驶 {车牌号}[ 于 {事故时间}]")
     assert RecordType.from_value({"工作": ["公司", "职位"]}).fields == ["公司", "职位"]
+
+
+def test_classification_reads_every_chunk_and_keeps_the_surest_answer(tiny_tokenizer):
+    text = "第一部分：双方友好协商，内容如下。" * 12 + "第二部分：市民强烈投诉噪音扰民。" * 12
+
+    def answers(prompt):
+        if "\n分类: " not in prompt:
+            return ""
+        return ("投诉", 12.0) if "投诉" in prompt.split("\n分类: ")[0] else ("咨询", 4.0)
+
+    ex, model = scripted_extractor(tiny_tokenizer, answers, max_prompt_tokens=256, overlap=0)
+    schema = Schema.from_dict({"fields": [{"name": "类别", "type": "class", "choices": ["咨询", "投诉"]}]})
+    result = ex.extract(text, schema)
+    asked = [p for p in model.prompts if "\n分类: 咨询，投诉\n" in p]
+    assert result.chunks >= 2 and len(asked) == result.chunks == result.prompts
+    (label,) = result.classes["类别"]
+    assert label.label == "投诉" and label.confidence > 0.5
+    first_only = ex.extract(text[: len(text) // 3], schema).classes["类别"][0]
+    assert first_only.label == "咨询" and first_only.confidence < label.confidence
