@@ -469,7 +469,11 @@ def test_records_summary_and_compare_two_documents(page, tmp_path):
     table = page.locator(".st-key-compare_table")
     table.wait_for()
     page.get_by_text("A: pasted text · B: pasted text").wait_for()
+    table.locator("table tbody tr").nth(2).wait_for(
+        state="attached"
+    )  # one row per field (a hidden a11y table)
     cells = table.locator("table tbody td").all_inner_texts()
+    assert len(cells) >= 3 * 4, cells
     for status in ("DIFFERENT", "only in A", "only in B"):
         assert status not in cells
     assert any(c in ("same", "in neither") for c in cells)
