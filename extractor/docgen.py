@@ -1,0 +1,2091 @@
+"""Generated business documents with gold spans, records and classes.
+
+Training and evaluation data for the extractor that the project writes itself (no data hub
+is reachable): contracts, hotline tickets, invoices, CVs, medical reports, insurance claims
+and traffic accident reports, in Chinese and English (some Chinese ones with bilingual
+headings), laid out the way such documents are (letterheads, numbered clauses, ``key：value``
+forms, flattened tables, free-text narratives), with many value formats (``¥2,380.00元``,
+``人民币12万元``, ``壹拾贰万元整``, ``USD 12,000.00``, ``$1.2 million``; ``2023年9月12日``,
+``2023-09-12``, ``Sept. 12, 2023``; ``+86 138 1234 5678``, ``010-12345678``; valid 18-digit
+resident ID numbers; licence plates ``京A·12345``)::
+
+    from extractor.docgen import generate_documents, KINDS, SYNONYMS, write_jsonl
+    docs = generate_documents(n=200, seed=0, split="heldout", kinds=["ticket"], lang="zh")
+    write_jsonl("tickets.jsonl", docs)   # readable by extractor.datasets.load_jsonl
+
+Each document is a JSON-serialisable dict::
+
+    {"id": "zh-contract-0001", "kind": "contract", "lang": "zh", "template": "zh_contract_purchase",
+     "text": "...",
+     "entities": [{"label": "甲方", "start": 12, "end": 24, "text": "..."}],
+     "label_set": ["合同编号", "甲方", ...],     # every field of the kind, present or not
+     "records": [{"type": "付款", "fields": {"付款节点": [{"start", "end", "text"}], ...}}],
+     "classes": {"工单类别": "投诉", "紧急程度": "高"},
+     "class_choices": {"工单类别": [...], "紧急程度": [...]},
+     "values": [{"label": "合同金额", "start": 40, "end": 52, "type": "money",
+                 "value": {"amount": "120000.00", "currency": "CNY"}}]}
+
+What is true of every document:
+
+- ``text[start:end] == text`` for every entity and every record value; labels are the
+  canonical field names of :data:`FIELDS` (``SYNONYMS`` lists other names a user may type).
+- **Where a value is labelled.**  A value is labelled at the place the template writes it
+  *as that field* (its slot: ``甲方：X``, the ``驾驶人`` cell of a vehicle line).  A field
+  outside records has one slot, the first place the template writes it; the same string
+  written elsewhere -- repeated in a signature block or a narrative, or standing for another
+  field -- is plain text there.  Each record has its own slots, so a value that two records
+  share (two vehicles of the same type) is two entities, one per record.  Values of one
+  document are drawn so that none is written inside another (``2023/9/1`` never beside
+  ``2023/9/12``); still, about 0.5% of the entities have their text written earlier in
+  another role (a suggestion ticket's story already names what the caller asks for, a
+  desired position equals a past job title), and their gold span stays at the slot.
+- ``label_set`` is the kind's whole field list (:data:`FIELDS`), so fields a document does
+  not mention are asked too and their gold answer is None.
+- ``records`` (contract payments, invoice line items, CV jobs, traffic vehicles; ``[]`` for
+  the other kinds) hold 1-4 records; every record value is also an entity, values of
+  different records never overlap, each record is written in its own line(s) or
+  sentence(s), and values may repeat across records (same vehicle type, same position,
+  equal instalments), so grouping by text alone fails.  Record fields are listed in the
+  order of :data:`RECORD_TYPES`.
+- ``classes`` / ``class_choices``: tickets only (工单类别 咨询/投诉/求助/建议/表扬 and
+  紧急程度 高/中/低); the gold class follows from the text (a complaint reads like one, an
+  urgent ticket says so).  ``{}`` for the other kinds.
+- ``values`` (optional key) holds what the generator meant for money, dates, phones,
+  integers and ID numbers, in the formats of :mod:`extractor.normalize`.
+- Entity values hold no line break and no full-width comma ``，`` (the model's answer
+  separators).  Texts are 200-1,500 characters.
+- Every field of :data:`RELATION_FIELDS` is relation-style: a person together with their
+  title (``张伟（总经理）``, ``总经理张伟``, ``Emily Chen (Finance Manager)``); the gold span is
+  the whole phrase.
+
+Templates are named ``{lang}_{kind}_{layout}`` and partitioned once into ``train`` and
+``heldout`` (:data:`TEMPLATES`): within each kind, sorted by name, every third template
+starting with the second is heldout (about a third, both languages having some).
+Output depends only on the arguments (``random.Random`` objects seeded from ``seed``; the
+global RNG is never used).  Pure Python; ``python -m extractor.docgen --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import random
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from .normalize import id_check_digit
+
+__all__ = [
+    "CLASS_CHOICES",
+    "FIELDS",
+    "KINDS",
+    "RECORD_TYPES",
+    "RELATION_FIELDS",
+    "SYNONYMS",
+    "TEMPLATES",
+    "generate_documents",
+    "main",
+    "write_jsonl",
+]
+
+KINDS: tuple[str, ...] = ("contract", "ticket", "invoice", "cv", "medical", "insurance", "traffic")
+
+FIELDS: dict[str, list[str]] = {
+    "contract": ["合同编号", "甲方", "乙方", "标的", "合同金额", "签约日期", "签约地点", "有效期至",
+                 "违约金", "负责人", "联系电话", "付款节点", "付款金额"],
+    "ticket": ["工单编号", "来电时间", "来电人", "联系电话", "身份证号", "事发地址", "涉及单位",
+               "核心诉求", "承办人", "办结时限"],
+    "invoice": ["发票号码", "开票日期", "购买方", "销售方", "纳税人识别号", "品名", "数量", "单价",
+                "金额", "税额", "价税合计", "负责人"],
+    "cv": ["姓名", "性别", "出生日期", "联系电话", "电子邮箱", "身份证号", "毕业院校", "学历", "专业",
+           "期望职位", "期望薪资", "公司", "职位", "起止时间", "证明人"],
+    "medical": ["患者姓名", "性别", "年龄", "身份证号", "就诊日期", "医院", "科室", "住院号", "诊断",
+                "主治医师", "医疗费用", "联系电话"],
+    "insurance": ["保单号", "保险公司", "投保人", "被保险人", "身份证号", "出险日期", "出险地点",
+                  "出险原因", "保险金额", "理赔金额", "负责人", "联系电话"],
+    "traffic": ["事故编号", "事故时间", "事故地点", "天气", "伤亡情况", "车牌号", "驾驶人", "车辆类型",
+                "损失情况", "责任认定", "处理民警"],
+}  # fmt: skip
+"""Kind -> its canonical field names (the ``label_set`` of each of its documents)."""
+
+RECORD_TYPES: dict[str, tuple[str, list[str]]] = {
+    "contract": ("付款", ["付款节点", "付款金额"]),
+    "invoice": ("明细", ["品名", "数量", "单价", "金额"]),
+    "cv": ("工作经历", ["公司", "职位", "起止时间"]),
+    "traffic": ("车辆", ["车牌号", "驾驶人", "车辆类型", "损失情况"]),
+}
+"""Kind -> (record type, its fields); kinds not listed have no records."""
+
+RELATION_FIELDS: dict[str, str] = {
+    "contract": "负责人",
+    "ticket": "承办人",
+    "invoice": "负责人",
+    "cv": "证明人",
+    "medical": "主治医师",
+    "insurance": "负责人",
+    "traffic": "处理民警",
+}
+"""Kind -> its relation-style field (name and title in one span)."""
+
+CLASS_CHOICES: dict[str, dict[str, list[str]]] = {
+    "ticket": {"工单类别": ["咨询", "投诉", "求助", "建议", "表扬"], "紧急程度": ["高", "中", "低"]},
+}
+"""Kind -> class field -> choices (only tickets are classified)."""
+
+SYNONYMS: dict[str, list[str]] = {
+    "合同编号": ["合同号", "协议编号", "contract number", "contract no."],
+    "甲方": ["买方", "委托方", "发包方", "Party A", "buyer"],
+    "乙方": ["卖方", "受托方", "承包方", "供应商", "Party B", "seller", "supplier"],
+    "标的": ["合同标的", "采购内容", "服务内容", "subject matter", "scope"],
+    "合同金额": ["合同总价", "合同价款", "总金额", "contract amount", "contract price", "total price"],
+    "签约日期": ["签订日期", "签署日期", "合同日期", "signing date", "date signed"],
+    "签约地点": ["签订地点", "签署地点", "place of signing"],
+    "有效期至": ["到期日", "合同终止日期", "截止日期", "expiry date", "valid until"],
+    "违约金": ["违约赔偿", "罚金", "liquidated damages", "penalty"],
+    "负责人": ["联系人", "经办人", "项目负责人", "当前负责人", "person in charge", "contact person"],
+    "联系电话": ["电话", "手机号", "联系方式", "phone", "phone number", "telephone", "contact number"],
+    "付款节点": ["付款条件", "付款时间", "支付节点", "payment milestone", "payment term"],
+    "付款金额": ["支付金额", "分期金额", "payment amount", "installment"],
+    "工单编号": ["工单号", "受理编号", "ticket number", "ticket id", "case number"],
+    "来电时间": ["受理时间", "来电日期", "反映时间", "call time", "date of call"],
+    "来电人": ["反映人", "诉求人", "来电市民", "caller", "complainant"],
+    "身份证号": ["身份证号码", "公民身份号码", "证件号码", "ID number", "national ID"],
+    "事发地址": ["事发地点", "地址", "问题地址", "location", "address"],
+    "涉及单位": ["被反映单位", "涉事单位", "相关单位", "company involved", "organization"],
+    "核心诉求": ["诉求", "主要诉求", "要求", "request", "main request"],
+    "承办人": ["办理人", "处理人", "承办单位负责人", "handler", "case officer"],
+    "办结时限": ["办理期限", "截止时间", "回复期限", "deadline", "due date"],
+    "发票号码": ["发票号", "票号", "invoice number", "invoice no."],
+    "开票日期": ["发票日期", "日期", "invoice date", "date of issue"],
+    "购买方": ["购货单位", "买方", "客户", "buyer", "bill to", "customer"],
+    "销售方": ["销货单位", "卖方", "开票单位", "seller", "vendor", "supplier"],
+    "纳税人识别号": ["税号", "统一社会信用代码", "tax id", "taxpayer id"],
+    "品名": ["货物名称", "商品名称", "项目名称", "item", "description", "product"],
+    "数量": ["件数", "qty", "quantity"],
+    "单价": ["价格", "unit price", "rate"],
+    "金额": ["小计", "行金额", "amount", "line total"],
+    "税额": ["增值税", "税金", "tax", "VAT"],
+    "价税合计": ["合计金额", "总计", "应付金额", "total", "total due", "amount due"],
+    "姓名": ["人名", "名字", "候选人", "name", "candidate", "person"],
+    "性别": ["gender", "sex"],
+    "出生日期": ["生日", "出生年月", "date of birth", "birthday", "DOB"],
+    "电子邮箱": ["邮箱", "email", "e-mail"],
+    "毕业院校": ["学校", "毕业学校", "school", "university"],
+    "学历": ["最高学历", "degree", "education level"],
+    "专业": ["所学专业", "major", "field of study"],
+    "期望职位": ["求职意向", "应聘职位", "desired position", "target role"],
+    "期望薪资": ["期望工资", "薪资要求", "expected salary", "salary expectation"],
+    "公司": ["任职公司", "工作单位", "雇主", "company", "employer"],
+    "职位": ["职务", "岗位", "title", "position", "job title"],
+    "起止时间": ["任职时间", "工作时间", "在职时间", "period", "dates of employment"],
+    "证明人": ["推荐人", "背景调查联系人", "referee", "reference"],
+    "患者姓名": ["病人姓名", "姓名", "患者", "patient", "patient name"],
+    "年龄": ["岁数", "age"],
+    "就诊日期": ["入院日期", "门诊日期", "visit date", "admission date"],
+    "医院": ["医疗机构", "就诊医院", "hospital", "medical center"],
+    "科室": ["就诊科室", "department", "ward"],
+    "住院号": ["病案号", "门诊号", "medical record number", "MRN"],
+    "诊断": ["诊断结果", "疾病", "病名", "diagnosis", "disease"],
+    "主治医师": ["医生", "经治医师", "attending physician", "doctor"],
+    "医疗费用": ["医药费", "费用合计", "medical expenses", "total charges"],
+    "保单号": ["保险单号", "保单号码", "policy number", "policy no."],
+    "保险公司": ["保险人", "承保公司", "insurer", "insurance company"],
+    "投保人": ["要保人", "policyholder", "applicant"],
+    "被保险人": ["受保人", "insured", "insured person"],
+    "出险日期": ["事故日期", "出险时间", "date of loss", "incident date"],
+    "出险地点": ["事故地点", "出险地址", "place of loss", "incident location"],
+    "出险原因": ["事故原因", "损失原因", "cause of loss", "cause"],
+    "保险金额": ["保额", "sum insured", "coverage amount"],
+    "理赔金额": ["赔付金额", "赔款", "claim amount", "payout"],
+    "事故编号": ["事故认定书编号", "案件编号", "report number", "accident number"],
+    "事故时间": ["发生时间", "事故日期", "time of accident", "accident date"],
+    "事故地点": ["发生地点", "事故发生地", "accident location", "place of accident"],
+    "天气": ["天气情况", "weather"],
+    "伤亡情况": ["人员伤亡", "伤亡", "casualties", "injuries"],
+    "车牌号": ["号牌号码", "车牌", "车牌号码", "license plate", "plate number"],
+    "驾驶人": ["司机", "驾驶员", "当事人", "driver"],
+    "车辆类型": ["车型", "车辆种类", "vehicle type"],
+    "损失情况": ["车辆损失", "损坏情况", "damage", "vehicle damage"],
+    "责任认定": ["事故责任", "责任划分", "liability", "fault determination"],
+    "处理民警": ["交警", "办案民警", "investigating officer", "police officer"],
+    "工单类别": ["诉求类型", "工单类型", "ticket category", "category"],
+    "紧急程度": ["优先级", "紧急度", "urgency", "priority"],
+}
+"""Canonical field name -> other names a user might type (Chinese and English)."""
+
+
+# --------------------------------------------------------------------------------------
+# Values: a text as written plus what it means
+# --------------------------------------------------------------------------------------
+
+
+class _Val:
+    """A value as the document writes it; ``type``/``value`` say what it means (or None)."""
+
+    __slots__ = ("text", "type", "value")
+
+    def __init__(self, text: str, type: str | None = None, value: Any = None):
+        self.text = text
+        self.type = type
+        self.value = value
+
+
+_DIGITS_CAP = "零壹贰叁肆伍陆柒捌玖"
+
+
+def _cap4(n: int) -> str:
+    out, zero = "", False
+    for i, unit in enumerate(("仟", "佰", "拾", "")):
+        d = n // 10 ** (3 - i) % 10
+        if d == 0:
+            zero = zero or bool(out)
+        else:
+            out += ("零" if zero else "") + _DIGITS_CAP[d] + unit
+            zero = False
+    return out
+
+
+def _capital(amount: Decimal) -> str:
+    """``Decimal("120000")`` -> ``壹拾贰万元整`` (大写金额, amounts below 1亿)."""
+    cents = int((amount * 100).to_integral_value())
+    yuan, jiao, fen = cents // 100, cents // 10 % 10, cents % 10
+    hi, lo = divmod(yuan, 10000)
+    s = _cap4(hi) + "万" if hi else ""
+    if lo:
+        s += ("零" if hi and lo < 1000 else "") + _cap4(lo)
+    s = (s or "零") + "元"
+    if not jiao and not fen:
+        return s + "整"
+    s += _DIGITS_CAP[jiao] + "角" if jiao else "零"
+    return s + (_DIGITS_CAP[fen] + "分" if fen else "")
+
+
+def _money(rng: random.Random, amount: Decimal, lang: str, styles: Iterable[str] | None = None) -> _Val:
+    """``amount`` written in one of the styles of ``lang`` (those that can write it exactly)."""
+    amount = amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    whole = amount == amount.to_integral_value()
+    f2, f0 = f"{amount:,.2f}", f"{int(amount):,}"
+    options: dict[str, tuple[str, str]] = {}
+    if lang == "zh":
+        options.update({
+            "yen": (f"¥{f2}元" if rng.random() < 0.5 else f"¥{f2}", "CNY"),
+            "rmb": (f"人民币{f2}元", "CNY"), "yuan": (f"{f2}元", "CNY"), "RMB": (f"RMB {f2}", "CNY"),
+            "fullwidth": (f"￥{f2}", "CNY"),
+        })  # fmt: skip
+        if whole and amount < 100_000_000:
+            options["capital"] = (("人民币" if rng.random() < 0.5 else "") + _capital(amount), "CNY")
+        if amount >= 10000 and (amount / 1000) == (amount / 1000).to_integral_value():
+            wan = amount / 10000
+            text = f"{wan:f}".rstrip("0").rstrip(".")
+            options["wan"] = (f"人民币{text}万元" if rng.random() < 0.5 else f"{text}万元", "CNY")
+    else:
+        options.update({"usd": (f"USD {f2}", "USD"), "dollar": (f"${f2}", "USD"), "cny": (f"CNY {f2}", "CNY"),
+                        "rmb": (f"RMB {f2}", "CNY")})  # fmt: skip
+        if whole:
+            options["usdollar"] = (f"US${f0}", "USD")
+        if amount >= 1_000_000 and (amount / 100_000) == (amount / 100_000).to_integral_value():
+            m = f"{amount / 1_000_000:f}".rstrip("0").rstrip(".")
+            options["million"] = (f"${m} million", "USD")
+    if styles and "bare" in styles:  # a number in a priced table, no currency written
+        options["bare"] = (f2, None)
+    keys = [k for k in (styles or options) if k in options] or list(options)
+    text, currency = options[rng.choice(keys)]
+    return _Val(text, "money", {"amount": f"{amount:.2f}", "currency": currency})
+
+
+_EN_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September",
+              "October", "November", "December"]  # fmt: skip
+_EN_ABBR = ["Jan.", "Feb.", "Mar.", "Apr.", "May", "Jun.", "Jul.", "Aug.", "Sept.", "Oct.", "Nov.", "Dec."]
+
+
+def _date(rng: random.Random, d: _dt.date, lang: str, styles: Iterable[str] | None = None) -> _Val:
+    y, m, dd = d.year, d.month, d.day
+    if lang == "zh":
+        options = {"cn": f"{y}年{m}月{dd}日", "iso": f"{y}-{m:02d}-{dd:02d}", "dot": f"{y}.{m:02d}.{dd:02d}",
+                   "slash": f"{y}/{m}/{dd}"}  # fmt: skip
+    else:
+        options = {"abbr": f"{_EN_ABBR[m - 1]} {dd}, {y}", "long": f"{_EN_MONTHS[m - 1]} {dd}, {y}",
+                   "dmy": f"{dd} {_EN_MONTHS[m - 1]} {y}", "iso": f"{y}-{m:02d}-{dd:02d}",
+                   "us": f"{m:02d}/{dd:02d}/{y}"}  # fmt: skip
+        if dd > 12:  # day-first numeric dates only where they cannot be read month-first
+            options["uk"] = f"{dd:02d}/{m:02d}/{y}"
+    keys = [k for k in (styles or options) if k in options] or list(options)
+    return _Val(options[rng.choice(keys)], "date", d.isoformat())
+
+
+def _rand_date(rng: random.Random, start: int = 2021, end: int = 2024) -> _dt.date:
+    first = _dt.date(start, 1, 1).toordinal()
+    return _dt.date.fromordinal(rng.randrange(first, _dt.date(end, 12, 31).toordinal()))
+
+
+def _phone(rng: random.Random, lang: str, landline: bool | None = None) -> _Val:
+    if landline is None:
+        landline = rng.random() < 0.3
+    if landline:
+        area, local = rng.choice(
+            [("10", 8), ("21", 8), ("20", 8), ("755", 8), ("571", 8), ("25", 8), ("28", 8)]
+        )
+        digits = str(rng.randint(2, 8)) + "".join(str(rng.randrange(10)) for _ in range(local - 1))
+        text = rng.choice(
+            [f"0{area}-{digits}", f"(0{area}) {digits[:4]} {digits[4:]}", f"+86 {area} {digits}"]
+        )
+        return _Val(text, "phone", f"+86-{area}-{digits}")
+    digits = rng.choice(["13", "15", "18", "17", "19"]) + "".join(str(rng.randrange(10)) for _ in range(9))
+    forms = [digits, f"{digits[:3]} {digits[3:7]} {digits[7:]}", f"{digits[:3]}-{digits[3:7]}-{digits[7:]}",
+             f"+86 {digits[:3]} {digits[3:7]} {digits[7:]}"]  # fmt: skip
+    if lang == "en":
+        forms = forms[1:]
+    return _Val(rng.choice(forms), "phone", "+86" + digits)
+
+
+_REGIONS = ["110105", "110108", "310104", "310115", "440106", "440305", "330106", "320102", "510107",
+            "420103", "610113", "120101", "500103", "370102", "350203"]  # fmt: skip
+
+
+def _id_number(rng: random.Random, born: _dt.date | None = None, male: bool | None = None) -> _Val:
+    born = born or _rand_date(rng, 1958, 2003)
+    seq = rng.randrange(0, 100) * 10 + (rng.choice([1, 3, 5, 7, 9]) if male else rng.choice([0, 2, 4, 6, 8]))
+    first17 = f"{rng.choice(_REGIONS)}{born:%Y%m%d}{seq:03d}"
+    value = first17 + id_check_digit(first17)
+    return _Val(value, "id_number", value)
+
+
+# --------------------------------------------------------------------------------------
+# Names, companies, places
+# --------------------------------------------------------------------------------------
+
+_SURNAMES = list(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余杜叶程魏苏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦方白邹孟熊秦邱江尹薛段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+_SURNAMES += ["欧阳", "司马", "上官", "诸葛"]
+_GIVEN = list(
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛超霞平刚华建志红玉梅晨宇浩然轩欣怡远嘉俊雨涵博文萱鸣佳琪佑曦子昊睿泽诗涛婷露颖凯亮斌鹏晓慧琳彬毅飞"
+)
+_EN_FIRST = ["James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David",
+             "Elizabeth", "William", "Susan", "Richard", "Jessica", "Thomas", "Sarah", "Daniel", "Karen",
+             "Emily", "Olivia", "Ethan", "Sophia", "Lucas", "Grace", "Henry", "Chloe", "Nathan", "Megan"]  # fmt: skip
+_EN_LAST = ["Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Wilson",
+            "Anderson", "Taylor", "Moore", "Martin", "Walker", "Hall", "Young", "King", "Wright", "Chen",
+            "Wang", "Zhang", "Liu", "Patel", "Nguyen", "Kim", "O'Brien", "Murphy", "Brooks", "Foster"]  # fmt: skip
+_PINYIN_SUR = ["Zhang", "Wang", "Li", "Liu", "Chen", "Yang", "Zhao", "Huang", "Zhou", "Wu", "Xu", "Sun", "Ma"]
+_PINYIN_GIVEN = ["Wei", "Fang", "Na", "Min", "Jing", "Lei", "Jun", "Yang", "Jie", "Tao", "Hao", "Xin", "Yu",
+                 "Ming", "Hui", "Lin", "Peng", "Kai", "Ying", "Xiaoming", "Jiahui", "Zihan"]  # fmt: skip
+
+_CITIES = {
+    "北京": ("京", "AEFNQ", ["朝阳区", "海淀区", "东城区", "丰台区"]),
+    "上海": ("沪", "ABCD", ["浦东新区", "徐汇区", "静安区", "闵行区"]),
+    "广州": ("粤", "A", ["天河区", "越秀区", "海珠区"]),
+    "深圳": ("粤", "B", ["南山区", "福田区", "宝安区"]),
+    "杭州": ("浙", "A", ["西湖区", "滨江区", "余杭区", "拱墅区"]),
+    "南京": ("苏", "A", ["鼓楼区", "玄武区", "建邺区"]),
+    "成都": ("川", "A", ["武侯区", "锦江区", "高新区"]),
+    "武汉": ("鄂", "A", ["江汉区", "洪山区", "武昌区"]),
+    "西安": ("陕", "A", ["雁塔区", "碑林区", "未央区"]),
+    "天津": ("津", "ABC", ["和平区", "河西区", "南开区"]),
+    "重庆": ("渝", "AB", ["渝中区", "江北区", "沙坪坝区"]),
+    "苏州": ("苏", "E", ["姑苏区", "工业园区", "吴中区"]),
+}
+_PINYIN_CITY = {"北京": "Beijing", "上海": "Shanghai", "广州": "Guangzhou", "深圳": "Shenzhen", "杭州": "Hangzhou",
+                "南京": "Nanjing", "成都": "Chengdu", "武汉": "Wuhan", "西安": "Xi'an", "天津": "Tianjin",
+                "重庆": "Chongqing", "苏州": "Suzhou"}  # fmt: skip
+_ROADS = ["建国路", "中山路", "人民路", "解放大道", "长江路", "南京西路", "科技园路", "文三路", "天府大道",
+          "高新路", "淮海中路", "深南大道", "学院路", "滨江大道", "东风路"]  # fmt: skip
+_EN_ROADS = [
+    "Jianguo Road",
+    "Zhongshan Road",
+    "Renmin Road",
+    "Changjiang Road",
+    "Keji Road",
+    "Binjiang Avenue",
+]
+_US_CITIES = ["San Francisco, CA 94105", "Austin, TX 78701", "Seattle, WA 98101", "Boston, MA 02110",
+              "Chicago, IL 60601", "Denver, CO 80202", "Portland, OR 97204"]  # fmt: skip
+_US_STREETS = ["Market Street", "Pine Avenue", "Oak Boulevard", "Lake Shore Drive", "Main Street", "Elm Road"]
+_BRANDS = ["华信", "恒达", "盛世", "瑞丰", "鼎力", "中联", "天成", "宏图", "金桥", "博远", "新元", "海纳",
+           "永安", "佳禾", "卓越", "星辰", "智联", "正泰", "万通", "远航"]  # fmt: skip
+_INDUSTRIES = ["科技", "贸易", "建筑工程", "物流", "医疗器械", "食品", "信息技术", "环保科技", "文化传媒",
+               "电子", "机械设备", "网络科技", "物业管理", "餐饮管理"]  # fmt: skip
+_EN_BRANDS = ["Northwind", "Bluestone", "Apex", "Silverline", "Crescent", "Harbor", "Evergreen", "Summit",
+              "Redwood", "Lumen", "Vertex", "Oakridge", "Pinnacle", "Brightway", "Ironbridge", "Clearwater"]  # fmt: skip
+_EN_INDUSTRIES = ["Technologies", "Logistics", "Trading", "Medical Supplies", "Engineering", "Foods",
+                  "Software", "Consulting", "Electronics", "Industrial"]  # fmt: skip
+
+
+class _Pool:
+    """Draws values for one document; a new value is never inside an earlier one or the
+    reverse, so every value is found where it is written."""
+
+    def __init__(self, rng: random.Random, lang: str):
+        self.rng, self.lang, self.used = rng, lang, []
+
+    def fits(self, s: str) -> bool:
+        return not any(s != u and (s in u or u in s) for u in self.used)
+
+    def unique(self, make: Callable[[], str]) -> str:
+        for _ in range(200):
+            s = make()
+            if s not in self.used and self.fits(s):
+                self.used.append(s)
+                return s
+        raise RuntimeError("could not draw a distinct value")  # pragma: no cover
+
+    def val(self, make: Callable[[], _Val]) -> _Val:
+        """A value whose text is neither inside an earlier value nor holds one (equal is fine),
+        when one of 50 draws gives such a text (else the last draw)."""
+        for _ in range(50):
+            v = make()
+            if self.fits(v.text):
+                break
+        self.used.append(v.text)
+        return v
+
+    def person(self, lang: str | None = None) -> str:
+        r = self.rng
+        if (lang or self.lang) == "zh":
+            return self.unique(lambda: r.choice(_SURNAMES) + "".join(r.sample(_GIVEN, r.choice((1, 2, 2)))))
+        if r.random() < 0.3:
+            return self.unique(lambda: f"{r.choice(_PINYIN_GIVEN)} {r.choice(_PINYIN_SUR)}")
+        return self.unique(lambda: f"{r.choice(_EN_FIRST)} {r.choice(_EN_LAST)}")
+
+    def city(self) -> str:
+        return self.rng.choice(list(_CITIES))
+
+    def company(self, industry: str | None = None, lang: str | None = None) -> str:
+        r = self.rng
+        if (lang or self.lang) == "zh":
+            return self.unique(
+                lambda: r.choice(list(_CITIES)) + r.choice(_BRANDS) + (industry or r.choice(_INDUSTRIES))
+                + r.choice(["有限公司", "有限公司", "股份有限公司", "有限责任公司"])
+            )  # fmt: skip
+        return self.unique(
+            lambda: (
+                f"{r.choice(_EN_BRANDS)} {industry or r.choice(_EN_INDUSTRIES)} "
+                + r.choice(["Inc.", "Ltd.", "LLC", "Co., Ltd.", "Corp."])
+            )
+        )
+
+    def address(self, city: str | None = None, lang: str | None = None) -> str:
+        r = self.rng
+        city = city or self.city()
+        district = r.choice(_CITIES[city][2])
+        if (lang or self.lang) == "zh":
+            tail = r.choice(["", f"{r.randint(1, 30)}号楼{r.randint(1, 25)}{r.randint(1, 9):02d}室",
+                             f"{r.choice(_BRANDS)}大厦{r.randint(2, 30)}层"])  # fmt: skip
+            return self.unique(lambda: f"{city}市{district}{r.choice(_ROADS)}{r.randint(1, 999)}号{tail}")
+        if r.random() < 0.5:
+            return self.unique(
+                lambda: f"{r.randint(10, 9999)} {r.choice(_US_STREETS)}, {r.choice(_US_CITIES)}"
+            )
+        return self.unique(
+            lambda: (
+                f"Room {r.randint(101, 2999)}, No. {r.randint(1, 999)} {r.choice(_EN_ROADS)}, {_PINYIN_CITY[city]}"
+            )
+        )
+
+    def plate(self, city: str | None = None) -> str:
+        r = self.rng
+        province, letters, _ = _CITIES[city or self.city()]
+        chars = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+
+        def make() -> str:
+            body = "".join(r.choice(chars if i < 2 else "0123456789") for i in range(5))
+            sep = "·" if r.random() < 0.6 else ""
+            return f"{province}{r.choice(letters)}{sep}{body}"
+
+        return self.unique(make)
+
+    def us_plate(self) -> str:
+        r = self.rng
+        return self.unique(
+            lambda: (
+                f"{r.randint(1, 9)}{''.join(r.choice('ABCDEFGHJKLMNPRSTUVWXYZ') for _ in range(3))}{r.randint(100, 999)}"
+            )
+        )
+
+    def code(self, prefix: str, digits: int) -> str:
+        return self.unique(lambda: prefix + "".join(str(self.rng.randrange(10)) for _ in range(digits)))
+
+
+_TITLES_ZH = [
+    "总经理",
+    "副总经理",
+    "财务总监",
+    "法务经理",
+    "采购经理",
+    "项目经理",
+    "销售总监",
+    "行政主管",
+    "技术总监",
+]
+_TITLES_EN = ["General Manager", "Finance Manager", "Procurement Manager", "Project Manager", "Sales Director",
+              "Legal Counsel", "Operations Director", "Chief Technology Officer"]  # fmt: skip
+
+
+def _relation(rng: random.Random, name: str, title: str, lang: str) -> _Val:
+    """A person with their title, as one span: ``张伟（总经理）`` / ``总经理张伟`` (relation-style)."""
+    if lang == "zh":
+        text = rng.choice([f"{name}（{title}）", f"{title}{name}", f"{name}({title})"])
+    else:
+        text = rng.choice([f"{name} ({title})", f"{title} {name}"])
+    return _Val(text, "relation", {"name": name, "title": title})
+
+
+def _int(text: str, value: int) -> _Val:
+    return _Val(text, "integer", value)
+
+
+# --------------------------------------------------------------------------------------
+# The writer: text and gold spans built together
+# --------------------------------------------------------------------------------------
+
+
+_SLOT_RE = re.compile(r"\{([^{}|]+)(?:\|([^{}]*))?\}")
+
+
+class _Writer:
+    """Appends text; ``v`` appends a field value and records its gold span where it is written."""
+
+    def __init__(self, facts: dict[str, Any], lang: str):
+        self.f = facts
+        self.lang = lang
+        self.done: set[str] = set()
+        self.parts: list[str] = []
+        self.pos = 0
+        self.entities: list[dict[str, Any]] = []
+        self.records: list[dict[str, Any]] = []
+        self.values: list[dict[str, Any]] = []
+
+    def t(self, *texts: str) -> None:
+        for s in texts:
+            self.parts.append(s)
+            self.pos += len(s)
+
+    def v(self, label: str, val: _Val | str | None = None, record: dict[str, Any] | None = None) -> None:
+        """Write ``val`` (default: the fact ``label``) as a value of ``label``."""
+        if val is None:
+            val = self.f[label] if record is None else record["_facts"][label]
+        if isinstance(val, str):
+            val = _Val(val)
+        if record is None and label in self.done:  # a repeat of a labelled field: plain text
+            self.t(val.text)
+            return
+        if record is None:
+            self.done.add(label)
+        start = self.pos
+        self.t(val.text)
+        span = {"start": start, "end": self.pos, "text": val.text}
+        self.entities.append({"label": label, **span})
+        if record is not None:
+            record["fields"].setdefault(label, []).append(dict(span))
+        if val.type in ("money", "date", "phone", "integer", "id_number"):
+            self.values.append({"label": label, "start": start, "end": self.pos, "type": val.type,
+                                "value": val.value})  # fmt: skip
+
+    def has(self, label: str) -> bool:
+        return self.f.get(label) is not None
+
+    def kv(self, key: str, label: str, sep: str = "：", end: str = "\n") -> None:
+        """``key：value`` + ``end`` when the fact is present; nothing otherwise."""
+        if self.has(label):
+            self.t(key, sep)
+            self.v(label)
+            self.t(end)
+
+    def fmt(self, template: str, record: dict[str, Any] | None = None) -> None:
+        """Write ``template`` with ``{field}`` slots filled (``{field|other text}``: the other
+        text when the fact is absent; a bare ``{field}`` writes nothing then)."""
+        pos = 0
+        for m in _SLOT_RE.finditer(template):
+            self.t(template[pos : m.start()])
+            label, fallback = m.group(1), m.group(2)
+            facts = record["_facts"] if record is not None else self.f
+            if facts.get(label) is not None:
+                self.v(label, facts[label], record)
+            elif fallback:
+                self.t(fallback)
+            pos = m.end()
+        self.t(template[pos:])
+
+    def rec(self, rtype: str, facts: dict[str, _Val]) -> dict[str, Any]:
+        r = {"type": rtype, "fields": {}, "_facts": facts}
+        self.records.append(r)
+        return r
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+Template = Callable[[_Writer, random.Random], None]
+_TEMPLATES: dict[str, tuple[str, str, Template]] = {}
+
+
+def _template(name: str) -> Callable[[Template], Template]:
+    lang, kind, _ = name.split("_", 2)
+
+    def register(fn: Template) -> Template:
+        _TEMPLATES[name] = (kind, lang, fn)
+        return fn
+
+    return register
+
+
+def _maybe(rng: random.Random, p: float, make: Callable[[], Any]) -> Any:
+    """``make()`` with probability ``p``, else None (a field the document leaves out)."""
+    return make() if rng.random() < p else None
+
+
+# --------------------------------------------------------------------------------------
+# Contracts (records: payments)
+# --------------------------------------------------------------------------------------
+
+_SUBJECTS = {
+    "zh": ["数控机床设备采购", "办公楼装修工程", "企业管理软件开发服务", "仓储物流服务", "广告投放服务",
+           "中央空调设备租赁", "员工食堂餐饮服务", "网络安全运维服务"],
+    "en": ["supply of CNC machine tools", "office renovation works", "custom ERP software development",
+           "warehousing and logistics services", "digital advertising services", "lease of HVAC equipment",
+           "IT security operations services"],
+}  # fmt: skip
+_NODES = {
+    "zh": ["合同签订后5个工作日内", "货物到达甲方指定地点并验收合格后", "项目上线运行满30日后", "质保期满且无质量问题后",
+           "乙方提交设计方案并经甲方确认后", "收到乙方开具的合法发票后10日内", "设备安装调试完成后", "首批货物交付后"],
+    "en": ["within 10 business days after signing", "upon delivery and acceptance", "upon completion of installation",
+           "after the warranty period expires", "upon approval of the design", "within 30 days of receipt of invoice",
+           "upon go-live of the system", "upon delivery of the first batch"],
+}  # fmt: skip
+_SPLITS = [
+    [30, 70],
+    [50, 50],
+    [30, 60, 10],
+    [20, 30, 40, 10],
+    [40, 40, 20],
+    [25, 25, 25, 25],
+    [100],
+    [60, 40],
+]
+
+
+def _contract_facts(rng: random.Random, pool: _Pool, lang: str) -> dict[str, Any]:
+    total = Decimal(
+        rng.choice([rng.randint(2, 300) * 1000, rng.randint(5, 90) * 10000, rng.randint(1000, 99999) * 10])
+    )
+    signed = _rand_date(rng)
+    f: dict[str, Any] = {
+        "合同编号": _Val(
+            pool.code(rng.choice(["HT-", "CG", "XS-", "CTR-", "SA-"]) + str(signed.year) + "-", 5)
+        ),
+        "甲方": _Val(pool.company()),
+        "乙方": _Val(pool.company()),
+        "标的": _Val(rng.choice(_SUBJECTS[lang])),
+        "合同金额": pool.val(lambda: _money(rng, total, lang)),
+        "签约日期": pool.val(lambda: _date(rng, signed, lang)),
+        "city": pool.city(),
+    }
+    f["签约地点"] = _maybe(rng, 0.7, lambda: _Val(f"{f['city']}市{rng.choice(_CITIES[f['city']][2])}" if lang == "zh"
+                                                    else f"{_PINYIN_CITY[f['city']]}, China"))  # fmt: skip
+    f["有效期至"] = _maybe(
+        rng,
+        0.6,
+        lambda: pool.val(
+            lambda: _date(rng, signed + _dt.timedelta(days=rng.choice([364, 365, 729, 1095])), lang)
+        ),
+    )
+    f["违约金"] = _maybe(
+        rng, 0.6, lambda: pool.val(lambda: _money(rng, total * rng.choice([5, 10, 20]) / 100, lang))
+    )
+    titles = _TITLES_ZH if lang == "zh" else _TITLES_EN
+    f["负责人"] = _maybe(rng, 0.8, lambda: _relation(rng, pool.person(), rng.choice(titles), lang))
+    f["联系电话"] = _maybe(rng, 0.7, lambda: pool.val(lambda: _phone(rng, lang)))
+    split = rng.choice(_SPLITS)
+    nodes = rng.sample(_NODES[lang], len(split))
+    style = [
+        rng.choice(["yen", "rmb", "yuan", "wan", "capital"] if lang == "zh" else ["usd", "dollar", "cny"])
+    ]
+    by_pct: dict[int, _Val] = {}
+    f["_records"] = []
+    for pct, node in zip(split, nodes):
+        if pct not in by_pct:  # equal instalments are written alike
+            by_pct[pct] = pool.val(lambda pct=pct: _money(rng, total * pct / 100, lang, style))
+        f["_records"].append({"付款节点": _Val(node), "付款金额": by_pct[pct], "pct": pct})
+    return f
+
+
+_CN_ORD = "一二三四五六七八九十"
+
+
+@_template("zh_contract_purchase")
+def _zh_contract_purchase(w: _Writer, rng: random.Random) -> None:
+    w.fmt("采 购 合 同\n\n合同编号：{合同编号}\n\n甲方（买方）：{甲方}\n乙方（卖方）：{乙方}\n\n")
+    w.t(
+        "根据《中华人民共和国民法典》及有关法律法规，甲乙双方本着平等自愿、诚实信用的原则，经协商一致，订立本合同。\n\n"
+    )
+    w.fmt(
+        "第一条 采购内容：{标的}，具体规格详见附件清单。\n第二条 合同金额：本合同总价为{合同金额}（含税）。\n第三条 付款方式：\n"
+    )
+    for i, r in enumerate(w.f["_records"]):
+        w.fmt(f"（{_CN_ORD[i]}）{{付款节点}}，甲方向乙方支付{{付款金额}}；\n", w.rec("付款", r))
+    w.t("第四条 交货与验收：乙方应按约定时间交货，甲方在收货后七日内完成验收。\n")
+    if w.has("违约金"):
+        w.fmt("第五条 违约责任：任何一方违约的，应向守约方支付违约金{违约金}。\n")
+    if w.has("有效期至"):
+        w.fmt("第六条 本合同自双方签字盖章之日起生效，有效期至{有效期至}。\n")
+    w.fmt("\n签订日期：{签约日期}\n")
+    w.kv("签订地点", "签约地点")
+    w.fmt("甲方代表：{负责人|（签字）}\n")
+    w.kv("联系电话", "联系电话")
+    w.t("乙方（盖章）：", w.f["乙方"].text, "\n")
+
+
+@_template("zh_contract_service")
+def _zh_contract_service(w: _Writer, rng: random.Random) -> None:
+    w.fmt(
+        "技术服务合同\n编号：{合同编号}\n\n委托方：{甲方}（以下简称“甲方”）\n受托方：{乙方}（以下简称“乙方”）\n\n"
+    )
+    w.fmt("甲乙双方于{签约日期}{签约地点|}就{标的}事宜达成如下协议：\n")
+    w.fmt(
+        "一、服务内容：乙方为甲方提供{标的}，并指派专人驻场支持。\n二、服务费用：服务费总额为{合同金额}，分期支付如下。\n"
+    )
+    w.t("付款节点 | 付款金额 | 比例\n")
+    for r in w.f["_records"]:
+        w.fmt(f"{{付款节点}} | {{付款金额}} | {r['pct']}%\n", w.rec("付款", r))
+    w.t("三、保密条款：双方对在合作中知悉的商业秘密负有保密义务。\n")
+    w.t("四、违约责任：一方违约的，应赔偿对方因此遭受的损失")
+    w.fmt("，并支付违约金{违约金}。\n" if w.has("违约金") else "。\n")
+    w.fmt("五、合同期限：自签订之日起至{有效期至|项目验收合格之日}止。\n\n")
+    w.fmt("甲方项目负责人：{负责人|待定}\n")
+    w.kv("电话", "联系电话")
+    w.t("（以下无正文）\n")
+
+
+@_template("zh_contract_lease")
+def _zh_contract_lease(w: _Writer, rng: random.Random) -> None:
+    w.fmt("设备租赁协议书\n\n协议编号 {合同编号}\n出租方（乙方）：{乙方}\n承租方（甲方）：{甲方}\n")
+    w.fmt("租赁标的：{标的}\n租金总额：{合同金额}\n签署日期：{签约日期}\n")
+    w.kv("签署地点", "签约地点")
+    w.kv("租期届满日", "有效期至")
+    w.t("\n租金支付安排：\n")
+    for i, r in enumerate(w.f["_records"], 1):
+        w.fmt(f"{i}. 甲方应于{{付款节点}}支付租金{{付款金额}}。\n", w.rec("付款", r))
+    w.t("\n双方约定：租赁期间设备的日常维护由甲方负责，重大故障由乙方负责维修；甲方不得转租。")
+    if w.has("违约金"):
+        w.fmt("甲方逾期支付租金超过三十日的，乙方有权解除协议并要求甲方支付违约金{违约金}。")
+    w.t("\n\n")
+    w.fmt("甲方授权代表：{负责人|（签字）}")
+    w.fmt("\n联系方式：{联系电话|见附件}\n")
+
+
+@_template("zh_contract_bilingual")
+def _zh_contract_bilingual(w: _Writer, rng: random.Random) -> None:
+    w.fmt("采购合同 PURCHASE CONTRACT\n合同编号 Contract No.: {合同编号}\n签订日期 Date: {签约日期}\n")
+    w.kv("签订地点 Place", "签约地点", ": ")
+    w.fmt("\n甲方 Party A (Buyer): {甲方}\n乙方 Party B (Seller): {乙方}\n\n1. 合同标的 Subject: {标的}\n")
+    w.fmt("2. 合同总价 Total Price: {合同金额}\n3. 付款 Payment:\n")
+    for r in w.f["_records"]:
+        w.fmt("   - {付款节点}：{付款金额}\n", w.rec("付款", r))
+    w.kv("4. 违约金 Liquidated Damages", "违约金", ": ")
+    w.kv("5. 有效期至 Valid Until", "有效期至", ": ")
+    w.t(
+        "\n本合同一式两份，中英文版本具有同等效力。This contract is made in duplicate in Chinese and English.\n"
+    )
+    w.kv("甲方代表 Representative", "负责人", ": ")
+    w.kv("电话 Tel", "联系电话", ": ")
+
+
+@_template("en_contract_supply")
+def _en_contract_supply(w: _Writer, rng: random.Random) -> None:
+    w.fmt("SUPPLY AGREEMENT\nAgreement No. {合同编号}\n\nThis Supply Agreement is made on {签约日期}")
+    w.fmt(" at {签约地点} " if w.has("签约地点") else " ")
+    w.fmt('between {甲方} (the "Buyer") and {乙方} (the "Seller").\n\n1. SUBJECT. The Seller shall provide {标的} '
+          "as specified in Schedule A.\n2. PRICE. The total contract price is {合同金额}, inclusive of all taxes.\n"
+          "3. PAYMENT. The Buyer shall pay as follows:\n")  # fmt: skip
+    for k, r in enumerate(w.f["_records"]):
+        w.fmt(f"   ({'abcd'[k]}) {{付款金额}} {{付款节点}};\n", w.rec("付款", r))
+    if w.has("违约金"):
+        w.fmt("4. DAMAGES. A party in breach shall pay liquidated damages of {违约金}.\n")
+    if w.has("有效期至"):
+        w.fmt("5. TERM. This Agreement remains in force until {有效期至}.\n")
+    w.fmt("\nFor the Buyer: {负责人|authorised signatory}\n")
+    w.kv("Phone", "联系电话", ": ")
+    w.t("For the Seller: ", w.f["乙方"].text, "\n")
+
+
+@_template("en_contract_services")
+def _en_contract_services(w: _Writer, rng: random.Random) -> None:
+    w.fmt("MASTER SERVICES AGREEMENT\n\nReference: {合同编号}\nClient: {甲方}\nService Provider: {乙方}\n")
+    w.fmt("Effective Date: {签约日期}\n")
+    w.kv("Expiry Date", "有效期至", ": ")
+    w.kv("Place of Signing", "签约地点", ": ")
+    w.fmt(
+        "\nScope of Services: {标的}.\nTotal Fees: {合同金额}\n\nPayment Schedule\nMilestone | Amount | Share\n"
+    )
+    for r in w.f["_records"]:
+        w.fmt(f"{{付款节点}} | {{付款金额}} | {r['pct']}%\n", w.rec("付款", r))
+    w.t("\nConfidentiality: each party shall keep the other party's business information confidential.\n")
+    w.kv("Liquidated damages for late delivery", "违约金", ": ")
+    w.fmt("Client contact: {负责人|to be appointed}")
+    w.fmt(" / Tel. {联系电话}\n" if w.has("联系电话") else "\n")
+
+
+@_template("en_contract_po")
+def _en_contract_po(w: _Writer, rng: random.Random) -> None:
+    w.fmt(
+        "{甲方}\nPURCHASE ORDER AND CONTRACT\n\nPO / Contract No.: {合同编号}\nDate: {签约日期}\nVendor: {乙方}\n"
+    )
+    w.fmt("Goods / Services: {标的}\nOrder Value: {合同金额}\n")
+    w.kv("Penalty for breach", "违约金", ": ")
+    w.kv("Valid until", "有效期至", ": ")
+    w.t("\nTerms of payment:\n")
+    for k, r in enumerate(w.f["_records"], 1):
+        w.fmt(f"Installment {k}: {{付款金额}} payable {{付款节点}}.\n", w.rec("付款", r))
+    w.t("\nDelivery shall be made to the Buyer's warehouse. Title passes upon acceptance.\n")
+    w.fmt("Approved by: {负责人|Procurement Department}\n")
+    w.kv("Contact number", "联系电话", ": ")
+    w.kv("Issued at", "签约地点", ": ")
+
+
+@_template("en_contract_consulting")
+def _en_contract_consulting(w: _Writer, rng: random.Random) -> None:
+    w.fmt("CONSULTING CONTRACT ({合同编号})\n\n{甲方}, hereinafter the Client, and {乙方}, hereinafter the Consultant, "
+          "signed this contract on {签约日期}")  # fmt: skip
+    w.fmt(" in {签约地点}.\n" if w.has("签约地点") else ".\n")
+    w.fmt("The Consultant will deliver {标的}")
+    w.fmt(" for a fixed fee of {合同金额}.\n\n")
+    for r in w.f["_records"]:
+        w.fmt(f"A payment of {{付款金额}} ({r['pct']}% of the fee) is due {{付款节点}}.\n", w.rec("付款", r))
+    if w.has("违约金"):
+        w.fmt("\nShould either party fail to perform, it shall pay {违约金} as liquidated damages.")
+    if w.has("有效期至"):
+        w.fmt(" The contract expires on {有效期至}.")
+    w.t("\n\nGoverning law: the laws of the People's Republic of China.\n")
+    w.fmt("Signed for the Client by {负责人|its legal representative}.\n")
+    w.kv("Telephone", "联系电话", ": ")
+
+
+# --------------------------------------------------------------------------------------
+# Hotline tickets (classes: category and urgency)
+# --------------------------------------------------------------------------------------
+
+# category -> [(narrative with slots, core request)]; the narrative reads like the category
+_TICKET_STORIES = {
+    "zh": {
+        "投诉": [("来电人投诉{涉及单位|小区物业公司}长期多收物业费且拒不解释", "退还多收的物业费"),
+                 ("来电人投诉{涉及单位|某施工单位}在{事发地址|小区附近}夜间施工噪音严重扰民", "停止夜间违规施工"),
+                 ("来电人投诉在{涉及单位|某商家}购买的电器存在质量问题而商家拒绝退货", "责令商家办理退货退款"),
+                 ("来电人投诉{涉及单位|某培训机构}未经同意扣划课时费用", "退还被扣划的课时费")],
+        "咨询": [("来电人咨询公积金提取需要准备哪些材料", "告知公积金提取所需材料"),
+                 ("来电人咨询外地户籍人员如何办理居住证", "告知居住证办理流程"),
+                 ("来电人咨询新生儿医保如何参保缴费", "告知新生儿医保参保办法"),
+                 ("来电人咨询在{事发地址|小区}安装新能源汽车充电桩需要办理什么手续", "告知充电桩报装流程")],
+        "求助": [("来电人求助称{事发地址|所住小区}已停水两天", "尽快恢复供水"),
+                 ("来电人求助称家中老人在{事发地址|家附近}走失", "协助寻找走失老人"),
+                 ("来电人求助称{事发地址|门前道路}路面塌陷有车辆陷入", "尽快修复塌陷路面")],
+        "建议": [("来电人建议在{事发地址|学校门口}增设人行横道和信号灯", "增设人行横道和信号灯"),
+                 ("来电人建议公交线路在早高峰增加班次", "增加早高峰公交班次"),
+                 ("来电人建议{涉及单位|社区服务中心}周末开放办事窗口", "周末开放办事窗口")],
+        "表扬": [("来电人表扬{涉及单位|营业厅}工作人员耐心细致帮助其办理业务", "对工作人员予以表扬"),
+                 ("来电人表扬{承办人|社区网格员}上门帮助独居老人", "向相关单位转达感谢")],
+    },
+    "en": {
+        "投诉": [("The caller complained that {涉及单位|the property manager} has been overcharging service fees", "refund of the overcharged fees"),
+                 ("The caller complained about night-time construction noise by {涉及单位|a contractor} near {事发地址|their home}", "stop the night-time construction"),
+                 ("The caller complained that {涉及单位|a retailer} refused to take back a faulty washing machine", "a full refund for the faulty appliance")],
+        "咨询": [("The caller asked which documents are needed to withdraw housing fund savings", "list of documents for the withdrawal"),
+                 ("The caller asked how to register a newborn for medical insurance", "instructions for newborn insurance registration"),
+                 ("The caller asked what permits are needed to install an EV charger at {事发地址|their building}", "the EV charger permit procedure")],
+        "求助": [("The caller reported that the water supply at {事发地址|their building} has been cut for two days", "restore the water supply"),
+                 ("The caller asked for help finding an elderly relative missing near {事发地址|their home}", "help locating the missing relative"),
+                 ("The caller reported a collapsed road surface at {事发地址|the corner}", "emergency road repair")],
+        "建议": [("The caller suggested adding a pedestrian crossing outside {事发地址|the school}", "add a pedestrian crossing"),
+                 ("The caller suggested that {涉及单位|the service center} open on weekends", "weekend opening hours")],
+        "表扬": [("The caller praised staff at {涉及单位|the service hall} for their patient help", "pass on thanks to the staff")],
+    },
+}  # fmt: skip
+_URGENCY_OK = {"咨询": "中低", "投诉": "高中低", "求助": "高中", "建议": "中低", "表扬": "低"}
+_URGENCY_TEXT = {
+    "zh": {"高": ["情况紧急，已严重影响正常生活，请立即处理。", "现场存在安全隐患，请相关部门马上到场处置。"],
+           "中": ["希望相关部门尽快处理并回复。", "请在规定时限内给予答复。"],
+           "低": ["此事不急，方便时回复即可。", "来电人表示不急于处理，仅希望登记备案。"]},
+    "en": {"高": ["This is urgent and a safety risk: please act immediately.", "URGENT: the caller needs help right away."],
+           "中": ["Please handle within the normal time frame.", "The caller expects a reply within the standard period."],
+           "低": ["No rush: a reply at your convenience is fine.", "Low priority; for the record only."]},
+}  # fmt: skip
+_HANDLER_TITLES = {"zh": ["街道办科员", "城管执法队员", "市场监管所所长", "社区主任", "热线专员"],
+                   "en": ["Case Officer", "Customer Service Supervisor", "Community Liaison", "Duty Manager"]}  # fmt: skip
+
+
+def _ticket_facts(rng: random.Random, pool: _Pool, lang: str) -> dict[str, Any]:
+    category = rng.choice(list(_TICKET_STORIES[lang]))
+    urgency = rng.choice(_URGENCY_OK[category])
+    story, request = rng.choice(_TICKET_STORIES[lang][category])
+    called = _rand_date(rng)
+    hm = f"{rng.randint(8, 21):02d}:{rng.randint(0, 59):02d}"
+
+    def call_time() -> _Val:
+        d = _date(rng, called, lang, ["cn", "iso", "abbr", "long", "us"])
+        return _Val(d.text + rng.choice(["", " " + hm]), "date", d.value)
+
+    industries = {
+        "zh": ["物业管理", "建筑工程", "电器", "教育咨询", "贸易"],
+        "en": ["Trading", "Engineering", "Consulting"],
+    }
+    f: dict[str, Any] = {
+        "工单编号": _Val(pool.code(rng.choice(["GD", "12345-", "RX", "TKT-", "CS"]) + f"{called:%Y%m%d}", 4)),
+        "来电时间": pool.val(call_time),
+        "来电人": _Val(pool.person()),
+        "联系电话": pool.val(lambda: _phone(rng, lang, landline=rng.random() < 0.15)),
+        "身份证号": _maybe(rng, 0.35, lambda: _id_number(rng)),
+        "事发地址": _maybe(rng, 0.8, lambda: _Val(pool.address())),
+        "涉及单位": _maybe(rng, 0.8, lambda: _Val(pool.company(rng.choice(industries[lang])))),
+        "核心诉求": _Val(request),
+        "承办人": _maybe(rng, 0.7, lambda: _relation(rng, pool.person(), rng.choice(_HANDLER_TITLES[lang]), lang)),
+        "办结时限": _maybe(rng, 0.6, lambda: pool.val(lambda: _date(rng, called + _dt.timedelta(days=rng.choice([3, 5, 7, 15])), lang))),
+        "story": story,
+        "urgency_text": rng.choice(_URGENCY_TEXT[lang][urgency]),
+        "_classes": {"工单类别": category, "紧急程度": urgency},
+    }  # fmt: skip
+    for label in ("涉及单位", "事发地址"):  # what the story does not speak of, the ticket leaves out
+        if "{" + label not in story:
+            f[label] = None
+    if "{承办人" in story:  # the praised person is the handler of record
+        f["承办人"] = f["承办人"] or _relation(rng, pool.person(), rng.choice(_HANDLER_TITLES[lang]), lang)
+    return f
+
+
+def _ticket_story(w: _Writer) -> None:
+    w.fmt(w.f["story"])
+    w.t("。" if w.lang == "zh" else ". ")
+
+
+@_template("zh_ticket_form")
+def _zh_ticket_form(w: _Writer, rng: random.Random) -> None:
+    w.t("12345政务服务便民热线 工单\n")
+    w.fmt("工单编号：{工单编号}\n来电时间：{来电时间}\n来电人：{来电人}\n联系电话：{联系电话}\n")
+    w.kv("身份证号", "身份证号")
+    w.kv("事发地址", "事发地址")
+    w.t("诉求内容：")
+    _ticket_story(w)
+    w.fmt(w.f["urgency_text"] + "来电人要求{核心诉求}。\n")
+    w.t("受理方式：电话受理\n")
+    w.kv("承办人", "承办人")
+    w.kv("办结时限", "办结时限")
+    w.t("备注：请承办单位按时反馈办理结果。\n")
+
+
+@_template("zh_ticket_record")
+def _zh_ticket_record(w: _Writer, rng: random.Random) -> None:
+    w.fmt("【热线受理记录】{工单编号}\n\n{来电时间}，市民{来电人}（电话{联系电话}）来电。")
+    if w.has("身份证号"):
+        w.fmt("来电人身份证号码为{身份证号}。")
+    w.t("\n")
+    _ticket_story(w)
+    w.fmt(w.f["urgency_text"] + "\n核心诉求：{核心诉求}\n")
+    w.t(
+        "处理意见：转相关部门核实处理，并按规定时限向来电人反馈办理结果。\n回访要求：办结后三个工作日内电话回访。\n"
+    )
+    if w.has("承办人"):
+        w.fmt("本单由{承办人}跟进")
+        w.fmt("，须于{办结时限}前办结。\n" if w.has("办结时限") else "。\n")
+
+
+@_template("zh_ticket_table")
+def _zh_ticket_table(w: _Writer, rng: random.Random) -> None:
+    w.t("客户服务中心来电登记表\n")
+    w.fmt("单号 | {工单编号}\n时间 | {来电时间}\n姓名 | {来电人}\n电话 | {联系电话}\n")
+    w.kv("证件号码 | ", "身份证号", "")
+    w.kv("地址 | ", "事发地址", "")
+    w.kv("被反映单位 | ", "涉及单位", "")
+    w.t("来电内容 | ")
+    _ticket_story(w)
+    w.t(w.f["urgency_text"] + "\n")
+    w.fmt("诉求 | {核心诉求}\n")
+    w.kv("处理人 | ", "承办人", "")
+    w.kv("回复期限 | ", "办结时限", "")
+    w.t("回访结果 | 待回访\n")
+
+
+@_template("zh_ticket_summary")
+def _zh_ticket_summary(w: _Writer, rng: random.Random) -> None:
+    w.fmt("工单摘要（{工单编号}）\n\n一、来电信息\n来电人{来电人}于{来电时间}来电，联系方式{联系电话}。\n")
+    w.kv("来电人证件号：", "身份证号", "")
+    w.kv("涉及地点：", "事发地址", "")
+    w.kv("涉及单位：", "涉及单位", "")
+    w.t("\n二、反映问题\n")
+    _ticket_story(w)
+    w.t(w.f["urgency_text"])
+    w.fmt("\n\n三、诉求\n{核心诉求}\n\n四、办理\n")
+    w.fmt("承办：{承办人|待分派}\n")
+    w.kv("时限：", "办结时限", "")
+
+
+@_template("en_ticket_form")
+def _en_ticket_form(w: _Writer, rng: random.Random) -> None:
+    w.t("CITY SERVICE HOTLINE - CASE RECORD\n")
+    w.fmt("Case No.: {工单编号}\nReceived: {来电时间}\nCaller: {来电人}\nPhone: {联系电话}\n")
+    w.kv("ID No.", "身份证号", ": ")
+    w.kv("Location", "事发地址", ": ")
+    w.kv("Organization", "涉及单位", ": ")
+    w.t("Description: ")
+    _ticket_story(w)
+    w.fmt(w.f["urgency_text"] + "\nRequest: {核心诉求}\n")
+    w.kv("Assigned to", "承办人", ": ")
+    w.kv("Due", "办结时限", ": ")
+
+
+@_template("en_ticket_email")
+def _en_ticket_email(w: _Writer, rng: random.Random) -> None:
+    w.fmt("Subject: Hotline ticket {工单编号}\n\nDear team,\n\nOn {来电时间} we received a call from {来电人} "
+          "(tel. {联系电话}). ")  # fmt: skip
+    _ticket_story(w)
+    w.fmt(w.f["urgency_text"] + " What the caller wants: {核心诉求}.\n\n")
+    if w.has("承办人"):
+        w.fmt("This ticket is assigned to {承办人}.")
+        w.fmt(" Please close it by {办结时限}.\n" if w.has("办结时限") else "\n")
+    w.t("\nBest regards,\nHotline Service Desk\n")
+
+
+@_template("en_ticket_log")
+def _en_ticket_log(w: _Writer, rng: random.Random) -> None:
+    w.t("Customer Care Call Log\n-----------------------\n")
+    w.fmt("Ticket ID | {工单编号}\nDate/Time | {来电时间}\nCustomer | {来电人}\nContact | {联系电话}\n")
+    w.kv("Address | ", "事发地址", "")
+    w.kv("Company | ", "涉及单位", "")
+    w.t("Notes | ")
+    _ticket_story(w)
+    w.t(w.f["urgency_text"] + "\n")
+    w.fmt("Resolution sought | {核心诉求}\n")
+    w.kv("Owner | ", "承办人", "")
+    w.kv("Deadline | ", "办结时限", "")
+
+
+@_template("en_ticket_narrative")
+def _en_ticket_narrative(w: _Writer, rng: random.Random) -> None:
+    w.fmt("Ticket {工单编号} - summary for the duty manager\n\n{来电人} called the hotline on {来电时间}")
+    w.fmt(" from {联系电话}. ")
+    _ticket_story(w)
+    w.t(w.f["urgency_text"])
+    w.fmt(" The caller is asking for {核心诉求}.")
+    w.fmt(" Caller ID number: {身份证号}." if w.has("身份证号") else "")
+    w.t("\n\n")
+    w.fmt("Handled by {承办人}" if w.has("承办人") else "Not yet assigned")
+    w.fmt("; reply due {办结时限}.\n" if w.has("办结时限") else ".\n")
+
+
+# --------------------------------------------------------------------------------------
+# Invoices (records: line items)
+# --------------------------------------------------------------------------------------
+
+_PRODUCTS = {
+    "zh": [("办公椅", "把", 180, 900), ("台式电脑", "台", 3000, 8000), ("激光打印机", "台", 900, 3000),
+           ("A4复印纸", "箱", 120, 260), ("笔记本电脑", "台", 4000, 12000), ("投影仪", "台", 2000, 6000),
+           ("机架式服务器", "台", 15000, 40000), ("千兆交换机", "台", 800, 5000), ("空气净化器", "台", 1200, 4000),
+           ("钢制文件柜", "组", 600, 1800), ("会议桌", "张", 1500, 6000), ("27英寸显示器", "台", 900, 2500),
+           ("硒鼓", "个", 150, 600), ("不间断电源", "套", 1500, 5000), ("技术服务费", "项", 5000, 30000)],
+    "en": [("Office chair", "pcs", 80, 400), ("Desktop computer", "units", 600, 1500), ("Laser printer", "units", 200, 700),
+           ("A4 copy paper (box)", "boxes", 25, 60), ("Laptop", "units", 800, 2500), ("Projector", "units", 400, 1200),
+           ("Rack server", "units", 3000, 9000), ("Network switch", "units", 150, 900), ("Desk lamp", "pcs", 20, 90),
+           ("Filing cabinet", "sets", 100, 400), ("Toner cartridge", "pcs", 30, 120), ("Software license", "seats", 50, 300),
+           ("Installation service", "hours", 60, 150)],
+}  # fmt: skip
+_INVOICE_TITLES = {"zh": ["财务主管", "会计", "出纳", "财务经理"], "en": ["Accounts Receivable Clerk", "Finance Manager", "Billing Officer"]}  # fmt: skip
+
+
+def _tax_id(rng: random.Random, pool: _Pool) -> str:
+    chars = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+    return pool.unique(
+        lambda: "91" + rng.choice(_REGIONS) + "MA" + "".join(rng.choice(chars) for _ in range(8))
+    )
+
+
+def _invoice_facts(rng: random.Random, pool: _Pool, lang: str) -> dict[str, Any]:
+    issued = _rand_date(rng)
+    style = [rng.choice(["yen", "bare", "fullwidth"] if lang == "zh" else ["dollar", "bare", "usd"])]
+    items, subtotal = [], Decimal(0)
+    last_qty: dict[str, _Val] = {}
+    for name, unit, lo, hi in rng.sample(_PRODUCTS[lang], rng.randint(1, 4)):
+        n = rng.choice([1, 2, 3, 5, 10, 12, 20, 50]) if unit not in last_qty or rng.random() < 0.5 else None
+        if n is None:  # the same quantity as an earlier item (same unit)
+            qty = last_qty[unit]
+            n = qty.value
+        else:
+            qty = pool.val(lambda n=n, unit=unit: _int(f"{n}{unit}" if lang == "zh" else f"{n} {unit}", n))
+        last_qty[unit] = qty
+        price = Decimal(rng.randint(lo, hi)) + rng.choice([Decimal(0), Decimal("0.50"), Decimal("0.99")])
+        amount = price * n
+        subtotal += amount
+        items.append({"品名": _Val(name), "数量": qty,
+                      "单价": pool.val(lambda p=price: _money(rng, p, lang, style)),
+                      "金额": pool.val(lambda a=amount: _money(rng, a, lang, style))})  # fmt: skip
+    rate = rng.choice([13, 6, 9])
+    tax = (subtotal * rate / 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    total_styles = ["yen", "rmb", "capital"] if lang == "zh" else ["usd", "dollar"]
+    f: dict[str, Any] = {
+        "发票号码": _Val(pool.code(rng.choice(["", "No.", "INV-"] if lang == "en" else ["", "No "]), rng.choice([8, 8, 20]))),
+        "开票日期": pool.val(lambda: _date(rng, issued, lang)),
+        "购买方": _Val(pool.company()),
+        "销售方": _Val(pool.company()),
+        "纳税人识别号": _maybe(rng, 0.7, lambda: _Val(_tax_id(rng, pool))),
+        "税额": _maybe(rng, 0.75, lambda: pool.val(lambda: _money(rng, tax, lang, style))),
+        "价税合计": pool.val(lambda: _money(rng, subtotal + tax, lang, total_styles)),
+        "负责人": _maybe(rng, 0.6, lambda: _relation(rng, pool.person(), rng.choice(_INVOICE_TITLES[lang]), lang)),
+        "rate": rate,
+        "_records": items,
+    }  # fmt: skip
+    if f["价税合计"].value["currency"] is None:  # pragma: no cover - total styles always name one
+        f["价税合计"] = _money(rng, subtotal + tax, lang, ["rmb"])
+    return f
+
+
+@_template("zh_invoice_vat")
+def _zh_invoice_vat(w: _Writer, rng: random.Random) -> None:
+    w.fmt("增值税普通发票\n发票号码：{发票号码}\n开票日期：{开票日期}\n\n购买方名称：{购买方}\n")
+    w.kv("纳税人识别号", "纳税人识别号")
+    w.fmt("销售方名称：{销售方}\n\n货物或应税劳务名称 | 数量 | 单价 | 金额 | 税率\n")
+    for r in w.f["_records"]:
+        w.fmt(f"*{{品名}} | {{数量}} | {{单价}} | {{金额}} | {w.f['rate']}%\n", w.rec("明细", r))
+    w.kv("税额合计", "税额")
+    w.fmt("价税合计（大写/小写）：{价税合计}\n")
+    w.fmt("开票人：{负责人}\n" if w.has("负责人") else "开票人：系统自动开具\n")
+    w.t("备注：本发票为电子发票，与纸质发票具有同等法律效力。\n")
+
+
+@_template("zh_invoice_receipt")
+def _zh_invoice_receipt(w: _Writer, rng: random.Random) -> None:
+    w.fmt("{销售方}\n销 售 清 单\n\n单据号：{发票号码}    日期：{开票日期}\n客户：{购买方}\n")
+    w.kv("客户税号", "纳税人识别号")
+    w.t("\n")
+    for i, r in enumerate(w.f["_records"], 1):
+        w.fmt(f"{i}. {{品名}}，数量{{数量}}，单价{{单价}}，小计{{金额}}。\n", w.rec("明细", r))
+    w.kv("\n其中税额", "税额")
+    w.fmt("应付合计：{价税合计}\n")
+    w.kv("经办人", "负责人")
+    w.t("货物签收后如有质量问题请于七日内联系我司。\n")
+
+
+@_template("zh_invoice_electronic")
+def _zh_invoice_electronic(w: _Writer, rng: random.Random) -> None:
+    w.fmt(
+        "电子发票（普通发票）\n\n【发票信息】\n发票号码 {发票号码}\n开票日期 {开票日期}\n\n【购买方信息】\n名称 {购买方}\n"
+    )
+    w.kv("统一社会信用代码/纳税人识别号 ", "纳税人识别号", "")
+    w.fmt("\n【销售方信息】\n名称 {销售方}\n\n【项目明细】\n")
+    for r in w.f["_records"]:
+        w.fmt("项目名称：{品名}；数量：{数量}；单价：{单价}；金额：{金额}\n", w.rec("明细", r))
+    w.t(f"税率：{w.f['rate']}%\n")
+    w.kv("税额：", "税额", "")
+    w.fmt("价税合计：{价税合计}\n")
+    w.fmt("\n复核：{负责人}\n" if w.has("负责人") else "\n")
+
+
+@_template("zh_invoice_bilingual")
+def _zh_invoice_bilingual(w: _Writer, rng: random.Random) -> None:
+    w.fmt(
+        "发票 INVOICE\n编号 No.: {发票号码}\n日期 Date: {开票日期}\n卖方 Seller: {销售方}\n买方 Buyer: {购买方}\n"
+    )
+    w.kv("税号 Tax ID", "纳税人识别号", ": ")
+    w.t("\n品名 Item | 数量 Qty | 单价 Unit Price | 金额 Amount\n")
+    for r in w.f["_records"]:
+        w.fmt("{品名} | {数量} | {单价} | {金额}\n", w.rec("明细", r))
+    w.kv("\n税额 Tax", "税额", ": ")
+    w.fmt("合计 Total: {价税合计}\n")
+    w.kv("负责人 Approved by", "负责人", ": ")
+
+
+@_template("en_invoice_classic")
+def _en_invoice_classic(w: _Writer, rng: random.Random) -> None:
+    w.fmt("{销售方}\nINVOICE\n\nInvoice Number: {发票号码}\nInvoice Date: {开票日期}\n\nBill To:\n{购买方}\n")
+    w.kv("Tax ID", "纳税人识别号", ": ")
+    w.t("\nDescription | Qty | Unit Price | Amount\n")
+    for r in w.f["_records"]:
+        w.fmt("{品名} | {数量} | {单价} | {金额}\n", w.rec("明细", r))
+    w.kv(f"\nVAT ({w.f['rate']}%)", "税额", ": ")
+    w.fmt("TOTAL DUE: {价税合计}\n\nPayment terms: net 30 days.\n")
+    w.kv("Issued by", "负责人", ": ")
+
+
+@_template("en_invoice_receipt")
+def _en_invoice_receipt(w: _Writer, rng: random.Random) -> None:
+    w.fmt("RECEIPT {发票号码}\n\nReceived on {开票日期} from {购买方}, for goods supplied by {销售方}:\n\n")
+    for r in w.f["_records"]:
+        w.fmt("- {数量} of {品名} at {单价} each, line total {金额}.\n", w.rec("明细", r))
+    w.fmt("\nTax included: {税额}.\n" if w.has("税额") else "\n")
+    w.fmt("Amount received: {价税合计}.\n")
+    w.kv("Buyer tax number", "纳税人识别号", ": ")
+    w.fmt("Received by {负责人}.\n" if w.has("负责人") else "Thank you for your business.\n")
+
+
+@_template("en_invoice_proforma")
+def _en_invoice_proforma(w: _Writer, rng: random.Random) -> None:
+    w.fmt(
+        "PRO FORMA INVOICE\n\nSeller: {销售方}\nBuyer: {购买方}\nRef.: {发票号码}\nDate of issue: {开票日期}\n\n"
+    )
+    for k, r in enumerate(w.f["_records"], 1):
+        w.fmt(
+            f"Item {k}: {{品名}}\n  Quantity: {{数量}}; Unit price: {{单价}}; Amount: {{金额}}\n",
+            w.rec("明细", r),
+        )
+    w.kv("\nSales tax", "税额", ": ")
+    w.fmt("Grand total: {价税合计}\n")
+    w.kv("Buyer tax ID", "纳税人识别号", ": ")
+    w.t("This pro forma invoice is valid for 30 days.\n")
+    w.kv("Authorized signature", "负责人", ": ")
+
+
+@_template("en_invoice_statement")
+def _en_invoice_statement(w: _Writer, rng: random.Random) -> None:
+    w.fmt("STATEMENT OF CHARGES\nAccount: {购买方}\nFrom: {销售方}\nDocument {发票号码} dated {开票日期}\n\n")
+    w.t("Charges for the period:\n")
+    for r in w.f["_records"]:
+        w.fmt("{品名}: {数量} x {单价} = {金额}\n", w.rec("明细", r))
+    if w.has("税额"):
+        w.fmt(f"\nTax at {w.f['rate']}%: {{税额}}\n")
+    w.fmt("Balance payable: {价税合计}\n")
+    w.fmt("Questions? Contact {负责人}.\n" if w.has("负责人") else "Please remit payment within 30 days.\n")
+
+
+# --------------------------------------------------------------------------------------
+# CVs (records: jobs)
+# --------------------------------------------------------------------------------------
+
+_JOBS = {"zh": ["软件工程师", "高级工程师", "产品经理", "测试工程师", "数据分析师", "销售经理", "运营专员", "会计",
+                "人事专员", "前端开发工程师", "架构师", "项目经理"],
+         "en": ["Software Engineer", "Senior Engineer", "Product Manager", "QA Engineer", "Data Analyst",
+                "Sales Manager", "Operations Specialist", "Accountant", "HR Specialist", "Project Manager"]}  # fmt: skip
+_SCHOOLS = {"zh": ["浙江大学", "复旦大学", "武汉大学", "南京大学", "中山大学", "四川大学", "华中科技大学", "西安交通大学",
+                   "北京理工大学", "同济大学"],
+            "en": ["University of Washington", "Boston University", "University of Texas at Austin", "Tsinghua University",
+                   "Zhejiang University", "University of Manchester", "National University of Singapore"]}  # fmt: skip
+_DEGREES = {
+    "zh": ["本科", "硕士研究生", "博士研究生", "大专"],
+    "en": ["Bachelor of Science", "Master of Science", "MBA", "PhD"],
+}
+_MAJORS = {"zh": ["计算机科学与技术", "软件工程", "会计学", "市场营销", "金融学", "机械工程", "统计学"],
+           "en": ["Computer Science", "Accounting", "Finance", "Marketing", "Mechanical Engineering", "Statistics"]}  # fmt: skip
+_EN_MON = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def _period(rng: random.Random, a: tuple[int, int], b: tuple[int, int] | None, lang: str) -> _Val:
+    def one(ym: tuple[int, int] | None, style: int) -> str:
+        if ym is None:
+            return ["至今", "至今", "现在"][style] if lang == "zh" else ["Present", "present", "now"][style]
+        y, m = ym
+        if lang == "zh":
+            return [f"{y}.{m:02d}", f"{y}年{m}月", f"{y}/{m:02d}"][style]
+        return [f"{_EN_MON[m - 1]} {y}", f"{m:02d}/{y}", f"{_EN_MONTHS[m - 1]} {y}"][style]
+
+    style = rng.randrange(3)
+    sep = rng.choice(["-", "–", " - ", "至"] if lang == "zh" else ["-", " – ", " to "])
+    if b is None and sep == "至":
+        sep = "-"
+    return _Val(one(a, style) + sep + one(b, style))
+
+
+def _cv_facts(rng: random.Random, pool: _Pool, lang: str) -> dict[str, Any]:
+    male = rng.random() < 0.5
+    born = _rand_date(rng, 1975, 2000)
+    jobs, year, month = [], born.year + 22 + rng.randint(0, 3), rng.randint(1, 12)
+    n = rng.randint(1, 4)
+    same_title = rng.random() < 0.4
+    title = rng.choice(_JOBS[lang])
+    for k in range(n):
+        end = None if k == n - 1 and rng.random() < 0.6 else (year + rng.randint(1, 4), rng.randint(1, 12))
+        jobs.append({"公司": _Val(pool.company()), "职位": _Val(title if same_title else rng.choice(_JOBS[lang])),
+                     "起止时间": pool.val(lambda s=(year, month), e=end: _period(rng, s, e, lang))})  # fmt: skip
+        if end is None:
+            break
+        year, month = end if end[1] < 12 else (end[0] + 1, 1)
+    jobs.reverse()  # most recent first, as CVs are written
+    ref_titles = ["人事经理", "部门总监", "直属上级", "技术总监"] if lang == "zh" else ["HR Manager", "Line Manager", "Director of Engineering"]  # fmt: skip
+    name = pool.person()
+    handle = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(4, 8)))
+    f: dict[str, Any] = {
+        "姓名": _Val(name),
+        "性别": _Val(("男" if male else "女") if lang == "zh" else ("Male" if male else "Female")),
+        "出生日期": _maybe(rng, 0.7, lambda: pool.val(lambda: _date(rng, born, lang))),
+        "联系电话": pool.val(lambda: _phone(rng, lang, landline=False)),
+        "电子邮箱": _Val(pool.unique(lambda: f"{handle}{rng.randint(1, 999)}@{rng.choice(['163.com', 'qq.com', 'gmail.com', 'outlook.com'])}")),
+        "身份证号": _maybe(rng, 0.3 if lang == "zh" else 0.0, lambda: _id_number(rng, born, male)),
+        "毕业院校": _Val(rng.choice(_SCHOOLS[lang])),
+        "学历": _Val(rng.choice(_DEGREES[lang])),
+        "专业": _maybe(rng, 0.8, lambda: _Val(rng.choice(_MAJORS[lang]))),
+        "期望职位": _maybe(rng, 0.7, lambda: _Val(rng.choice([j for j in _JOBS[lang] if j != title]))),
+        "期望薪资": _maybe(rng, 0.5, lambda: pool.val(lambda: _money(rng, Decimal(rng.randint(8, 60) * 1000), lang, ["yuan", "wan", "yen", "dollar", "usd"]))),
+        "证明人": _maybe(rng, 0.5, lambda: _relation(rng, pool.person(), rng.choice(ref_titles), lang)),
+        "_records": jobs,
+    }  # fmt: skip
+    return f
+
+
+@_template("zh_cv_standard")
+def _zh_cv_standard(w: _Writer, rng: random.Random) -> None:
+    w.fmt("个人简历\n\n【基本信息】\n姓名：{姓名}    性别：{性别}\n")
+    w.kv("出生日期", "出生日期")
+    w.fmt("手机：{联系电话}\n邮箱：{电子邮箱}\n")
+    w.kv("身份证号", "身份证号")
+    w.kv("求职意向", "期望职位")
+    w.kv("期望薪资", "期望薪资", "：", "/月\n")
+    w.fmt("\n【教育背景】\n{毕业院校}  {学历}")
+    w.fmt("  {专业}\n" if w.has("专业") else "\n")
+    w.t("\n【工作经历】\n")
+    for r in w.f["_records"]:
+        w.fmt("{起止时间}  {公司}  {职位}\n", w.rec("工作经历", r))
+    w.t("\n【自我评价】\n工作认真负责，沟通能力强，具备良好的团队合作精神。\n")
+    w.kv("证明人", "证明人")
+
+
+@_template("zh_cv_narrative")
+def _zh_cv_narrative(w: _Writer, rng: random.Random) -> None:
+    w.fmt("求职信\n\n尊敬的招聘负责人：\n\n您好！我叫{姓名}，{性别}")
+    w.fmt("，出生于{出生日期}。" if w.has("出生日期") else "。")
+    w.fmt("我毕业于{毕业院校}")
+    w.fmt("{专业}专业" if w.has("专业") else "")
+    w.fmt("，学历为{学历}。\n")
+    for r in w.f["_records"]:
+        w.fmt("{起止时间}我在{公司}担任{职位}一职。", w.rec("工作经历", r))
+    w.t("\n")
+    w.fmt("此次希望应聘贵公司{期望职位}岗位" if w.has("期望职位") else "希望能加入贵公司")
+    w.fmt("，期望月薪{期望薪资}。\n" if w.has("期望薪资") else "。\n")
+    w.fmt("如需了解我的工作表现，可联系{证明人}。\n" if w.has("证明人") else "")
+    w.fmt("联系电话：{联系电话}\n电子邮箱：{电子邮箱}\n此致\n敬礼！\n")
+
+
+@_template("zh_cv_table")
+def _zh_cv_table(w: _Writer, rng: random.Random) -> None:
+    w.t("应聘登记表\n")
+    w.fmt("姓名 | {姓名} | 性别 | {性别}\n")
+    w.kv("出生年月 | ", "出生日期", "")
+    w.kv("证件号码 | ", "身份证号", "")
+    w.fmt("联系电话 | {联系电话}\n电子邮箱 | {电子邮箱}\n毕业学校 | {毕业院校}\n最高学历 | {学历}\n")
+    w.kv("所学专业 | ", "专业", "")
+    w.kv("应聘岗位 | ", "期望职位", "")
+    w.kv("期望待遇 | ", "期望薪资", "")
+    w.t("\n工作单位 | 职务 | 起止年月\n")
+    for r in w.f["_records"]:
+        w.fmt("{公司} | {职位} | {起止时间}\n", w.rec("工作经历", r))
+    w.kv("\n背景调查联系人 | ", "证明人", "")
+    w.t("本人承诺以上信息真实有效。\n")
+
+
+@_template("zh_cv_bilingual")
+def _zh_cv_bilingual(w: _Writer, rng: random.Random) -> None:
+    w.fmt(
+        "简历 RESUME\n\n姓名 Name: {姓名}\n性别 Gender: {性别}\n电话 Mobile: {联系电话}\n邮箱 Email: {电子邮箱}\n"
+    )
+    w.kv("出生日期 Date of Birth", "出生日期", ": ")
+    w.kv("求职意向 Objective", "期望职位", ": ")
+    w.fmt("\n教育 Education\n{毕业院校}, {学历}")
+    w.fmt(", {专业}\n" if w.has("专业") else "\n")
+    w.t("\n工作经历 Experience\n")
+    for r in w.f["_records"]:
+        w.fmt("* {公司} / {职位} / {起止时间}\n", w.rec("工作经历", r))
+    w.kv("\n期望薪资 Expected Salary", "期望薪资", ": ")
+    w.kv("证明人 Reference", "证明人", ": ")
+    w.t("技能 Skills: Python, SQL, 办公软件\n")
+
+
+@_template("en_cv_chronological")
+def _en_cv_chronological(w: _Writer, rng: random.Random) -> None:
+    w.fmt("{姓名}\n{电子邮箱} | {联系电话}\n\n")
+    w.fmt("OBJECTIVE\nSeeking a position as {期望职位}.\n\n" if w.has("期望职位") else "")
+    w.t("EXPERIENCE\n")
+    for r in w.f["_records"]:
+        w.fmt("{职位}, {公司} ({起止时间})\n", w.rec("工作经历", r))
+        w.t("  - Delivered projects on schedule and mentored junior colleagues.\n")
+    w.fmt("\nEDUCATION\n{学历}")
+    w.fmt(" in {专业}" if w.has("专业") else "")
+    w.fmt(", {毕业院校}\n")
+    w.fmt("\nPERSONAL\nGender: {性别}\n")
+    w.kv("Date of birth", "出生日期", ": ")
+    w.kv("Expected salary", "期望薪资", ": ")
+    w.kv("References", "证明人", ": ")
+
+
+@_template("en_cv_cover")
+def _en_cv_cover(w: _Writer, rng: random.Random) -> None:
+    w.fmt("Dear Hiring Manager,\n\nMy name is {姓名} and I am applying for the ")
+    w.fmt("{期望职位} role" if w.has("期望职位") else "open role")
+    w.fmt(" at your company. I hold a {学历} degree")
+    w.fmt(" in {专业}" if w.has("专业") else "")
+    w.fmt(" from {毕业院校}.\n\n")
+    for r in w.f["_records"]:
+        w.fmt("From {起止时间} I worked at {公司} as {职位}. ", w.rec("工作经历", r))
+    w.t("\n\n")
+    w.fmt("My salary expectation is {期望薪资} per month. " if w.has("期望薪资") else "")
+    w.fmt("{证明人} can speak to my work. " if w.has("证明人") else "")
+    w.fmt("\n\nYou can reach me at {联系电话} or {电子邮箱}.\n\nSincerely,\n")
+    w.t(w.f["姓名"].text, "\n")
+
+
+@_template("en_cv_form")
+def _en_cv_form(w: _Writer, rng: random.Random) -> None:
+    w.t("EMPLOYMENT APPLICATION FORM\n\n")
+    w.fmt("Full name: {姓名}\nSex: {性别}\n")
+    w.kv("DOB", "出生日期", ": ")
+    w.fmt("Phone: {联系电话}\nE-mail: {电子邮箱}\n")
+    w.kv("Position applied for", "期望职位", ": ")
+    w.kv("Desired pay", "期望薪资", ": ")
+    w.fmt("School: {毕业院校}\nDegree: {学历}\n")
+    w.kv("Major", "专业", ": ")
+    w.t("\nEmployer | Title | Dates\n")
+    for r in w.f["_records"]:
+        w.fmt("{公司} | {职位} | {起止时间}\n", w.rec("工作经历", r))
+    w.kv("\nReferee", "证明人", ": ")
+    w.t("I certify that the information above is true.\n")
+
+
+@_template("en_cv_profile")
+def _en_cv_profile(w: _Writer, rng: random.Random) -> None:
+    w.fmt("CANDIDATE PROFILE - {姓名}\n\nContact: {联系电话}, {电子邮箱}\nGender: {性别}\n")
+    w.kv("Born", "出生日期", ": ")
+    w.t("\nCareer history\n")
+    for r in w.f["_records"]:
+        w.fmt("{公司}\n  Role: {职位}\n  Period: {起止时间}\n\n", w.rec("工作经历", r))
+    w.fmt("Education: {毕业院校}, {学历}")
+    w.fmt(" ({专业})\n" if w.has("专业") else "\n")
+    w.kv("Target role", "期望职位", ": ")
+    w.kv("Salary expectation", "期望薪资", ": ")
+    w.kv("Reference", "证明人", ": ")
+    w.t("Notice period: one month.\n")
+
+
+# --------------------------------------------------------------------------------------
+# Medical reports
+# --------------------------------------------------------------------------------------
+
+_DISEASES = {"zh": ["急性上呼吸道感染", "2型糖尿病", "原发性高血压", "急性阑尾炎", "腰椎间盘突出症", "社区获得性肺炎",
+                    "慢性胃炎", "冠状动脉粥样硬化性心脏病", "右桡骨远端骨折", "过敏性鼻炎", "胆囊结石"],
+             "en": ["acute appendicitis", "type 2 diabetes mellitus", "essential hypertension", "community-acquired pneumonia",
+                    "lumbar disc herniation", "chronic gastritis", "distal radius fracture", "allergic rhinitis",
+                    "cholelithiasis", "acute bronchitis"]}  # fmt: skip
+_DEPTS = {"zh": ["内科", "普外科", "骨科", "心内科", "消化内科", "呼吸内科", "急诊科", "内分泌科"],
+          "en": ["Internal Medicine", "General Surgery", "Orthopedics", "Cardiology", "Gastroenterology", "Emergency Department"]}  # fmt: skip
+_DOCTOR_TITLES = {
+    "zh": ["主任医师", "副主任医师", "主治医师"],
+    "en": ["Attending Physician", "Consultant", "Chief Resident"],
+}
+
+
+def _hospital(rng: random.Random, pool: _Pool, lang: str) -> str:
+    city = pool.city()
+    if lang == "zh":
+        return pool.unique(lambda: rng.choice([f"{city}市第{rng.choice(_CN_ORD[:6])}人民医院", f"{city}大学附属医院",
+                                               f"{city}市中心医院", f"{city}市中医医院"]))  # fmt: skip
+    town = (
+        _PINYIN_CITY[city]
+        if rng.random() < 0.4
+        else rng.choice(["Riverside", "Lakeview", "Westfield", "Mercy"])
+    )
+    return pool.unique(lambda: rng.choice([f"{town} General Hospital", f"{town} Memorial Medical Center",
+                                           f"{town} University Hospital"]))  # fmt: skip
+
+
+def _medical_facts(rng: random.Random, pool: _Pool, lang: str) -> dict[str, Any]:
+    male = rng.random() < 0.5
+    age = rng.randint(3, 88)
+    visit = _rand_date(rng)
+    born = _dt.date(visit.year - age, rng.randint(1, 12), rng.randint(1, 28))
+    if (born.month, born.day) > (visit.month, visit.day):
+        born = born.replace(year=born.year - 1)
+    return {
+        "患者姓名": _Val(pool.person()),
+        "性别": _Val(("男" if male else "女") if lang == "zh" else ("male" if male else "female")),
+        "年龄": pool.val(lambda: _int(f"{age}岁" if lang == "zh" else rng.choice([f"{age} years", f"{age}-year-old"]), age)),
+        "身份证号": _maybe(rng, 0.5 if lang == "zh" else 0.0, lambda: _id_number(rng, born, male)),
+        "就诊日期": pool.val(lambda: _date(rng, visit, lang)),
+        "医院": _Val(_hospital(rng, pool, lang)),
+        "科室": _Val(rng.choice(_DEPTS[lang])),
+        "住院号": _maybe(rng, 0.6, lambda: _Val(pool.code(rng.choice(["ZY", "MZ", "MRN-", ""]), rng.choice([6, 7, 8])))),
+        "诊断": _Val(rng.choice(_DISEASES[lang])),
+        "主治医师": _maybe(rng, 0.8, lambda: _relation(rng, pool.person(), rng.choice(_DOCTOR_TITLES[lang]), lang)),
+        "医疗费用": _maybe(rng, 0.6, lambda: pool.val(lambda: _money(rng, Decimal(rng.randint(20000, 4000000)) / 100, lang))),
+        "联系电话": _maybe(rng, 0.5, lambda: pool.val(lambda: _phone(rng, lang))),
+    }  # fmt: skip
+
+
+@_template("zh_medical_discharge")
+def _zh_medical_discharge(w: _Writer, rng: random.Random) -> None:
+    w.fmt("{医院}\n出 院 小 结\n\n姓名：{患者姓名}  性别：{性别}  年龄：{年龄}\n科室：{科室}\n")
+    w.kv("住院号", "住院号")
+    w.kv("身份证号", "身份证号")
+    w.fmt("入院日期：{就诊日期}\n\n入院情况：患者因反复不适入院，完善相关检查。\n出院诊断：{诊断}\n")
+    w.t("诊疗经过：入院后予以对症支持治疗，病情好转。\n出院医嘱：注意休息，按时服药，两周后门诊复查。\n")
+    w.kv("住院总费用", "医疗费用")
+    w.fmt("\n医师签名：{主治医师}\n" if w.has("主治医师") else "\n")
+    w.kv("家属联系电话", "联系电话")
+
+
+@_template("zh_medical_outpatient")
+def _zh_medical_outpatient(w: _Writer, rng: random.Random) -> None:
+    w.fmt("门诊病历\n就诊医院：{医院}    就诊科室：{科室}\n就诊日期：{就诊日期}\n")
+    w.kv("门诊号", "住院号")
+    w.fmt("\n患者{患者姓名}，{性别}，{年龄}。")
+    w.fmt("身份证号{身份证号}。" if w.has("身份证号") else "")
+    w.fmt(
+        "主诉：咳嗽、乏力三天。\n现病史：患者三天前受凉后出现咳嗽，伴乏力、食欲减退，无胸痛及咯血。\n既往史：否认药物过敏史。\n体格检查：神志清，精神可，双肺呼吸音粗。\n初步诊断：{诊断}。\n处理：药物治疗，多饮水，注意休息，不适随诊。\n"
+    )
+    w.kv("本次费用", "医疗费用")
+    w.kv("接诊医生", "主治医师")
+    w.kv("电话", "联系电话")
+
+
+@_template("zh_medical_certificate")
+def _zh_medical_certificate(w: _Writer, rng: random.Random) -> None:
+    w.fmt("诊 断 证 明 书\n\n兹证明患者{患者姓名}（{性别}，{年龄}")
+    w.fmt("，身份证号{身份证号}" if w.has("身份证号") else "")
+    w.fmt("）于{就诊日期}在我院{科室}就诊")
+    w.fmt("（病案号{住院号}）" if w.has("住院号") else "")
+    w.fmt("，经检查诊断为{诊断}，建议休息两周。\n")
+    w.fmt("此次就诊共发生医疗费用{医疗费用}。\n" if w.has("医疗费用") else "")
+    w.t(
+        "注意事项：本证明仅作为患者病休及办理相关手续的依据，涂改无效；复印件需加盖医院公章方有效。\n特此证明。\n\n"
+    )
+    w.fmt("{主治医师}\n" if w.has("主治医师") else "")
+    w.fmt("{医院}（盖章）\n")
+    w.kv("联系电话", "联系电话")
+
+
+@_template("zh_medical_exam")
+def _zh_medical_exam(w: _Writer, rng: random.Random) -> None:
+    w.fmt("健康检查报告\n\n受检者 | {患者姓名}\n性别 | {性别}\n年龄 | {年龄}\n")
+    w.kv("证件号 | ", "身份证号", "")
+    w.kv("手机 | ", "联系电话", "")
+    w.fmt("体检日期 | {就诊日期}\n体检机构 | {医院}\n科室 | {科室}\n")
+    w.kv("档案号 | ", "住院号", "")
+    w.fmt(
+        "\n一般检查：身高、体重、血压已测。\n实验室检查：血常规、肝功能、肾功能、血脂、血糖。\n主要阳性发现：血压偏高、血脂异常。\n结论：{诊断}，建议专科随诊。\n"
+    )
+    w.kv("费用 | ", "医疗费用", "")
+    w.kv("总检医师 | ", "主治医师", "")
+
+
+@_template("en_medical_discharge")
+def _en_medical_discharge(w: _Writer, rng: random.Random) -> None:
+    w.fmt(
+        "{医院}\nDISCHARGE SUMMARY\n\nPatient: {患者姓名}\nSex: {性别}    Age: {年龄}\nDepartment: {科室}\n"
+    )
+    w.kv("MRN", "住院号", ": ")
+    w.fmt("Admission date: {就诊日期}\n\nFinal diagnosis: {诊断}\n")
+    w.t("Hospital course: the patient responded well to treatment and was discharged in stable condition.\n")
+    w.kv("Total charges", "医疗费用", ": ")
+    w.kv("Attending", "主治医师", ": ")
+    w.kv("Contact phone", "联系电话", ": ")
+
+
+@_template("en_medical_letter")
+def _en_medical_letter(w: _Writer, rng: random.Random) -> None:
+    w.fmt(
+        "To whom it may concern,\n\nThis is to certify that {患者姓名}, a {年龄} {性别}, was seen in our {科室} at {医院} on {就诊日期}"
+    )
+    w.fmt(" (record no. {住院号})" if w.has("住院号") else "")
+    w.fmt(" and was diagnosed with {诊断}. Rest for two weeks is advised.\n")
+    w.fmt("The charges for this visit came to {医疗费用}.\n" if w.has("医疗费用") else "")
+    w.fmt("\nYours faithfully,\n{主治医师}\n" if w.has("主治医师") else "\nMedical Records Office\n")
+    w.kv("Tel", "联系电话", ": ")
+
+
+@_template("en_medical_clinic")
+def _en_medical_clinic(w: _Writer, rng: random.Random) -> None:
+    w.fmt("OUTPATIENT VISIT NOTE\nFacility: {医院}\nClinic: {科室}\nVisit: {就诊日期}\n")
+    w.kv("Chart #", "住院号", ": ")
+    w.fmt("\nS: {患者姓名}, {年龄}, {性别}, presents with three days of cough and fatigue.\n")
+    w.fmt(
+        "O: Afebrile. Chest clear.\nA: {诊断}.\nP: Medication as prescribed; follow up if symptoms persist.\n"
+    )
+    w.kv("\nBilled", "医疗费用", ": ")
+    w.kv("Seen by", "主治医师", ": ")
+    w.kv("Patient phone", "联系电话", ": ")
+
+
+@_template("en_medical_lab")
+def _en_medical_lab(w: _Writer, rng: random.Random) -> None:
+    w.fmt("HEALTH SCREENING REPORT\n\nName | {患者姓名}\nAge | {年龄}\nGender | {性别}\nDate | {就诊日期}\n")
+    w.fmt("Provider | {医院}\nUnit | {科室}\n")
+    w.kv("Record | ", "住院号", "")
+    w.kv("Phone | ", "联系电话", "")
+    w.fmt("\nFindings: elevated blood pressure and cholesterol.\nImpression: {诊断}\n")
+    w.kv("Fee | ", "医疗费用", "")
+    w.kv("Reviewed by | ", "主治医师", "")
+
+
+# --------------------------------------------------------------------------------------
+# Insurance claims
+# --------------------------------------------------------------------------------------
+
+_CAUSES = {"zh": ["暴雨导致仓库进水", "车辆追尾碰撞", "住院治疗", "厨房电线短路引发火灾", "货物运输途中倾覆", "意外摔伤"],
+           "en": ["storm water entering the warehouse", "rear-end collision", "hospitalization", "kitchen electrical fire",
+                  "cargo overturned in transit", "accidental fall"]}  # fmt: skip
+_ADJUSTER_TITLES = {
+    "zh": ["理赔专员", "查勘员", "理赔经理"],
+    "en": ["Claims Adjuster", "Loss Assessor", "Claims Manager"],
+}
+
+
+def _insurance_facts(rng: random.Random, pool: _Pool, lang: str) -> dict[str, Any]:
+    loss = _rand_date(rng)
+    insured = Decimal(rng.choice([10, 20, 50, 100, 200, 500]) * 10000)
+    paid = (insured * Decimal(rng.randint(2, 60)) / 100).quantize(Decimal("1"))
+    holder = pool.person()
+    same = rng.random() < 0.4
+    company = "财产保险股份有限公司" if lang == "zh" else "Insurance Co., Ltd."
+    return {
+        "保单号": _Val(pool.code(rng.choice(["P", "PDAA", "POL-", "BD"]) + str(loss.year - 1), rng.choice([8, 10, 12]))),
+        "保险公司": _Val(pool.unique(lambda: (pool.city() + rng.choice(_BRANDS) + company) if lang == "zh"
+                                    else f"{rng.choice(_EN_BRANDS)} {company}")),
+        "投保人": _Val(holder),
+        "被保险人": None if same else _Val(pool.person()),
+        "身份证号": _maybe(rng, 0.5 if lang == "zh" else 0.0, lambda: _id_number(rng)),
+        "出险日期": pool.val(lambda: _date(rng, loss, lang)),
+        "出险地点": _maybe(rng, 0.8, lambda: _Val(pool.address())),
+        "出险原因": _Val(rng.choice(_CAUSES[lang])),
+        "保险金额": _maybe(rng, 0.7, lambda: pool.val(lambda: _money(rng, insured, lang))),
+        "理赔金额": pool.val(lambda: _money(rng, paid, lang)),
+        "负责人": _maybe(rng, 0.7, lambda: _relation(rng, pool.person(), rng.choice(_ADJUSTER_TITLES[lang]), lang)),
+        "联系电话": _maybe(rng, 0.6, lambda: pool.val(lambda: _phone(rng, lang))),
+    }  # fmt: skip
+
+
+@_template("zh_insurance_claim")
+def _zh_insurance_claim(w: _Writer, rng: random.Random) -> None:
+    w.fmt("{保险公司}\n理赔申请书\n\n保单号：{保单号}\n投保人：{投保人}\n")
+    w.kv("被保险人", "被保险人")
+    w.kv("身份证号码", "身份证号")
+    w.kv("联系电话", "联系电话")
+    w.fmt("出险日期：{出险日期}\n")
+    w.kv("出险地点", "出险地点")
+    w.fmt("出险原因：{出险原因}\n")
+    w.kv("保险金额", "保险金额")
+    w.fmt(
+        "申请理赔金额：{理赔金额}\n\n所附材料：保险单复印件、身份证明、事故证明、损失清单及相关票据。\n本人声明以上所填内容真实无误，如有隐瞒愿承担相应法律责任。\n"
+    )
+    w.kv("受理人", "负责人")
+
+
+@_template("zh_insurance_report")
+def _zh_insurance_report(w: _Writer, rng: random.Random) -> None:
+    w.fmt("查勘报告\n\n一、保险信息\n承保公司为{保险公司}，保单号{保单号}")
+    w.fmt("，保险金额{保险金额}。\n" if w.has("保险金额") else "。\n")
+    w.fmt("投保人{投保人}")
+    w.fmt("，被保险人{被保险人}" if w.has("被保险人") else "")
+    w.fmt("，证件号码{身份证号}。\n" if w.has("身份证号") else "。\n")
+    w.fmt("二、出险经过\n{出险日期}")
+    w.fmt("，在{出险地点}" if w.has("出险地点") else "")
+    w.fmt("发生事故，事故原因为{出险原因}。\n三、核定结果\n经核定，本次赔付{理赔金额}。\n")
+    w.fmt("\n查勘人：{负责人}\n" if w.has("负责人") else "")
+    w.kv("报案电话", "联系电话")
+
+
+@_template("zh_insurance_notice")
+def _zh_insurance_notice(w: _Writer, rng: random.Random) -> None:
+    w.fmt("理赔结案通知书\n\n尊敬的{投保人}：\n\n您于{出险日期}报案的保险事故（保单号{保单号}）已处理完毕。")
+    w.fmt("被保险人{被保险人}因{出险原因}申请理赔" if w.has("被保险人") else "您因{出险原因}申请理赔")
+    w.fmt("，我司核定赔款{理赔金额}，将于十个工作日内支付至您指定的账户。\n")
+    w.kv("事故地点", "出险地点")
+    w.kv("保额", "保险金额")
+    w.kv("身份证号", "身份证号")
+    w.fmt("\n如有疑问请联系{负责人}" if w.has("负责人") else "\n如有疑问请联系客服")
+    w.fmt("，电话{联系电话}。\n" if w.has("联系电话") else "。\n")
+    w.fmt("{保险公司}\n")
+
+
+@_template("zh_insurance_form")
+def _zh_insurance_form(w: _Writer, rng: random.Random) -> None:
+    w.t("出险报案登记表\n")
+    w.fmt("保单号码 | {保单号}\n保险人 | {保险公司}\n投保人 | {投保人}\n")
+    w.kv("被保险人 | ", "被保险人", "")
+    w.kv("证件号 | ", "身份证号", "")
+    w.fmt("出险时间 | {出险日期}\n")
+    w.kv("出险地址 | ", "出险地点", "")
+    w.fmt("损失原因 | {出险原因}\n")
+    w.kv("保险金额 | ", "保险金额", "")
+    w.fmt("赔付金额 | {理赔金额}\n")
+    w.kv("经办人 | ", "负责人", "")
+    w.kv("联系方式 | ", "联系电话", "")
+    w.t("备注 | 资料齐全\n")
+
+
+@_template("en_insurance_claim")
+def _en_insurance_claim(w: _Writer, rng: random.Random) -> None:
+    w.fmt("{保险公司}\nCLAIM FORM\n\nPolicy number: {保单号}\nPolicyholder: {投保人}\n")
+    w.kv("Insured person", "被保险人", ": ")
+    w.kv("Phone", "联系电话", ": ")
+    w.fmt("Date of loss: {出险日期}\n")
+    w.kv("Place of loss", "出险地点", ": ")
+    w.fmt("Cause: {出险原因}\n")
+    w.kv("Sum insured", "保险金额", ": ")
+    w.fmt("Amount claimed: {理赔金额}\n\nI declare that the above information is true.\n")
+    w.kv("Received by", "负责人", ": ")
+
+
+@_template("en_insurance_letter")
+def _en_insurance_letter(w: _Writer, rng: random.Random) -> None:
+    w.fmt("Dear {投保人},\n\nRe: policy {保单号}\n\nWe refer to the loss of {出险日期}")
+    w.fmt(" at {出险地点}" if w.has("出险地点") else "")
+    w.fmt(", caused by {出险原因}.")
+    w.fmt(" The insured, {被保险人}, has been assessed." if w.has("被保险人") else "")
+    w.fmt(" We are pleased to confirm a settlement of {理赔金额}")
+    w.fmt(" under a sum insured of {保险金额}.\n" if w.has("保险金额") else ".\n")
+    w.fmt("\nYour claim was handled by {负责人}" if w.has("负责人") else "\nYour claims team")
+    w.fmt(", who can be reached at {联系电话}.\n" if w.has("联系电话") else ".\n")
+    w.fmt("\nKind regards,\n{保险公司}\n")
+
+
+@_template("en_insurance_adjuster")
+def _en_insurance_adjuster(w: _Writer, rng: random.Random) -> None:
+    w.fmt("LOSS ADJUSTER'S REPORT\n\nInsurer: {保险公司}\nPolicy: {保单号}\nInsured: {投保人}\n")
+    w.kv("Also insured", "被保险人", ": ")
+    w.fmt("\nCircumstances: on {出险日期} a loss occurred due to {出险原因}.")
+    w.fmt(" Location: {出险地点}." if w.has("出险地点") else "")
+    w.fmt("\nRecommendation: settle at {理赔金额}.\n")
+    w.kv("Policy limit", "保险金额", ": ")
+    w.kv("Adjuster", "负责人", ": ")
+    w.kv("Tel.", "联系电话", " ")
+
+
+@_template("en_insurance_table")
+def _en_insurance_table(w: _Writer, rng: random.Random) -> None:
+    w.t("FIRST NOTICE OF LOSS\n")
+    w.fmt("Policy No. | {保单号}\nCarrier | {保险公司}\nPolicyholder | {投保人}\n")
+    w.kv("Insured | ", "被保险人", "")
+    w.fmt("Date | {出险日期}\n")
+    w.kv("Location | ", "出险地点", "")
+    w.fmt("Cause | {出险原因}\n")
+    w.kv("Coverage | ", "保险金额", "")
+    w.fmt("Payout | {理赔金额}\n")
+    w.kv("Handler | ", "负责人", "")
+    w.kv("Callback | ", "联系电话", "")
+
+
+# --------------------------------------------------------------------------------------
+# Traffic accident reports (records: vehicles)
+# --------------------------------------------------------------------------------------
+
+_VEHICLE_TYPES = {"zh": ["小型轿车", "小型普通客车", "轻型厢式货车", "重型半挂牵引车", "二轮摩托车", "大型普通客车"],
+                  "en": ["sedan", "SUV", "pickup truck", "box truck", "motorcycle", "minivan"]}  # fmt: skip
+_DAMAGES = {"zh": ["前保险杠及左前大灯损坏", "车辆右后部受损", "车头严重变形", "左侧车门凹陷", "后尾灯破裂", "无明显损失"],
+            "en": ["front bumper and left headlight damaged", "rear-end damage", "front end crushed", "left door dented",
+                   "broken tail light", "no visible damage"]}  # fmt: skip
+_WEATHER = {
+    "zh": ["晴", "阴", "小雨", "大雨", "雾"],
+    "en": ["clear", "overcast", "light rain", "heavy rain", "fog"],
+}
+_LIABILITY = {"zh": ["甲车负全部责任", "双方负同等责任", "甲车负主要责任", "乙车负全部责任"],
+              "en": ["Vehicle 1 fully at fault", "equal liability", "Vehicle 2 fully at fault", "Vehicle 1 mainly at fault"]}  # fmt: skip
+_CASUALTIES = {
+    "zh": ["无人员伤亡", "一人轻伤", "两人受伤"],
+    "en": ["no injuries", "one minor injury", "two people injured"],
+}
+_CAR_NAMES = "甲乙丙丁"
+
+
+def _traffic_facts(rng: random.Random, pool: _Pool, lang: str) -> dict[str, Any]:
+    when = _rand_date(rng)
+    city = pool.city()
+    n = rng.choice([1, 2, 2, 2, 3, 3, 4])
+    vehicles: list[dict[str, _Val]] = []
+    for k in range(n):
+        vtype = (
+            vehicles[-1]["车辆类型"] if k and rng.random() < 0.4 else _Val(rng.choice(_VEHICLE_TYPES[lang]))
+        )
+        damage = vehicles[-1]["损失情况"] if k and rng.random() < 0.25 else _Val(rng.choice(_DAMAGES[lang]))
+        plate = pool.plate(city) if lang == "zh" or rng.random() < 0.3 else pool.us_plate()
+        vehicles.append(
+            {"车牌号": _Val(plate), "驾驶人": _Val(pool.person()), "车辆类型": vtype, "损失情况": damage}
+        )
+    h, m = rng.randint(0, 23), rng.randint(0, 59)
+
+    def at() -> _Val:
+        d = _date(rng, when, lang, ["cn", "iso", "abbr", "long"])
+        return _Val(d.text + (f"{h}时{m:02d}分" if "年" in d.text else f" {h:02d}:{m:02d}"), "date", d.value)
+
+    if lang == "zh":
+        place = f"{city}市{rng.choice(_CITIES[city][2])}{rng.choice(_ROADS)}与{rng.choice(_ROADS)}交叉口"
+    else:
+        place = rng.choice([f"the intersection of {rng.choice(_US_STREETS)} and {rng.choice(_EN_ROADS)}",
+                            f"{rng.randint(100, 9999)} block of {rng.choice(_US_STREETS)}"])  # fmt: skip
+    officer = ["交警", "民警", "事故处理民警"] if lang == "zh" else ["Officer", "Traffic Officer", "Sergeant"]
+    return {
+        "事故编号": _Val(pool.code(rng.choice(["第", "SG", "TA-"]) + str(when.year), 6) + ("号" if lang == "zh" and rng.random() < 0.5 else "")),
+        "事故时间": pool.val(at),
+        "事故地点": _Val(pool.unique(lambda: place)),
+        "天气": _maybe(rng, 0.6, lambda: _Val(rng.choice(_WEATHER[lang]))),
+        "伤亡情况": _maybe(rng, 0.7, lambda: _Val(rng.choice(_CASUALTIES[lang]))),
+        "责任认定": _maybe(rng, 0.7, lambda: _Val(rng.choice(_LIABILITY[lang][1:] if n > 1 else _LIABILITY[lang][:1]))),
+        "处理民警": _maybe(rng, 0.7, lambda: _relation(rng, pool.person(), rng.choice(officer), lang)),
+        "_records": vehicles,
+    }  # fmt: skip
+
+
+@_template("zh_traffic_certificate")
+def _zh_traffic_certificate(w: _Writer, rng: random.Random) -> None:
+    w.fmt("道路交通事故认定书（简易程序）\n编号：{事故编号}\n\n事故时间：{事故时间}\n事故地点：{事故地点}\n")
+    w.kv("天气", "天气")
+    w.t("\n当事车辆情况：\n")
+    for k, r in enumerate(w.f["_records"]):
+        w.fmt(
+            f"{_CAR_NAMES[k]}车：号牌{{车牌号}}，{{车辆类型}}，驾驶人{{驾驶人}}，车损：{{损失情况}}。\n",
+            w.rec("车辆", r),
+        )
+    w.t("\n事故经过：各方车辆行驶至事发路口时发生碰撞。\n")
+    w.kv("人员伤亡", "伤亡情况")
+    w.kv("责任认定", "责任认定")
+    w.kv("处理民警", "处理民警")
+    w.t("当事人对本认定如有异议，可在三日内申请复核。\n")
+
+
+@_template("zh_traffic_narrative")
+def _zh_traffic_narrative(w: _Writer, rng: random.Random) -> None:
+    w.fmt("交通事故情况说明（{事故编号}）\n\n{事故时间}")
+    w.fmt("，天气{天气}" if w.has("天气") else "")
+    w.fmt("，在{事故地点}发生一起道路交通事故。\n")
+    for r in w.f["_records"]:
+        w.fmt("{驾驶人}驾驶号牌为{车牌号}的{车辆类型}行至该处，事故造成该车{损失情况}。\n", w.rec("车辆", r))
+    w.fmt("事故{伤亡情况}。" if w.has("伤亡情况") else "")
+    w.fmt("经调查，{责任认定}。\n" if w.has("责任认定") else "\n")
+    w.fmt("\n{处理民警}\n" if w.has("处理民警") else "")
+    w.t("（本说明仅供保险理赔参考）\n")
+
+
+@_template("zh_traffic_table")
+def _zh_traffic_table(w: _Writer, rng: random.Random) -> None:
+    w.fmt("交通事故现场记录表\n编号 | {事故编号}\n时间 | {事故时间}\n地点 | {事故地点}\n")
+    w.kv("天气 | ", "天气", "")
+    w.kv("伤亡 | ", "伤亡情况", "")
+    w.t("\n车辆 | 号牌号码 | 车型 | 驾驶人 | 损失\n")
+    for k, r in enumerate(w.f["_records"]):
+        w.fmt(
+            f"{_CAR_NAMES[k]}车 | {{车牌号}} | {{车辆类型}} | {{驾驶人}} | {{损失情况}}\n", w.rec("车辆", r)
+        )
+    w.kv("\n责任 | ", "责任认定", "")
+    w.kv("记录人 | ", "处理民警", "")
+
+
+@_template("zh_traffic_agreement")
+def _zh_traffic_agreement(w: _Writer, rng: random.Random) -> None:
+    w.fmt(
+        "机动车交通事故快速处理协议书\n\n协议编号：{事故编号}\n发生时间：{事故时间}\n发生地点：{事故地点}\n"
+    )
+    w.kv("天气情况", "天气")
+    w.t("\n")
+    for k, r in enumerate(w.f["_records"]):
+        w.fmt(
+            f"当事人{_CAR_NAMES[k]}：{{驾驶人}}，车牌号{{车牌号}}，车辆类型{{车辆类型}}，车辆损失{{损失情况}}。\n",
+            w.rec("车辆", r),
+        )
+    w.fmt("\n事故责任：{责任认定}\n" if w.has("责任认定") else "\n事故责任：待定\n")
+    w.kv("伤亡情况", "伤亡情况")
+    w.t("各方当事人对上述事实无异议，自行协商解决。\n")
+    w.kv("见证民警", "处理民警")
+
+
+@_template("en_traffic_police")
+def _en_traffic_police(w: _Writer, rng: random.Random) -> None:
+    w.fmt("TRAFFIC COLLISION REPORT\nReport No.: {事故编号}\nDate/Time: {事故时间}\nLocation: {事故地点}\n")
+    w.kv("Weather", "天气", ": ")
+    w.t("\nVEHICLES\n")
+    for k, r in enumerate(w.f["_records"], 1):
+        w.fmt(
+            f"Vehicle {k}: plate {{车牌号}}, {{车辆类型}}, driven by {{驾驶人}}; damage: {{损失情况}}.\n",
+            w.rec("车辆", r),
+        )
+    w.kv("\nInjuries", "伤亡情况", ": ")
+    w.kv("Fault", "责任认定", ": ")
+    w.kv("Reporting officer", "处理民警", ": ")
+
+
+@_template("en_traffic_narrative")
+def _en_traffic_narrative(w: _Writer, rng: random.Random) -> None:
+    w.fmt("Accident summary ({事故编号})\n\nAt {事故时间} a collision occurred at {事故地点}")
+    w.fmt(" in {天气} conditions.\n" if w.has("天气") else ".\n")
+    for r in w.f["_records"]:
+        w.fmt(
+            "{驾驶人} was driving a {车辆类型} with plate {车牌号}; the vehicle sustained {损失情况}.\n",
+            w.rec("车辆", r),
+        )
+    w.fmt("Outcome: {伤亡情况}. " if w.has("伤亡情况") else "")
+    w.fmt("Determination: {责任认定}." if w.has("责任认定") else "")
+    w.fmt("\n\nInvestigated by {处理民警}.\n" if w.has("处理民警") else "\n")
+
+
+@_template("en_traffic_exchange")
+def _en_traffic_exchange(w: _Writer, rng: random.Random) -> None:
+    w.fmt("DRIVER INFORMATION EXCHANGE\nIncident: {事故编号}\nWhen: {事故时间}\nWhere: {事故地点}\n")
+    w.t("\n")
+    for k, r in enumerate(w.f["_records"], 1):
+        w.fmt(
+            f"Party {k}\n  Driver: {{驾驶人}}\n  Plate: {{车牌号}}\n  Vehicle: {{车辆类型}}\n  Damage: {{损失情况}}\n\n",
+            w.rec("车辆", r),
+        )
+    w.kv("Weather", "天气", ": ")
+    w.kv("Injuries", "伤亡情况", ": ")
+    w.kv("Liability", "责任认定", ": ")
+    w.kv("Officer on scene", "处理民警", ": ")
+
+
+@_template("en_traffic_table")
+def _en_traffic_table(w: _Writer, rng: random.Random) -> None:
+    w.fmt("CRASH LOG\nCase | {事故编号}\nTime | {事故时间}\nPlace | {事故地点}\n")
+    w.kv("Weather | ", "天气", "")
+    w.t("\nUnit | Plate | Type | Driver | Damage\n")
+    for k, r in enumerate(w.f["_records"], 1):
+        w.fmt(f"{k} | {{车牌号}} | {{车辆类型}} | {{驾驶人}} | {{损失情况}}\n", w.rec("车辆", r))
+    w.kv("\nCasualties | ", "伤亡情况", "")
+    w.kv("Fault | ", "责任认定", "")
+    w.kv("Officer | ", "处理民警", "")
+
+
+# --------------------------------------------------------------------------------------
+# Generation
+# --------------------------------------------------------------------------------------
+
+_FACTS: dict[str, Callable[[random.Random, _Pool, str], dict[str, Any]]] = {
+    "contract": _contract_facts,
+    "ticket": _ticket_facts,
+    "invoice": _invoice_facts,
+    "cv": _cv_facts,
+    "medical": _medical_facts,
+    "insurance": _insurance_facts,
+    "traffic": _traffic_facts,
+}
+
+
+def _partition() -> dict[str, str]:
+    split: dict[str, str] = {}
+    for kind in KINDS:
+        names = sorted(n for n, (k, _, _) in _TEMPLATES.items() if k == kind)
+        for i, name in enumerate(names):
+            split[name] = "heldout" if i % 3 == 1 else "train"
+    return split
+
+
+TEMPLATES: dict[str, str] = _partition()
+"""Template name -> ``"train"`` or ``"heldout"`` (fixed; no template is in both)."""
+
+
+def _document(name: str, rng: random.Random) -> dict[str, Any]:
+    kind, lang, write = _TEMPLATES[name]
+    for _ in range(20):  # a draw whose text falls outside 200-1,500 characters is drawn again
+        facts = _FACTS[kind](rng, _Pool(rng, lang), lang)
+        w = _Writer(facts, lang)
+        write(w, rng)
+        text = w.text()
+        if 200 <= len(text) <= 1500:
+            break
+    rfields = RECORD_TYPES.get(kind, ("", []))[1]
+    records = [
+        {"type": r["type"], "fields": {f: r["fields"][f] for f in rfields if f in r["fields"]}}
+        for r in w.records
+        if r["fields"]
+    ]
+    return {
+        "id": "",
+        "kind": kind,
+        "lang": lang,
+        "template": name,
+        "text": text,
+        "entities": sorted(w.entities, key=lambda e: (e["start"], e["end"], e["label"])),
+        "label_set": list(FIELDS[kind]),
+        "records": records,
+        "classes": dict(facts.get("_classes") or {}),
+        "class_choices": {k: list(v) for k, v in CLASS_CHOICES.get(kind, {}).items()},
+        "values": w.values,
+    }
+
+
+def generate_documents(
+    n: int = 200,
+    seed: int = 0,
+    split: str = "all",
+    kinds: Iterable[str] | None = None,
+    lang: str | None = None,
+) -> list[dict[str, Any]]:
+    """``n`` documents (see the module docstring), from the templates of ``split`` (``train``,
+    ``heldout`` or ``all``), of the given ``kinds`` (default: all of :data:`KINDS`) and
+    language (``zh``, ``en`` or None for both).  Kinds take turns; each document's template
+    is drawn among those allowed.  The same arguments give the same documents."""
+    if split not in ("train", "heldout", "all"):
+        raise ValueError(f"split must be train, heldout or all, got {split!r}")
+    if lang not in (None, "zh", "en"):
+        raise ValueError(f"lang must be zh, en or None, got {lang!r}")
+    kinds = list(KINDS if kinds is None else kinds)
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown or not kinds:
+        raise ValueError(f"unknown kinds {unknown}: choose among {', '.join(KINDS)}")
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    pools = {
+        kind: sorted(
+            name
+            for name, (k, lg, _) in _TEMPLATES.items()
+            if k == kind and (lang is None or lg == lang) and (split == "all" or TEMPLATES[name] == split)
+        )
+        for kind in kinds
+    }
+    empty = [k for k, names in pools.items() if not names]
+    if empty:
+        raise ValueError(f"no {split} templates for {', '.join(empty)} in language {lang}")
+    rng = random.Random(seed)
+    counts: Counter[tuple[str, str]] = Counter()
+    docs = []
+    for i in range(n):
+        kind = kinds[i % len(kinds)]
+        name = rng.choice(pools[kind])
+        doc = _document(name, random.Random(rng.getrandbits(64)))
+        counts[doc["lang"], kind] += 1
+        doc["id"] = f"{doc['lang']}-{kind}-{counts[doc['lang'], kind]:04d}"
+        docs.append(doc)
+    return docs
+
+
+def write_jsonl(path: str | Path, docs: Iterable[dict[str, Any]]) -> Path:
+    """Write one document per line (UTF-8, non-ASCII kept); returns the path."""
+    p = Path(path)
+    with open(p, "w", encoding="utf-8") as f:
+        for doc in docs:
+            f.write(json.dumps(doc, ensure_ascii=False) + "\n")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m extractor.docgen --n 500 --seed 0 --split heldout --out FILE.jsonl``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m extractor.docgen",
+        description="Write generated business documents with gold spans as JSONL "
+        "(readable by seqgpt eval --dataset FILE.jsonl) and print counts per kind.",
+    )
+    parser.add_argument("--n", type=int, default=200, help="number of documents (default 200)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--split", choices=["train", "heldout", "all"], default="all",
+                        help="which templates to use (default all)")  # fmt: skip
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, metavar="KIND",
+                        help=f"kinds to generate (default all: {' '.join(KINDS)})")  # fmt: skip
+    parser.add_argument("--lang", choices=["zh", "en"], help="only this language (default both)")
+    parser.add_argument("--out", required=True, help="output .jsonl file")
+    args = parser.parse_args(argv)
+    if args.n < 0:
+        parser.error("--n must be >= 0")
+    try:
+        docs = generate_documents(args.n, args.seed, args.split, args.kinds, args.lang)
+    except ValueError as e:
+        parser.error(str(e))
+    path = write_jsonl(args.out, docs)
+    rows: dict[str, list[int]] = {}
+    for d in docs:
+        row = rows.setdefault(d["kind"], [0, 0, 0])
+        row[0] += 1
+        row[1] += len(d["entities"])
+        row[2] += len(d["records"])
+    print(f"{'kind':<10} {'docs':>6} {'entities':>9} {'records':>8}")
+    for kind in KINDS:
+        if kind in rows:
+            print(f"{kind:<10} {rows[kind][0]:>6} {rows[kind][1]:>9} {rows[kind][2]:>8}")
+    total = [sum(r[i] for r in rows.values()) for i in range(3)]
+    print(f"{'total':<10} {total[0]:>6} {total[1]:>9} {total[2]:>8}")
+    print(f"wrote {len(docs)} documents to {path}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,296 @@
+"""The business-document generator (extractor.docgen): exact gold spans, records, classes,
+determinism, the train/heldout template partition, and values that normalize to what the
+generator meant."""
+
+import json
+from collections import Counter
+
+import pytest
+
+from extractor import docgen
+from extractor.datasets import load_jsonl
+from extractor.docgen import (
+    CLASS_CHOICES,
+    FIELDS,
+    KINDS,
+    RECORD_TYPES,
+    RELATION_FIELDS,
+    SYNONYMS,
+    TEMPLATES,
+    generate_documents,
+    write_jsonl,
+)
+from extractor.evaluate import score
+from extractor.normalize import validate_id_number
+from extractor.schema import Field
+
+
+@pytest.fixture(scope="module")
+def many():
+    """Thousands of documents over several seeds and all three splits."""
+    docs = []
+    for seed in range(4):
+        docs += generate_documents(n=700, seed=seed)
+    docs += generate_documents(n=350, seed=11, split="train")
+    docs += generate_documents(n=350, seed=12, split="heldout")
+    return docs
+
+
+def record_spans(doc):
+    for k, rec in enumerate(doc["records"]):
+        for name, spans in rec["fields"].items():
+            for sp in spans:
+                yield k, name, sp
+
+
+def test_every_entity_and_record_value_sits_exactly_at_its_offsets(many):
+    assert len(many) >= 3000
+    for doc in many:
+        text = doc["text"]
+        assert doc["entities"], doc["id"]
+        for e in doc["entities"]:
+            assert 0 <= e["start"] < e["end"] <= len(text)
+            assert text[e["start"] : e["end"]] == e["text"], (doc["id"], e)
+            assert e["text"].strip() == e["text"] and "\n" not in e["text"] and "，" not in e["text"], e
+        for _, name, sp in record_spans(doc):
+            assert text[sp["start"] : sp["end"]] == sp["text"], (doc["id"], name, sp)
+
+
+def test_documents_are_json_and_have_the_documented_shape(many):
+    keys = {"id", "kind", "lang", "template", "text", "entities", "label_set", "records", "classes",
+            "class_choices", "values"}  # fmt: skip
+    ids = Counter()
+    for doc in many[:700]:
+        assert set(doc) == keys
+        assert json.loads(json.dumps(doc, ensure_ascii=False)) == doc
+        assert doc["id"].startswith(f"{doc['lang']}-{doc['kind']}-")
+        assert doc["template"].startswith(f"{doc['lang']}_{doc['kind']}_")
+        assert 200 <= len(doc["text"]) <= 1500, (doc["id"], len(doc["text"]))
+        ids[doc["id"]] += 1
+    assert max(ids.values()) == 1
+    assert all(200 <= len(d["text"]) <= 1500 for d in many)
+
+
+def test_same_arguments_same_documents_other_seed_other_documents():
+    a = generate_documents(n=60, seed=5, split="heldout", kinds=["contract", "traffic"], lang="zh")
+    b = generate_documents(n=60, seed=5, split="heldout", kinds=["contract", "traffic"], lang="zh")
+    assert json.dumps(a, ensure_ascii=False) == json.dumps(b, ensure_ascii=False)
+    c = generate_documents(n=60, seed=6, split="heldout", kinds=["contract", "traffic"], lang="zh")
+    assert [d["text"] for d in a] != [d["text"] for d in c]
+    assert generate_documents(n=10, seed=5)[:5] == generate_documents(n=5, seed=5)  # a prefix is stable
+
+
+def test_the_global_random_state_is_neither_used_nor_changed():
+    import random
+
+    random.seed(123)
+    before = random.getstate()
+    a = generate_documents(n=20, seed=1)
+    assert random.getstate() == before
+    random.seed(999)
+    assert generate_documents(n=20, seed=1) == a
+
+
+def test_train_and_heldout_templates_are_disjoint_and_both_non_empty_per_kind_and_language():
+    assert set(TEMPLATES.values()) == {"train", "heldout"}
+    for kind in KINDS:
+        for lang in ("zh", "en"):
+            names = [t for t in TEMPLATES if t.startswith(f"{lang}_{kind}_")]
+            assert len(names) >= 4, (kind, lang)
+            assert {TEMPLATES[t] for t in names} == {"train", "heldout"}, (kind, lang)
+        share = Counter(TEMPLATES[t] for t in TEMPLATES if f"_{kind}_" in t)
+        assert 0.25 <= share["heldout"] / sum(share.values()) <= 0.45, (kind, share)
+    train = generate_documents(n=300, seed=0, split="train")
+    heldout = generate_documents(n=300, seed=0, split="heldout")
+    assert {TEMPLATES[d["template"]] for d in train} == {"train"}
+    assert {TEMPLATES[d["template"]] for d in heldout} == {"heldout"}
+    assert not {d["template"] for d in train} & {d["template"] for d in heldout}
+    assert {d["kind"] for d in heldout} == set(KINDS)
+
+
+def test_kinds_and_lang_filters():
+    docs = generate_documents(n=40, seed=3, kinds=["invoice", "cv"], lang="en")
+    assert Counter(d["kind"] for d in docs) == {"invoice": 20, "cv": 20}
+    assert {d["lang"] for d in docs} == {"en"}
+    both = generate_documents(n=200, seed=3)
+    assert {d["lang"] for d in both} == {"zh", "en"}
+    assert Counter(d["kind"] for d in both) == {k: 200 // 7 + (i < 200 % 7) for i, k in enumerate(KINDS)}
+    with pytest.raises(ValueError, match="unknown kinds"):
+        generate_documents(n=1, kinds=["poem"])
+    with pytest.raises(ValueError, match="split"):
+        generate_documents(n=1, split="test")
+    with pytest.raises(ValueError, match="lang"):
+        generate_documents(n=1, lang="fr")
+
+
+def test_records_values_are_entities_and_never_overlap_across_records(many):
+    repeated = 0
+    for doc in many:
+        kind = doc["kind"]
+        if kind not in RECORD_TYPES:
+            assert doc["records"] == []
+            continue
+        rtype, fields = RECORD_TYPES[kind]
+        assert 1 <= len(doc["records"]) <= 4, doc["id"]
+        entities = {(e["label"], e["start"], e["end"]) for e in doc["entities"]}
+        spans = list(record_spans(doc))
+        for rec in doc["records"]:
+            assert rec["type"] == rtype
+            assert list(rec["fields"]) == [f for f in fields if f in rec["fields"]]
+        for _, name, sp in spans:
+            assert (name, sp["start"], sp["end"]) in entities, (doc["id"], name, sp)
+        for k1, _, a in spans:
+            for k2, _, b in spans:
+                if k1 != k2:
+                    assert a["end"] <= b["start"] or b["end"] <= a["start"], (doc["id"], a, b)
+        texts = Counter((name, sp["text"]) for _, name, sp in spans)
+        repeated += any(n > 1 for n in texts.values())
+    assert repeated >= 100  # the same value in two records (two sedans, equal instalments)
+
+
+def test_label_set_covers_the_entities_and_some_fields_are_absent(many):
+    absent = Counter()
+    for doc in many:
+        assert doc["label_set"] == FIELDS[doc["kind"]]
+        labels = {e["label"] for e in doc["entities"]}
+        assert labels <= set(doc["label_set"]), doc["id"]
+        absent.update(set(doc["label_set"]) - labels)
+    for kind in KINDS:
+        assert any(absent[f] for f in FIELDS[kind]), kind
+    assert len(absent) >= 25
+
+
+def test_ticket_classes_are_among_the_choices_and_follow_from_the_text(many):
+    seen = Counter()
+    for doc in many:
+        if doc["kind"] != "ticket":
+            assert doc["classes"] == {} and doc["class_choices"] == {}
+            continue
+        assert doc["class_choices"] == CLASS_CHOICES["ticket"]
+        for name, value in doc["classes"].items():
+            assert value in doc["class_choices"][name]
+        category, urgency = doc["classes"]["工单类别"], doc["classes"]["紧急程度"]
+        seen[category, urgency] += 1
+        text = doc["text"]
+        if doc["lang"] == "zh":
+            assert f"来电人{category}" in text, (doc["id"], category)
+        cues = docgen._URGENCY_TEXT[doc["lang"]][urgency]
+        assert any(c in text for c in cues), (doc["id"], urgency)
+        others = [c for u, cs in docgen._URGENCY_TEXT[doc["lang"]].items() if u != urgency for c in cs]
+        assert not any(c in text for c in others)
+    assert {c for c, _ in seen} == set(CLASS_CHOICES["ticket"]["工单类别"])
+    assert {u for _, u in seen} == {"高", "中", "低"}
+
+
+def test_jsonl_round_trip_through_load_jsonl(tmp_path):
+    docs = generate_documents(n=70, seed=4)
+    path = write_jsonl(tmp_path / "docs.jsonl", docs)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 70 and "\\u" not in lines[0]  # UTF-8, not escaped
+    examples = load_jsonl(path)
+    assert [ex["id"] for ex in examples] == [d["id"] for d in docs]
+    for ex, doc in zip(examples, docs):
+        assert ex["text"] == doc["text"]
+        assert ex["label_set"] == doc["label_set"]
+        assert [(e["label"], e["start"], e["end"]) for e in ex["entities"]] == [
+            (e["label"], e["start"], e["end"]) for e in doc["entities"]
+        ]
+        assert len(ex["records"]) == len(doc["records"])
+
+
+def test_a_perfect_prediction_scores_f1_one_and_a_wrong_one_less(tmp_path):
+    docs = generate_documents(n=140, seed=8)
+    examples = load_jsonl(write_jsonl(tmp_path / "d.jsonl", docs))
+    perfect = score(
+        examples,
+        [ex["entities"] for ex in examples],
+        records=[[{"type": r["type"], "fields": r["fields"]} for r in ex["records"]] for ex in examples],
+    )
+    assert perfect.overall.f1 == 1.0 and perfect.overall.gold == sum(len(d["entities"]) for d in docs)
+    assert perfect.records.f1 == 1.0 and perfect.records_exact.f1 == 1.0
+    missing_one = score(examples, [ex["entities"][1:] for ex in examples])
+    assert missing_one.overall.f1 < 1.0
+
+
+def test_counts_of_kinds_templates_and_fields():
+    assert len(KINDS) >= 7
+    assert {"contract", "ticket", "invoice", "cv", "medical", "insurance", "traffic"} <= set(KINDS)
+    fields = {f for kind in KINDS for f in FIELDS[kind]}
+    assert len(fields) >= 40
+    assert fields <= set(SYNONYMS)
+    for name, alternatives in SYNONYMS.items():
+        assert alternatives and name not in alternatives
+        assert any(a.isascii() for a in alternatives), name  # an English name for every field
+    assert SYNONYMS["甲方"][:2] == ["买方", "委托方"] and "Party A" in SYNONYMS["甲方"]
+    for kind in KINDS:
+        assert RELATION_FIELDS[kind] in FIELDS[kind]
+    assert set(RECORD_TYPES) == {"contract", "invoice", "cv", "traffic"}
+
+
+def test_every_kind_has_its_relation_field_as_one_span_with_name_and_title(many):
+    seen = Counter()
+    for doc in many:
+        field = RELATION_FIELDS[doc["kind"]]
+        for e in doc["entities"]:
+            if e["label"] == field:
+                seen[doc["kind"]] += 1
+                if doc["lang"] == "zh":
+                    assert len(e["text"]) >= 4, e  # a title of at least two characters and a name
+                else:
+                    assert " " in e["text"], e
+    assert set(seen) == set(KINDS)
+    texts = [e["text"] for d in many if d["lang"] == "zh" for e in d["entities"] if e["label"] == "负责人"]
+    assert any(t.endswith("）") for t in texts) and any(not t.endswith(("）", ")")) for t in texts)
+
+
+def test_id_numbers_are_valid(many):
+    ids = [e["text"] for d in many for e in d["entities"] if e["label"] == "身份证号"]
+    assert len(ids) >= 100
+    for value in ids:
+        assert len(value) == 18 and validate_id_number(value) == value
+
+
+def test_money_dates_phones_and_counts_normalize_to_what_the_generator_meant(many):
+    kinds = Counter()
+    for doc in many:
+        for v in doc["values"]:
+            text = doc["text"][v["start"] : v["end"]]
+            assert any(e["label"] == v["label"] and e["start"] == v["start"] for e in doc["entities"])
+            got, issues = Field(v["label"], type=v["type"]).normalize(text)
+            assert got == v["value"], (doc["id"], v, text, issues)
+            kinds[v["type"]] += 1
+    assert set(kinds) == {"money", "date", "phone", "integer", "id_number"}
+    assert kinds["money"] >= 1000 and kinds["date"] >= 1000
+
+
+def test_value_formats_vary(many):
+    money = {
+        e["text"] for d in many for e in d["entities"] if e["label"] in ("合同金额", "价税合计", "理赔金额")
+    }
+    assert any(t.startswith("¥") for t in money)
+    assert any("万元" in t for t in money)
+    assert any(t.endswith("元整") for t in money)
+    assert any(t.startswith("USD ") for t in money)
+    assert any(t.endswith(" million") for t in money)
+    dates = {
+        e["text"] for d in many for e in d["entities"] if e["label"] in ("签约日期", "开票日期", "就诊日期")
+    }
+    assert any("年" in t for t in dates) and any("-" in t for t in dates)
+    assert any("/" in t for t in dates) and any(t[:3].isalpha() for t in dates)
+    plates = {e["text"] for d in many for e in d["entities"] if e["label"] == "车牌号"}
+    assert any("·" in t for t in plates)
+
+
+def test_cli_writes_the_file_and_prints_counts(tmp_path, capsys):
+    out = tmp_path / "held.jsonl"
+    assert docgen.main(["--n", "30", "--seed", "2", "--split", "heldout", "--out", str(out),
+                        "--kinds", "traffic", "cv", "--lang", "zh"]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    examples = load_jsonl(out)
+    assert len(examples) == 30
+    rows = {line.split()[0]: line.split()[1:] for line in printed.splitlines() if line.split()}
+    assert rows["traffic"][0] == "15" and rows["cv"][0] == "15" and rows["total"][0] == "30"
+    assert int(rows["total"][1]) == sum(len(ex["entities"]) for ex in examples)
+    assert int(rows["total"][2]) == sum(len(ex["records"]) for ex in examples)
+    with pytest.raises(SystemExit):
+        docgen.main(["--n", "3", "--split", "dev", "--out", str(out)])
