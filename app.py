@@ -134,32 +134,27 @@ def _set_rows(rows: list[dict[str, Any]]) -> None:
     ss.editor_version += 1  # a fresh editor widget shows the new rows
 
 
-def _on_doc_upload() -> None:
+def _load_upload(prefix: str) -> None:
+    """Read the file of uploader ``<prefix>_upload`` into ``<prefix>_text`` / ``_source`` / ``_error``."""
     ss = st.session_state
-    upload = ss.get("doc_upload")
-    ss.doc_error = None
+    upload = ss.get(f"{prefix}_upload")
+    ss[f"{prefix}_error"] = None
     if upload is None:
         return
     text, error = sup.read_upload(upload.getvalue(), upload.name)
     if error:
-        ss.doc_error = error
+        ss[f"{prefix}_error"] = error
         return
-    ss.doc_text = text
-    ss.doc_source = upload.name
+    ss[f"{prefix}_text"] = text
+    ss[f"{prefix}_source"] = upload.name
+
+
+def _on_doc_upload() -> None:
+    _load_upload("doc")
 
 
 def _on_doc_b_upload() -> None:
-    ss = st.session_state
-    upload = ss.get("doc_b_upload")
-    ss.doc_b_error = None
-    if upload is None:
-        return
-    text, error = sup.read_upload(upload.getvalue(), upload.name)
-    if error:
-        ss.doc_b_error = error
-        return
-    ss.doc_b_text = text
-    ss.doc_b_source = upload.name
+    _load_upload("doc_b")
 
 
 def _on_doc_edit() -> None:
