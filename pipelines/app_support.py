@@ -70,7 +70,7 @@ _PALETTE = (  # background colours of the fields' marks, in schema order
 def model_from_argv(argv: Iterable[str], environ: Mapping[str, str] | None = None) -> str | None:
     """The model the app should load: ``--model X`` / ``--model=X`` among the script's
     arguments (``streamlit run app.py -- --model X``), else ``$SEQGPT_MODEL``, else None
-    (the untrained tiny demo model)."""
+    (the bundled default model)."""
     args = list(argv)
     for i, arg in enumerate(args):
         if arg == "--model" and i + 1 < len(args):

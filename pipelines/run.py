@@ -219,7 +219,10 @@ def _load_schema(schema):
 def model_label(model: str | None) -> tuple[str, bool]:
     """(the model id written into every row, whether it is the untrained demo model)."""
     if model in (None, "", "default"):
-        return UNTRAINED_LABEL, True
+        from extractor.loading import TINY_MODEL, default_model
+
+        default = default_model()  # seqgpt-mini when it ships and its base is installed
+        return (UNTRAINED_LABEL, True) if default == TINY_MODEL else (default, False)
     path = Path(str(model)).expanduser()
     return str(model), (path / "TINY_UNTRAINED").exists()
 
@@ -330,8 +333,8 @@ def run_pipeline(
     """Run the pipeline (module docstring) and return its :class:`Summary`.
 
     ``schema``: an ``extractor.schema.Schema``, a schema file path or a field list.
-    ``model``: hub id or folder; None for the bundled default (the untrained demo model for
-    now).  ``actors`` extraction actors, each with ``gpus_per_actor`` GPUs (0: CPU, with
+    ``model``: hub id or folder; None for the bundled default (``extractor.loading.default_model``:
+    seqgpt-mini, or the untrained demo model where it is not available).  ``actors`` extraction actors, each with ``gpus_per_actor`` GPUs (0: CPU, with
     ``cpus_per_actor``, default 0.5, and ``threads_per_actor`` torch threads).  None means
     auto: one GPU per actor when the cluster has GPUs, and one actor per GPU (else 1 actor).
     ``batch_size`` documents per extraction call; ``rows_per_part`` records per part file.
@@ -624,7 +627,7 @@ def add_job_arguments(parser, *, noun: str, batch_size: int, rows_per_part: int)
 def run_job(name: str, noun: str, args, **options) -> int:
     """Run the pipeline for a job script: say when the untrained default model is used,
     print the summary, turn a ``PipelineError`` into exit status 1."""
-    if args.model is None:
+    if args.model is None and model_label(None)[1]:
         print(
             f"{name}: no --model given, so the bundled default is used. It is currently an UNTRAINED "
             f"tiny demo model: the values it writes are verbatim spans of the {noun} but NOT meaningful "

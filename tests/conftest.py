@@ -39,6 +39,11 @@ import pytest
 
 _STARTUP_TIMEOUT_S = 60.0
 
+# Tests that give no model get the tiny demo model, not the bundled seqgpt-mini (SmolLM2-135M):
+# fast, and the same for every test process (CLI runs, Ray workers, the app's server).
+# tests/extractor/test_mini_default.py loads the real default on purpose.
+os.environ.setdefault("SEQGPT_DEFAULT_MODEL", "tiny")
+
 
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

