@@ -458,7 +458,9 @@ def test_records_summary_and_compare_two_documents(page, tmp_path):
     else:
         assert "No summary" in box.inner_text()
     if found:
-        assert page.locator(".st-key-records_0 table tbody tr").count() == len(found)
+        rows = page.locator(".st-key-records_0 table tbody tr")
+        rows.nth(len(found) - 1).wait_for(state="attached")  # the grid renders after the heading
+        assert rows.count() == len(found)
 
     # compare the document with itself: a deterministic extractor finds the same values
     page.get_by_text("Compare with a second document").click()
