@@ -12,7 +12,10 @@ import json
 import math
 import os
 import platform
+import shutil
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -126,3 +129,13 @@ def quiet_ray() -> None:
     ray.data.DataContext.get_current().enable_progress_bars = False
     for name in ("ray.data", "ray.data._internal.execution.streaming_executor"):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def in_workdir(workdir: str | None, prefix: str, run: Callable[[Path], int]) -> int:
+    """``run(folder)`` in ``workdir``, or in a temporary folder removed afterwards."""
+    work = Path(workdir or tempfile.mkdtemp(prefix=prefix))
+    try:
+        return run(work)
+    finally:
+        if not workdir:
+            shutil.rmtree(work, ignore_errors=True)

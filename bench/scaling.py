@@ -32,16 +32,14 @@ the largest and the smallest size.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO_ROOT, build_corpus, machine, quiet_ray, write_json
+from _common import REPO_ROOT, build_corpus, in_workdir, machine, quiet_ray, write_json
 
 JOBS = {
     "contracts": ("pdf_dir", REPO_ROOT / "jobs" / "schemas" / "contracts.yaml", "pdf"),
@@ -205,12 +203,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    work = Path(args.workdir or tempfile.mkdtemp(prefix="seqgpt-bench-scaling-"))
-    try:
-        return _main(args, work)
-    finally:
-        if not args.workdir:
-            shutil.rmtree(work, ignore_errors=True)
+    return in_workdir(args.workdir, "seqgpt-bench-scaling-", lambda work: _main(args, work))
 
 
 def _main(args, work: Path) -> int:

@@ -875,7 +875,7 @@ class Schema:
             if k not in seen:  # a record field not listed yet joins the fields
                 self.fields.append(f)
                 seen[k] = f.name
-            elif f.hint is not None and Field.parse(item).prompt_label != self.field(seen[k]).prompt_label:
+            elif f.hint is not None and f.prompt_label != self.field(seen[k]).prompt_label:
                 raise SchemaError(
                     f"record type {record.name!r} writes {item!r}, but field {seen[k]!r} is defined as "
                     f"{self.field(seen[k]).prompt_label!r}; name the field only"
@@ -1083,6 +1083,10 @@ class Schema:
     @property
     def classification_fields(self) -> list[Field]:
         return [f for f in self.fields if f.type == "class"]
+
+    def record_fields(self, record: RecordType) -> list[Field]:
+        """The fields of one of this schema's record types, in the record type's order."""
+        return [self.field(name) for name in record.fields]
 
     def field(self, name: str) -> Field:
         """The field called ``name`` (or whose prompt label is ``name``); KeyError otherwise."""

@@ -496,7 +496,7 @@ def data_result(
     )
     records = {}
     for rt in schema.records:
-        fields = [schema.field(name) for name in rt.fields]
+        fields = schema.record_fields(rt)
         rows = records_to_rows(meta, result, rt.name, fields, model_label, run_id)
         pa.Table.from_pylist(rows, schema=record_schema(fields))  # fits, or the caller's row_error
         records[rt.name] = rows
@@ -607,7 +607,7 @@ class WriteStage:
                     w.write_rows(bad)
             for rt in self.schema.records:
                 if records[rt.name]:
-                    fields = [self.schema.field(name) for name in rt.fields]
+                    fields = self.schema.record_fields(rt)
                     folder = self.out.child(f"{RECORDS_DIR}/{rt.name}")
                     with ParquetWriter(folder, record_schema(fields), key) as w:
                         w.write_rows(records[rt.name])
