@@ -499,9 +499,9 @@ def eval_cmd(
     """
     import time
 
-    from extractor.datasets import DatasetError, load_dataset
-    from extractor.evaluate import evaluate
     from extractor.schema import SchemaError
+    from training.datasets import DatasetError, load_dataset
+    from training.evaluate import evaluate
 
     try:
         data = load_dataset(dataset, split, subset=subset, limit=limit)
@@ -723,8 +723,8 @@ def finetune_cmd(
     --model anywhere (the base is merged in); it holds card.json and README.md with the
     data, steps, tokens, loss, eval figures and this command.
     """
-    from extractor.finetune import FinetuneConfig, FinetuneError, finetune
     from extractor.loading import ModelLoadError, resolve_device
+    from training.finetune import FinetuneConfig, FinetuneError, finetune
 
     try:
         device = resolve_device(device)

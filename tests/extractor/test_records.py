@@ -4,10 +4,10 @@ schema syntax, and the engine end to end with a scripted model."""
 import pytest
 
 from extractor.compare import compare
-from extractor.evaluate import score_records
 from extractor.records import group_records, occurrences, render_summary
 from extractor.schema import RecordType, Schema, SchemaError
 from extractor.types import ClassLabel, DocumentResult, Span
+from training.evaluate import score_records
 
 from .scripted import scripted_extractor
 

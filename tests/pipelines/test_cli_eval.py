@@ -5,8 +5,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from extractor import datasets
 from pipelines.cli import main
+from training import datasets
 
 
 def run(*args):

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from extractor.engine import Extractor
-from extractor.evaluate import CLASS_FIELD, Counts, evaluate, prf, score
 from extractor.types import ClassLabel, DocumentResult, Span
+from training.evaluate import CLASS_FIELD, Counts, evaluate, prf, score
 
 EXAMPLES = [
     {
@@ -173,8 +173,8 @@ def test_evaluate_needs_something_to_score():
 
 
 def test_evaluate_with_a_tiny_model_is_consistent(tiny_extractor):
-    from extractor.datasets import MSRA_LABELS, DatasetError, load_msra
     from extractor.schema import Schema
+    from training.datasets import MSRA_LABELS, DatasetError, load_msra
 
     try:
         examples = load_msra("test", limit=6)

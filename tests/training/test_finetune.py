@@ -5,7 +5,8 @@ import random
 
 import pytest
 
-from extractor.finetune import (
+from extractor.prompt import CLASSIFY, MAX_LABELS_PER_PROMPT, build_prompt
+from training.finetune import (
     EXTRACT,
     FinetuneConfig,
     FinetuneError,
@@ -18,7 +19,6 @@ from extractor.finetune import (
     make_pairs,
     split_long,
 )
-from extractor.prompt import CLASSIFY, MAX_LABELS_PER_PROMPT, build_prompt
 
 DOCS = [
     {
@@ -66,7 +66,7 @@ def train_file(tmp_path):
 
 
 def _msra_or_skip(n):
-    from extractor.datasets import DatasetError
+    from training.datasets import DatasetError
 
     try:
         return load_sources(f"msra:{n}")
@@ -193,7 +193,7 @@ def test_examples_without_values_are_subsampled_and_long_texts_windowed():
 
 
 def test_loss_covers_the_answer_only(tiny_tokenizer, train_file):
-    from extractor.finetune import _batches
+    from training.finetune import _batches
 
     pairs = build_pairs(load_sources(str(train_file)), seed=0)
     eos = end_token_id(tiny_tokenizer)

@@ -1,4 +1,4 @@
-"""Records on generated documents with several records each (extractor.docgen): with the
+"""Records on generated documents with several records each (training.docgen): with the
 values a perfect model would give, the grouping never mixes two gold records, and the
 evaluation command's record-level F1 measures it through the real engine."""
 
@@ -6,14 +6,13 @@ import re
 
 import pytest
 
-from extractor.evaluate import evaluate, score_records
 from extractor.records import group_records
 from extractor.schema import RecordType
 from extractor.types import Span
+from tests.extractor.scripted import scripted_extractor
+from training.evaluate import evaluate, score_records
 
-from .scripted import scripted_extractor
-
-docgen = pytest.importorskip("extractor.docgen")
+docgen = pytest.importorskip("training.docgen")
 
 PROMPT = re.compile(r"^输入: (.*)\n抽取: (.*)\n输出: \[GEN\]$", re.S)
 FORMAT_CHARS = ("，", "\t", "\n", "\r")
@@ -111,7 +110,7 @@ def oracle(docs):
 
 
 def test_eval_reports_record_f1_through_the_engine(tiny_tokenizer, tmp_path):
-    from extractor.datasets import load_jsonl
+    from training.datasets import load_jsonl
 
     docs = [d for d in record_docs(n=40, seed=3) if len(d["text"]) < 900][:6]
     path = tmp_path / "records.jsonl"

@@ -9,9 +9,9 @@ forms, flattened tables, free-text narratives), with many value formats (``¥2,3
 ``2023-09-12``, ``Sept. 12, 2023``; ``+86 138 1234 5678``, ``010-12345678``; valid 18-digit
 resident ID numbers; licence plates ``京A·12345``)::
 
-    from extractor.docgen import generate_documents, KINDS, SYNONYMS, write_jsonl
+    from training.docgen import generate_documents, KINDS, SYNONYMS, write_jsonl
     docs = generate_documents(n=200, seed=0, split="heldout", kinds=["ticket"], lang="zh")
-    write_jsonl("tickets.jsonl", docs)   # readable by extractor.datasets.load_jsonl
+    write_jsonl("tickets.jsonl", docs)   # readable by training.datasets.load_jsonl
 
 Each document is a JSON-serialisable dict::
 
@@ -62,7 +62,7 @@ Templates are named ``{lang}_{kind}_{layout}`` and partitioned once into ``train
 ``heldout`` (:data:`TEMPLATES`): within each kind, sorted by name, every third template
 starting with the second is heldout (about a third, both languages having some).
 Output depends only on the arguments (``random.Random`` objects seeded from ``seed``; the
-global RNG is never used).  Pure Python; ``python -m extractor.docgen --help``.
+global RNG is never used).  Pure Python; ``python -m training.docgen --help``.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from .normalize import id_check_digit
+from extractor.normalize import id_check_digit
 
 __all__ = [
     "CLASS_CHOICES",
@@ -2049,9 +2049,9 @@ def write_jsonl(path: str | Path, docs: Iterable[dict[str, Any]]) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m extractor.docgen --n 500 --seed 0 --split heldout --out FILE.jsonl``."""
+    """``python -m training.docgen --n 500 --seed 0 --split heldout --out FILE.jsonl``."""
     parser = argparse.ArgumentParser(
-        prog="python -m extractor.docgen",
+        prog="python -m training.docgen",
         description="Write generated business documents with gold spans as JSONL "
         "(readable by seqgpt eval --dataset FILE.jsonl) and print counts per kind.",
     )

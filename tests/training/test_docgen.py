@@ -1,4 +1,4 @@
-"""The business-document generator (extractor.docgen): exact gold spans, records, classes,
+"""The business-document generator (training.docgen): exact gold spans, records, classes,
 determinism, the train/heldout template partition, and values that normalize to what the
 generator meant."""
 
@@ -7,9 +7,11 @@ from collections import Counter
 
 import pytest
 
-from extractor import docgen
-from extractor.datasets import load_jsonl
-from extractor.docgen import (
+from extractor.normalize import validate_id_number
+from extractor.schema import Field
+from training import docgen
+from training.datasets import load_jsonl
+from training.docgen import (
     CLASS_CHOICES,
     FIELDS,
     KINDS,
@@ -20,9 +22,7 @@ from extractor.docgen import (
     generate_documents,
     write_jsonl,
 )
-from extractor.evaluate import score
-from extractor.normalize import validate_id_number
-from extractor.schema import Field
+from training.evaluate import score
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from extractor import datasets
-from extractor.datasets import (
+from training import datasets
+from training.datasets import (
     MSRA_LABELS,
     WNUT16_LABELS,
     DatasetError,
@@ -216,7 +216,7 @@ def test_missing_package_says_what_to_install(monkeypatch):
 
 
 def test_no_torch_import():
-    code = "import sys, extractor.datasets, extractor.evaluate; sys.exit('torch' in sys.modules)"
+    code = "import sys, training.datasets, training.evaluate; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 

@@ -1,6 +1,6 @@
 """LoRA fine-tuning of a causal LM into the SeqGPT prompt format (``seqgpt finetune``).
 
-Training data are examples in the span format of the evaluation (``extractor.datasets``):
+Training data are examples in the span format of the evaluation (``training.datasets``):
 ``{"text", "entities": [{"label", "start", "end"}], "label_set"?, "labels"?, "choices"?}``,
 from JSONL files and from named sources (``msra`` = MSRA *train*, ``wnut16``, ``docgen`` =
 documents of the project's generator, train-split templates only).  Each example becomes
@@ -42,7 +42,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .prompt import CLASSIFY, EXTRACT, MAX_LABELS_PER_PROMPT, build_prompt, clean_label
+from extractor.prompt import CLASSIFY, EXTRACT, MAX_LABELS_PER_PROMPT, build_prompt, clean_label
 
 # canonical label -> other names a user might type (Chinese and English)
 SYNONYMS: dict[str, list[str]] = {
@@ -162,7 +162,7 @@ def load_sources(spec: str | list[str], *, seed: int = 0, docgen_n: int = 2000) 
                 try:
                     from .docgen import generate_documents
                 except ImportError as e:
-                    raise FinetuneError(f"the docgen source needs extractor.docgen ({e})") from e
+                    raise FinetuneError(f"the docgen source needs training.docgen ({e})") from e
                 docs = generate_documents(n=int(arg) if arg else docgen_n, seed=seed, split="train")
                 out += [_mapped(d, None, "docgen") for d in docs]
             else:
@@ -326,7 +326,7 @@ def make_pairs(
 def answer_ok(pair: Pair, vocab) -> bool:
     """True when the engine's constrained grammar accepts ``pair.answer`` (then the end) for
     its prompt: training teaches only answers the decoder can write."""
-    from .constraints import Grammar, TextIndex
+    from extractor.constraints import Grammar, TextIndex
 
     if pair.task == EXTRACT:
         grammar = Grammar(pair.labels, TextIndex(pair.text, vocab))
@@ -430,7 +430,7 @@ class TrainState:
 
 
 def _load_base(base: str, device: str):
-    from .loading import load_model
+    from extractor.loading import load_model
 
     lm = load_model(base, device=device, dtype="fp32")
     return lm
@@ -573,8 +573,9 @@ def write_card(path: Path, cfg: FinetuneConfig, state: TrainState) -> None:
 
 
 def evaluate_model(model, tokenizer, examples, label_map=None, *, name: str = "model") -> dict[str, Any]:
-    """Constrained-engine F1 of ``model`` on ``examples`` (``extractor.evaluate``)."""
-    from .engine import Extractor
+    """Constrained-engine F1 of ``model`` on ``examples`` (``training.evaluate``)."""
+    from extractor.engine import Extractor
+
     from .evaluate import evaluate
 
     was_training = model.training

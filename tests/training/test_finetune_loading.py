@@ -5,8 +5,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from extractor.finetune import FinetuneConfig, finetune
 from extractor.loading import ModelLoadError, default_model, load_model
+from training.finetune import FinetuneConfig, finetune
 
 TRAIN = [
     {

@@ -2,7 +2,7 @@
 
 ``evaluate`` runs the real ``Extractor.extract_batch`` -- chunking, prompts, constrained
 greedy decoding, offsets, validation: the code path of ``seqgpt extract`` and of the
-pipeline's actors -- over examples from :mod:`extractor.datasets` and scores what it returns:
+pipeline's actors -- over examples from :mod:`training.datasets` and scores what it returns:
 
 - **entities** (the headline figure): a prediction is correct when its label and its
   character offsets equal a gold entity's exactly.  Precision = tp / predicted,
@@ -396,7 +396,7 @@ def _build_schema(asked: list[str], choices: list[str] | None, records: dict[str
     """A schema with one text field per asked label (and a class field, and the record types
     given as ``{type: [asked labels]}``); returns the schema and, per asked label, the name
     its values come back under."""
-    from .schema import Field, RecordType, Schema
+    from extractor.schema import Field, RecordType, Schema
 
     fields = [Field.parse(label) for label in asked]
     names = [f.name for f in fields]
