@@ -193,27 +193,33 @@ def pack_sentences(
     one short sentence, so training must show both.  A passage is a run of neighbouring
     sentences (MSRA's follow its newspaper articles) joined by a line break or nothing, up to
     a length drawn between 2 sentences and ``max_chars`` characters; entities move with their
-    sentence.  Other sources, and the rest of these, pass unchanged."""
+    sentence.  A passage starts wherever fewer than ``share`` of the sentences read so far
+    were packed, so about ``share`` of them end up in passages (deterministic for ``rng``).
+    Other sources, and the rest of these, pass unchanged."""
+    packable = [ex.get("source") in PACKED_SOURCES and not ex.get("classes") for ex in examples]
     out: list[dict[str, Any]] = []
-    i = 0
+    i = seen = packed = 0
     while i < len(examples):
         ex = examples[i]
-        if ex.get("source") not in PACKED_SOURCES or ex.get("classes") or rng.random() >= share:
+        if not packable[i] or share <= 0 or packed > share * seen:
             out.append(ex)
+            seen += packable[i]
             i += 1
             continue
         target = rng.randint(min(2 * len(ex["text"]), max_chars), max_chars)
         joiner = rng.choice(["", "\n"]) if ex["source"] == "msra" else rng.choice([" ", "\n"])
         text, ents, j = ex["text"], list(ex["entities"]), i + 1
-        while j < len(examples) and examples[j].get("source") == ex["source"]:
+        while j < len(examples) and packable[j] and examples[j].get("source") == ex["source"]:
             nxt = examples[j]
-            if nxt.get("classes") or len(text) + len(joiner) + len(nxt["text"]) > target:
+            if len(text) + len(joiner) + len(nxt["text"]) > target:
                 break
             base = len(text) + len(joiner)
             ents += [dict(e, start=e["start"] + base, end=e["end"] + base) for e in nxt["entities"]]
             text += joiner + nxt["text"]
             j += 1
         out.append(dict(ex, text=text, entities=ents))
+        seen += j - i
+        packed += j - i
         i = j
     return out
 
