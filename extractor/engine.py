@@ -100,13 +100,22 @@ class Extractor:
         device: str = "auto",
         dtype: str = "auto",
         compile: bool = False,
+        quantize: str = "auto",
         **kwargs,
     ) -> Extractor:
-        """Load ``model`` (hub id, folder, or None for the bundled default) and wrap it."""
+        """Load ``model`` (hub id, folder, or None for the bundled default) and wrap it.
+
+        ``quantize``: ``auto`` (int8 for the bundled model on CPU), ``int8`` or ``none``."""
         from .loading import load_model
 
-        lm = load_model(model, device=device, dtype=dtype, compile=compile)
-        info = {"device": lm.device, "dtype": lm.dtype, "attention": lm.attention, "compiled": lm.compiled}
+        lm = load_model(model, device=device, dtype=dtype, compile=compile, quantize=quantize)
+        info = {
+            "device": lm.device,
+            "dtype": lm.dtype,
+            "attention": lm.attention,
+            "compiled": lm.compiled,
+            "quantized": lm.quantized,
+        }
         return cls(lm.model, lm.tokenizer, model_id=lm.model_id, untrained=lm.untrained, info=info, **kwargs)
 
     # ------------------------------------------------------------------ public
@@ -216,21 +225,36 @@ class Extractor:
         return budget
 
     def _run(self, jobs: list[_Job]):
+        """Decode every job's prompt; ``(job, generation)`` pairs in job order.
+
+        The prompts of one chunk (its label groups and classification fields) form a group
+        whose common prefix, the chunk's text, is prefilled once; groups are queued shortest
+        first and decoded with continuous batching (``extractor.decoding``)."""
         if not jobs:
             return
+        from .decoding import Request
+
         encoded = self.tokenizer([j.prompt for j in jobs])["input_ids"]
         for n in map(len, encoded):
             if n > self.max_prompt_tokens:  # chunking keeps a margin; never truncate silently
                 raise ExtractionError(f"internal: prompt of {n} tokens exceeds {self.max_prompt_tokens}")
-        order = sorted(range(len(jobs)), key=lambda i: len(encoded[i]))
-        for b in range(0, len(order), self.batch_size):
-            picked = order[b : b + self.batch_size]
-            batch = [jobs[i] for i in picked]
-            ids, mask = self.decoder.pad([encoded[i] for i in picked])
-            gens = self.decoder.generate(
-                ids, mask, [j.grammar for j in batch], max_new_tokens=self._new_tokens(batch)
-            )
-            yield from zip(batch, gens)
+        groups: dict[tuple, list[int]] = {}
+        for i, job in enumerate(jobs):
+            key = (job.doc, job.chunk.start, job.chunk.end) if job.parent is None else ("part", i)
+            groups.setdefault(key, []).append(i)
+        ordered = sorted(
+            groups.values(), key=lambda members: (max(len(encoded[i]) for i in members), members[0])
+        )
+        requests = [
+            Request(encoded[i], jobs[i].grammar, self._new_tokens([jobs[i]]), group=g, key=i)
+            for g, members in enumerate(ordered)
+            for i in members
+        ]
+        gens: dict[int, object] = {}
+        for req, gen in self.decoder.run(requests, max_batch=self.batch_size):
+            gens[req.key] = gen
+        for i, job in enumerate(jobs):
+            yield job, gens[i]
 
     def _new_tokens(self, batch: list[_Job]) -> int:
         return self.max_new_tokens
