@@ -714,6 +714,14 @@ def _finetune_command(ctx: click.Context) -> str:
     help="Cut longer training texts into windows of this many characters (and pack sentences up to it).",
 )
 @click.option(
+    "--batch-tokens",
+    default=4096,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="At most this many tokens per batch (rows x longest row; 0: no limit): long passages come in "
+    "smaller batches, so memory stays bounded.",
+)
+@click.option(
     "--pack",
     default=0.5,
     show_default=True,
@@ -736,7 +744,8 @@ def _finetune_command(ctx: click.Context) -> str:
 )
 def finetune_cmd(
     base, train, eval_data, output, lora_rank, epochs, max_steps, device, resume, seed, lr, batch_size, max_tokens,
-    eval_every, eval_limit, save_every, threads, warmup_steps, window_chars, pack, schedule, keep_checkpoints,
+    eval_every, eval_limit, save_every, threads, warmup_steps, window_chars, batch_tokens, pack, schedule,
+    keep_checkpoints,
 ):  # fmt: skip
     """LoRA-fine-tune a causal LM into the SeqGPT prompt format (peft adapter + model card).
 
@@ -758,7 +767,8 @@ def finetune_cmd(
         base=base, train=train, output=output, eval=eval_data, lora_rank=lora_rank, epochs=epochs,
         max_steps=max_steps, batch_size=batch_size, lr=lr, max_tokens=max_tokens, seed=seed, device=device,
         threads=threads, resume=resume, eval_every=eval_every, eval_limit=eval_limit, save_every=save_every,
-        warmup_steps=warmup_steps, window_chars=window_chars, pack=pack, schedule=schedule,
+        warmup_steps=warmup_steps, window_chars=window_chars, batch_tokens=batch_tokens, pack=pack,
+        schedule=schedule,
         keep_checkpoints=keep_checkpoints, command=_finetune_command(click.get_current_context()),
     )  # fmt: skip
     try:

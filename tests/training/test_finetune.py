@@ -200,7 +200,7 @@ def test_loss_covers_the_answer_only(tiny_tokenizer, train_file):
     pairs = build_pairs(load_sources(str(train_file)), seed=0)
     eos = end_token_id(tiny_tokenizer)
     enc = [encode_pair(p, tiny_tokenizer, eos) for p in pairs]
-    ids, mask, labels, ntok, nans = next(_batches(enc, 2, tiny_tokenizer.pad_token_id))
+    ids, mask, labels, ntok, nans = next(_batches([enc[:2]], tiny_tokenizer.pad_token_id))
     for row, (seq, start) in enumerate(enc[:2]):
         assert (labels[row, :start] == -100).all()
         assert labels[row, start : len(seq)].tolist() == seq[start:]
@@ -318,3 +318,15 @@ def test_constant_schedule_keeps_the_rate_after_warmup():
     assert _lr_at(50, 100, cfg) == _lr_at(99, 100, cfg) == 1e-3
     cfg.schedule = "cosine"
     assert _lr_at(99, 100, cfg) < 2e-4 < _lr_at(50, 100, cfg)
+
+
+def test_batches_respect_the_token_budget_and_keep_every_pair():
+    from training.finetune import _bucketed
+
+    rng = random.Random(0)
+    enc = [([1] * rng.randint(5, 400), 3) for _ in range(200)]
+    batches = _bucketed(enc, 8, random.Random(1), batch_tokens=800)
+    assert sorted(len(x[0]) for b in batches for x in b) == sorted(len(x[0]) for x in enc)
+    assert all(len(b) <= 8 and (len(b) == 1 or len(b) * max(len(x[0]) for x in b) <= 800) for b in batches)
+    assert any(len(b) < 8 for b in batches) and any(len(b) == 8 for b in batches)
+    assert batches == _bucketed(enc, 8, random.Random(1), batch_tokens=800)  # deterministic
