@@ -74,6 +74,7 @@ class Extractor:
         overlap: int = 64,
         untrained: bool = False,
         info: dict | None = None,
+        typed: bool = True,
     ):
         from .decoding import GreedyDecoder
         from .vocab import TokenBytes
@@ -87,6 +88,7 @@ class Extractor:
         self.batch_size = batch_size
         self.overlap = overlap
         self.untrained = untrained
+        self.typed = typed  # typed fields may only take spans their type accepts (extractor.recognize)
         self.info = info or {}
         vocab_size = getattr(getattr(model, "config", None), "vocab_size", None)
         self.vocab = TokenBytes(tokenizer, vocab_size=vocab_size)
@@ -145,7 +147,11 @@ class Extractor:
                 for group in groups:
                     labels = [f.prompt_label for f in group]
                     prompt = build_prompt(chunk.text, labels, EXTRACT)
-                    grammar = Grammar(labels, index) if constrained else None
+                    grammar = (
+                        Grammar(labels, index, candidates=self._candidates(group, index))
+                        if constrained
+                        else None
+                    )
                     jobs.append(_Job(d, chunk, group, labels, EXTRACT, prompt, grammar, index))
             for chunk in chunks:
                 for cf in classes:
@@ -207,6 +213,21 @@ class Extractor:
                 job.parent.parts.setdefault(part.field, part)
 
     # --------------------------------------------------------------- internals
+    def _candidates(self, group, index: TextIndex) -> dict:
+        """Per label of ``group``: the spans of the chunk its field's type accepts, for the
+        grammar (typed fields only; free-text fields take any span)."""
+        if not self.typed:
+            return {}
+        from .constraints import Candidates
+        from .recognize import candidate_spans
+
+        out = {}
+        for j, f in enumerate(group):
+            spans = candidate_spans(f, index.text)
+            if spans is not None:
+                out[j] = Candidates.from_chars(index, spans)
+        return out
+
     def _text_budget(self, groups, classes) -> int:
         overheads = [
             len(self.tokenizer(build_prompt("", [f.prompt_label for f in g], EXTRACT))["input_ids"])
