@@ -56,6 +56,7 @@ class _Job:
     grammar: Grammar | None = None
     index: TextIndex | None = None
     parent: Span | None = None  # the value whose parts this prompt reads
+    chunk_no: int = 0
 
 
 class Extractor:
@@ -128,37 +129,15 @@ class Extractor:
         """Extract ``schema``'s fields from every text; one ``DocumentResult`` per text."""
         fields = list(schema.extraction_fields)
         classes = list(schema.classification_fields)
-        groups = group_labels(fields, self.labels_per_prompt) if fields else []
-        budget = self._text_budget(groups, classes)
         results = [
-            DocumentResult(values={f.name: [] for f in fields}, classes={c.name: [] for c in classes})
+            DocumentResult(
+                values={f.name: [] for f in fields}, classes={c.name: [] for c in classes}, chunks=0
+            )
             for _ in texts
         ]
-        jobs: list[_Job] = []
-        chunks_of: list[list[Chunk]] = []
-        for d, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise ExtractionError(f"document {d} is {type(text).__name__}, not text")
-            chunks = split_text(text, self.tokenizer, budget, self.overlap) if text.strip() else []
-            chunks_of.append(chunks)
-            results[d].chunks = len(chunks)
-            for chunk in chunks:
-                index = TextIndex(chunk.text, self.vocab) if constrained else None
-                for group in groups:
-                    labels = [f.prompt_label for f in group]
-                    prompt = build_prompt(chunk.text, labels, EXTRACT)
-                    grammar = (
-                        Grammar(labels, index, candidates=self._candidates(group, index))
-                        if constrained
-                        else None
-                    )
-                    jobs.append(_Job(d, chunk, group, labels, EXTRACT, prompt, grammar, index))
-            for chunk in chunks:
-                for cf in classes:
-                    labels = list(cf.choices)
-                    prompt = build_prompt(chunk.text, labels, CLASSIFY)
-                    grammar = Grammar(labels, None, classify=True).bind(self.vocab) if constrained else None
-                    jobs.append(_Job(d, chunk, [cf], labels, CLASSIFY, prompt, grammar, None))
+        jobs = self.plan(texts, schema, constrained=constrained)
+        for job in jobs:
+            results[job.doc].chunks = max(results[job.doc].chunks, job.chunk_no + 1)
         found: dict[int, list[tuple[Chunk, list[Span]]]] = {}
         best_class: dict[tuple[int, str], tuple[tuple[float, int], list[ClassLabel]]] = {}
         for job, gen in self._run(jobs):
@@ -190,6 +169,36 @@ class Extractor:
         for d, text in enumerate(texts):
             schema.validate(results[d], text)
         return results
+
+    def plan(self, texts: list[str], schema, *, constrained: bool = True) -> list[_Job]:
+        """The prompts ``extract_batch`` decodes for ``texts``: each chunk x label group (``抽取``)
+        and each chunk x classification field (``分类``), with their grammars."""
+        fields = list(schema.extraction_fields)
+        classes = list(schema.classification_fields)
+        groups = group_labels(fields, self.labels_per_prompt) if fields else []
+        budget = self._text_budget(groups, classes)
+        jobs: list[_Job] = []
+        for d, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise ExtractionError(f"document {d} is {type(text).__name__}, not text")
+            chunks = split_text(text, self.tokenizer, budget, self.overlap) if text.strip() else []
+            for k, chunk in enumerate(chunks):
+                index = TextIndex(chunk.text, self.vocab) if constrained else None
+                for group in groups:
+                    labels = [f.prompt_label for f in group]
+                    prompt = build_prompt(chunk.text, labels, EXTRACT)
+                    grammar = (
+                        Grammar(labels, index, candidates=self._candidates(group, index))
+                        if constrained
+                        else None
+                    )
+                    jobs.append(_Job(d, chunk, group, labels, EXTRACT, prompt, grammar, index, chunk_no=k))
+                for cf in classes:
+                    labels = list(cf.choices)
+                    prompt = build_prompt(chunk.text, labels, CLASSIFY)
+                    grammar = Grammar(labels, None, classify=True).bind(self.vocab) if constrained else None
+                    jobs.append(_Job(d, chunk, [cf], labels, CLASSIFY, prompt, grammar, None, chunk_no=k))
+        return jobs
 
     def _read_parts(self, results: list[DocumentResult], fields, constrained: bool) -> None:
         """One prompt per value of a field with parts: the value alone is the input and the
