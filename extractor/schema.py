@@ -70,6 +70,7 @@ from typing import Any
 
 import yaml
 
+from extractor.errors import SchemaError
 from extractor.normalize import (
     id_birth_date,
     id_check_digit,
@@ -101,10 +102,6 @@ _FIELD_KEYS = (
     "name", "hint", "type", "required", "threshold", "choices", "parts", "length", "pattern", "description",
 )  # fmt: skip
 _SCHEMA_KEYS = ("name", "fields", "rules", "records", "summary")
-
-
-class SchemaError(ValueError):
-    """A schema (field list, file or rule) that cannot be used; the message says how to fix it."""
 
 
 # --------------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import click
 
+from extractor.errors import SeqgptError
+
 EXAMPLES = """\b
 Examples:
   seqgpt extract --fields "甲方,乙方,合同金额,签约日期(YYYY-MM-DD)" contract.pdf
@@ -22,7 +24,19 @@ Examples:
 """
 
 
-@click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The ``seqgpt`` group: any :class:`~extractor.errors.SeqgptError` a command lets through
+    (a model that cannot be loaded, a storage error, a run that stopped early ...) becomes a
+    ``ClickException``: its message on stderr, exit status 1, no traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except SeqgptError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=_Group, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="seqgpt-nlp")
 def main():
     """seqgpt: pull named fields out of business documents as verbatim, validated values.
@@ -119,12 +133,8 @@ def _read_document(source: str) -> tuple[str, str]:
 
 def _load_extractor(model: str | None, device: str, dtype: str, compile: bool, **kwargs):
     from extractor.engine import Extractor
-    from extractor.loading import ModelLoadError
 
-    try:
-        ex = Extractor.load(model, device=device, dtype=dtype, compile=compile, **kwargs)
-    except ModelLoadError as exc:
-        raise click.ClickException(str(exc)) from exc
+    ex = Extractor.load(model, device=device, dtype=dtype, compile=compile, **kwargs)
     if ex.untrained:
         click.echo(
             f"note: using an untrained tiny demo model ({ex.model_id}); values are verbatim spans but not "
@@ -369,7 +379,7 @@ def run_cmd(
     except PipelineError as exc:
         if exc.summary is not None:
             click.echo(exc.summary.format(), err=True)
-        raise click.ClickException(str(exc)) from exc
+        raise
     click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if as_json else report.format())
 
 
@@ -505,7 +515,7 @@ def eval_cmd(
 
     try:
         data = load_dataset(dataset, split, subset=subset, limit=limit)
-    except DatasetError as exc:
+    except DatasetError as exc:  # not a SeqgptError (yet): training/datasets.py keeps its own base
         raise click.ClickException(str(exc)) from exc
     t0 = time.perf_counter()
     ex = _load_extractor(model, device, dtype, compile, batch_size=batch_size, max_new_tokens=max_new_tokens)
@@ -723,13 +733,10 @@ def finetune_cmd(
     --model anywhere (the base is merged in); it holds card.json and README.md with the
     data, steps, tokens, loss, eval figures and this command.
     """
-    from extractor.loading import ModelLoadError, resolve_device
+    from extractor.loading import resolve_device
     from training.finetune import FinetuneConfig, FinetuneError, finetune
 
-    try:
-        device = resolve_device(device)
-    except ModelLoadError as exc:
-        raise click.ClickException(str(exc)) from exc
+    device = resolve_device(device)
     cfg = FinetuneConfig(
         base=base, train=train, output=output, eval=eval_data, lora_rank=lora_rank, epochs=epochs,
         max_steps=max_steps, batch_size=batch_size, lr=lr, max_tokens=max_tokens, seed=seed, device=device,
@@ -739,7 +746,7 @@ def finetune_cmd(
     )  # fmt: skip
     try:
         card = finetune(cfg, log=lambda s: click.echo(s, err=True))
-    except (FinetuneError, ModelLoadError) as exc:
+    except FinetuneError as exc:  # not a SeqgptError (yet): training/finetune.py keeps its own base
         raise click.ClickException(str(exc)) from exc
     ev = card["evals"][-1] if card["evals"] else None
     figures = f", eval F1 {ev['f1']:.3f}" if ev else ""

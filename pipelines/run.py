@@ -83,6 +83,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from extractor.errors import SeqgptError
 from pipelines.stages import (
     QUARANTINE_DIR,
     RECORDS_DIR,
@@ -105,7 +106,7 @@ UNTRAINED_LABEL = "seqgpt-tiny-untrained"
 KINDS = ("auto", "pdf", "tickets", "text")
 
 
-class PipelineError(RuntimeError):
+class PipelineError(SeqgptError, RuntimeError):
     """The run could not start or stopped early; the message says why and what to do."""
 
     def __init__(self, message: str, summary: Summary | None = None):
