@@ -83,6 +83,7 @@ import pyarrow.parquet as pq
 
 from connectors.fs import Folder
 from connectors.records import ConnectorError, Quarantine
+from extractor.schema import FIELD_TYPES
 from extractor.types import best_span
 
 __all__ = [
@@ -100,7 +101,6 @@ __all__ = [
     "result_to_row",
 ]
 
-FIELD_TYPES = ("text", "money", "date", "phone", "id_number", "integer", "percent", "choice", "class")
 AMOUNT_SCALE = 4
 AMOUNT_TYPE = pa.decimal128(22, AMOUNT_SCALE)
 TEMP_DIR = "_tmp"
