@@ -101,7 +101,14 @@ def schema_options(f):
 
 
 def _read_document(source: str) -> tuple[str, str]:
-    """The text of a text or PDF file, or of stdin for ``-``; (text, name)."""
+    """The clean text of a text or PDF file, or of stdin for ``-``; (text, name).
+
+    Read and cleaned by ``connectors.documents.read_document``, exactly as ``seqgpt run``
+    reads the same file, so the offsets printed here are the offsets a job writes.
+    """
+    from connectors.documents import read_document
+    from connectors.records import Quarantine
+
     if source == "-":
         data = sys.stdin.buffer.read()
         name = "<stdin>"
@@ -115,20 +122,12 @@ def _read_document(source: str) -> tuple[str, str]:
             )
         data = path.read_bytes()
         name = source
-    if data[:5] == b"%PDF-" or name.lower().endswith(".pdf"):
-        from connectors.pdf import read_pdf
-        from connectors.records import Quarantine
-
-        doc = read_pdf(data, name)
-        if isinstance(doc, Quarantine):
-            raise click.ClickException(f"cannot read {name}: {doc.reason} ({doc.detail})")
-        return doc.text, name
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return data.decode(encoding), name
-        except UnicodeDecodeError:
-            continue
-    raise click.ClickException(f"{name} is neither UTF-8 nor GB18030 text, nor a PDF")
+    doc = read_document(data, name)
+    if isinstance(doc, Quarantine):
+        if doc.reason in ("empty", "empty_text"):
+            raise click.ClickException(f"{name} contains no text")
+        raise click.ClickException(f"cannot read {name}: {doc.reason} ({doc.detail})")
+    return doc.text, name
 
 
 def _load_extractor(model: str | None, device: str, dtype: str, compile: bool, **kwargs):
@@ -185,8 +184,6 @@ def extract(
     """
     schema = _load_schema(fields, schema_file, records, summary)
     text, name = _read_document(source)
-    if not text.strip():
-        raise click.ClickException(f"{name} contains no text to extract from")
     ex = _load_extractor(
         model, device, dtype, compile, labels_per_prompt=labels_per_prompt, max_new_tokens=max_new_tokens
     )
@@ -415,9 +412,6 @@ def compare_cmd(
     schema = _load_schema(fields, schema_file, records, summary)
     text_a, name_a = _read_document(doc_a)
     text_b, name_b = _read_document(doc_b)
-    for text, name in ((text_a, name_a), (text_b, name_b)):
-        if not text.strip():
-            raise click.ClickException(f"{name} contains no text to compare")
     ex = _load_extractor(model, device, dtype, compile)
     result_a, result_b = ex.extract_batch([text_a, text_b], schema)
     rows = [c for c in compare(schema, result_a, result_b) if show_all or c.status != "same"]

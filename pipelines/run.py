@@ -5,8 +5,10 @@ on Ray Data::
 
     driver: list input (connectors.fs.Folder), recover the output, read the done set
       -> ray.data.from_items(files)
-      -> flat_map(ReadStage)        CPU tasks: bytes -> PDF pages / ticket records / text
-      -> map(CleanStage)            CPU tasks: pipelines.clean (NFKC, headers, wraps, mojibake)
+      -> flat_map(ReadStage)        CPU tasks: connectors.documents.parse_documents: bytes -> PDF
+                                    pages / ticket records / text
+      -> map(CleanStage)            CPU tasks: connectors.documents.clean_document (NFKC, headers,
+                                    wraps, mojibake): the cleaner of `seqgpt extract` and the app
       -> map_batches(ExtractStage)  actor pool, one model per actor (GPU: num_gpus per actor;
                                     CPU: fractional num_cpus and few torch threads, so the
                                     pool never starves the readers); chunking, validation
@@ -348,9 +350,9 @@ def run_pipeline(
     Raises :class:`PipelineError` when the run cannot start or stops early (the error's
     ``summary`` holds what was committed; a rerun finishes the job).
     """
+    from connectors.documents import DEFAULT_MAX_BYTES, DEFAULT_MAX_CHARS
     from connectors.fs import Folder
     from connectors.records import ConnectorError
-    from pipelines.stages import DEFAULT_MAX_BYTES, DEFAULT_MAX_CHARS
 
     say = echo or _default_echo
     if kind not in KINDS:
@@ -493,17 +495,17 @@ def _build_dataset(ray, items, pre_quarantined, *, src, out, schema, model, labe
     cpus = max(1.0, float(ray.cluster_resources().get("CPU", 1)))
     blocks = max(1, min(len(items), int(cpus) * 4, 1000))
     ds = ray.data.from_items(items, override_num_blocks=blocks)
-    ds = ds.flat_map(
-        ReadStage(
-            src,
-            id_column=id_column,
-            text_columns=text_columns,
-            ticket_format=ticket_format,
-            max_bytes=max_bytes,
-            max_chars=max_chars,
-        )
+    from connectors.documents import ReadOptions
+
+    options = ReadOptions(
+        max_bytes=max_bytes,
+        max_chars=max_chars,
+        id_column=id_column,
+        text_columns=text_columns,
+        ticket_format=ticket_format,
     )
-    ds = ds.map(CleanStage(max_chars))
+    ds = ds.flat_map(ReadStage(src, options))
+    ds = ds.map(CleanStage())
     on_gpu = gpus_per_actor and gpus_per_actor > 0
     extract_args: dict[str, Any] = {
         "compute": ray.data.ActorPoolStrategy(size=actors),

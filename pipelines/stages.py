@@ -49,8 +49,6 @@ RECORDS_DIR = "_records"  # _records/<record type>/part-<k>.parquet
 PDF_EXTENSIONS = (".pdf",)
 TEXT_EXTENSIONS = (".txt", ".text", ".md")
 TICKET_EXTENSIONS = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".pq")
-DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # one PDF or text file
-DEFAULT_MAX_CHARS = 2_000_000  # one document's text (about 1,000 pages)
 
 WORK_SCHEMA = pa.schema(
     [
@@ -213,27 +211,16 @@ class ReadStage:
 
     The input row is ``{"path", "source", "kind", "size", "done"}``; ``done`` lists the
     record keys of this file already committed by an earlier run (ticket files only: PDF
-    and text files that are done were never listed).  Runs as a Ray task (CPU).
+    and text files that are done were never listed).  Parsing is
+    ``connectors.documents.parse_documents`` -- the reader of ``seqgpt extract`` and the
+    app -- with the run's ``ReadOptions``.  Runs as a Ray task (CPU).
     """
 
-    def __init__(
-        self,
-        folder,
-        *,
-        id_column: str = "id",
-        text_columns: tuple[str, ...] = ("text",),
-        ticket_format: str | None = None,
-        max_bytes: int = DEFAULT_MAX_BYTES,
-        max_chars: int = DEFAULT_MAX_CHARS,
-        pdf_engine: str = "pdfium",
-    ):
+    def __init__(self, folder, options=None):
+        from connectors.documents import ReadOptions
+
         self.folder = folder
-        self.id_column = id_column
-        self.text_columns = tuple(text_columns)
-        self.ticket_format = ticket_format
-        self.max_bytes = max_bytes
-        self.max_chars = max_chars
-        self.pdf_engine = pdf_engine
+        self.options = options or ReadOptions()
 
     def __call__(self, item: dict[str, Any]) -> list[dict[str, Any]]:
         t0 = time.perf_counter()
@@ -265,94 +252,25 @@ class ReadStage:
             raise _StorageError(str(e)) from e
 
     def _read(self, item: dict[str, Any]) -> list[dict[str, Any]]:
+        from connectors.documents import parse_documents, size_limit, too_large
+        from connectors.records import Quarantine
+
         path, source, kind = item["path"], item["source"], item["kind"]
-        # a text file of more than 4 bytes per allowed character cannot fit: reject it unread
-        limit = {"pdf": self.max_bytes, "text": min(self.max_bytes, 4 * self.max_chars)}.get(kind)
-        if limit is not None and item.get("size", 0) > limit:
-            size = item["size"]
-            return [
-                work_row(
-                    source,
-                    path,
-                    kind,
-                    stage="parse",
-                    reason="too_large",
-                    detail=f"{size:,} bytes is over the limit of {limit:,} bytes for a {kind} file",
-                )
-            ]
+        limit = size_limit(kind, self.options)
+        if limit is not None and item.get("size", 0) > limit:  # rejected unread
+            q = too_large(source, path, kind, item["size"], limit)
+            return [work_row(source, path, kind, stage=q.stage, reason=q.reason, detail=q.detail)]
         try:
             data = self._bytes(item)
         except FileNotFoundError as e:
             return [work_row(source, path, kind, stage="parse", reason="missing", detail=str(e))]
-        if kind == "pdf":
-            return [self._pdf(data, path, source)]
-        if kind == "text":
-            return [self._text(data, path, source)]
-        if kind == "tickets":
-            return self._tickets(data, source, set(json.loads(item.get("done") or "[]")))
-        raise ValueError(f"unknown input kind {kind!r}")
-
-    def _doc_row(self, doc, kind: str) -> dict[str, Any]:
-        if len(doc.text) > self.max_chars:
-            return work_row(
-                doc.source,
-                doc.id,
-                kind,
-                pages=doc.pages,
-                stage="parse",
-                reason="too_large",
-                detail=f"{len(doc.text):,} characters is over the limit of {self.max_chars:,}",
-            )
-        return work_row(doc.source, doc.id, kind, text=doc.text, pages=doc.pages, meta=doc.meta)
-
-    def _pdf(self, data: bytes, path: str, source: str) -> dict[str, Any]:
-        from connectors.pdf import read_pdf
-        from connectors.records import Quarantine
-
-        rec = read_pdf(data, source, doc_id=path, engine=self.pdf_engine, max_bytes=self.max_bytes)
-        if isinstance(rec, Quarantine):
-            return work_row(source, path, "pdf", stage=rec.stage, reason=rec.reason, detail=rec.detail)
-        return self._doc_row(rec, "pdf")
-
-    def _text(self, data: bytes, path: str, source: str) -> dict[str, Any]:
-        from connectors.records import Doc
-        from connectors.tickets import decode_text
-
-        if not data.strip():
-            return work_row(source, path, "text", stage="parse", reason="empty", detail="no text in the file")
-        text, encoding = decode_text(data)
-        bad = sum(1 for ch in text if "\udc80" <= ch <= "\udcff")
-        if bad > max(10, len(text) // 100):
-            return work_row(
-                source,
-                path,
-                "text",
-                stage="parse",
-                reason="bad_encoding",
-                detail=f"{bad} bytes are invalid UTF-8 and invalid GB18030",
-            )
-        if bad:
-            text = "".join("\ufffd" if "\udc80" <= ch <= "\udcff" else ch for ch in text)
-        doc = Doc(
-            id=path, source=source, text=text, pages=1, meta={"_encoding": encoding, "bytes": len(data)}
-        )
-        return self._doc_row(doc, "text")
-
-    def _tickets(self, data: bytes, source: str, done: set[str]) -> list[dict[str, Any]]:
-        from connectors.records import Quarantine
-        from connectors.tickets import read_tickets
-
+        done = set(json.loads(item.get("done") or "[]"))
         rows = []
-        records = read_tickets(
-            data, source, self.ticket_format, id_column=self.id_column, text_columns=self.text_columns
-        )
-        for rec in records:
+        for rec in parse_documents(data, source, kind, self.options, doc_id=path):
             if isinstance(rec, Quarantine):
-                row = work_row(
-                    source, rec.id, "tickets", stage=rec.stage, reason=rec.reason, detail=rec.detail
-                )
+                row = work_row(source, rec.id, kind, stage=rec.stage, reason=rec.reason, detail=rec.detail)
             else:
-                row = self._doc_row(rec, "tickets")
+                row = work_row(rec.source, rec.id, kind, text=rec.text, pages=rec.pages, meta=rec.meta)
             if row["key"] not in done:
                 rows.append(row)
         return rows
@@ -364,24 +282,22 @@ class _StorageError(Exception):
 
 # ------------------------------------------------------------------------ clean
 class CleanStage:
-    """``map`` function: clean a document's text (``pipelines.clean``); empty -> quarantine."""
-
-    def __init__(self, max_chars: int = DEFAULT_MAX_CHARS):
-        self.max_chars = max_chars
+    """``map`` function: clean a document's text with ``connectors.documents.clean_document``
+    (what ``seqgpt extract`` and the app run too); nothing left -> quarantine."""
 
     def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
+        from connectors.documents import clean_document
+        from connectors.records import Doc, Quarantine
+
         if row["reason"]:
             return row
         t0 = time.perf_counter()
-        try:
-            from pipelines.clean import clean_text
-
-            text, notes = clean_text(row["text"], layout=row["kind"] == "pdf")
-            row = {**row, "text": text, "notes": json.dumps(notes, ensure_ascii=False)}
-            if not text.strip():
-                row = quarantine(row, "clean", "empty_text", "no text left after cleaning")
-        except Exception as e:
-            row = quarantine(row, "clean", "clean_error", _error_detail(e))
+        doc = Doc(id=row["id"], source=row["source"], text=row["text"], pages=row["pages"])
+        rec = clean_document(doc, row["kind"])
+        if isinstance(rec, Quarantine):
+            row = quarantine(row, rec.stage, rec.reason, rec.detail)
+        else:
+            row = {**row, "text": rec.text, "notes": json.dumps(rec.notes, ensure_ascii=False)}
         row["t_clean"] = time.perf_counter() - t0
         return row
 
