@@ -1,5 +1,8 @@
 """Pure helpers of the Streamlit app (``app.py``): no Streamlit, no model, unit-testable.
 
+- :func:`md_text` / :func:`md_code`: user and document text escaped for Streamlit's Markdown
+  elements, as text or as a code span that cannot be broken out of (the HTML views escape
+  with ``html.escape``), so a document's markup is always shown as text.
 - :func:`collect_spans` / :func:`highlight_html`: the document text as HTML with every
   value in a ``<mark>`` carrying ``data-field``, ``data-start``, ``data-end``,
   ``data-confidence`` and ``data-status`` (``ok``, ``issue`` for a value that failed its
@@ -22,6 +25,7 @@ import html
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -43,6 +47,8 @@ __all__ = [
     "context_html",
     "highlight_html",
     "load_schema_bytes",
+    "md_code",
+    "md_text",
     "model_from_argv",
     "parse_field_list",
     "read_upload",
@@ -61,6 +67,32 @@ _MORE_KEYS = ("parts", "length", "pattern", "description")
 _PALETTE = (  # background colours of the fields' marks, in schema order
     "#fde68a", "#bfdbfe", "#bbf7d0", "#fbcfe8", "#ddd6fe", "#fed7aa", "#a5f3fc", "#e9d5ff",
 )  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------
+# Escaping
+# --------------------------------------------------------------------------------------
+
+_MARKDOWN_SPECIALS = frozenset("\\`*_{}[]()#+-.!|<>~=$")
+
+
+def md_text(text: str) -> str:
+    """``text`` (a document's words, a field name, a file name) for any Streamlit Markdown
+    element, shown exactly as typed: every Markdown and HTML special character is
+    backslash-escaped, so ``<script>``, ``<img onerror=...>``, ``[link](...)``, ``**`` or
+    ``$...$`` in a document never become markup, links, images or formulas."""
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in str(text))
+
+
+def md_code(text: str) -> str:
+    """``text`` as an inline code span (rules, record types, templates, model ids: shown
+    verbatim, ``>=`` not turned into ``≥``), whatever backticks it holds: the fence is one
+    backtick longer than its longest backtick run, so it cannot be closed from inside."""
+    text = " ".join(str(text).splitlines())
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or longest else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 # --------------------------------------------------------------------------------------

@@ -117,8 +117,10 @@ def extract(
     click.echo(render(result, schema, fmt, source=name, model=ex.model_id))
 
 
-def render(result, schema, fmt: str, *, source: str = "", model: str = "") -> str:
-    """A DocumentResult as JSON, a plain-text table or a Markdown table."""
+def render(result, schema, fmt: str, *, source: str = "", model: str = "", escape=None) -> str:
+    """A DocumentResult as JSON, a plain-text table or a Markdown table.  ``escape`` (Markdown
+    only) is applied to every cell and note: the app passes ``app_support.md_text`` so that
+    document text rendered as Markdown stays text; the CLI prints cells as they are."""
     if fmt == "json":
         payload = {"source": source, "model": model, **result.to_dict()}
         return json.dumps(payload, ensure_ascii=False, indent=2)
@@ -154,8 +156,10 @@ def render(result, schema, fmt: str, *, source: str = "", model: str = "") -> st
     notes = [f"summary: {result.summary}"] if result.summary is not None else []
     notes += [f"violation: {v}" for v in result.violations] + [f"warning: {w}" for w in result.warnings]
     if fmt == "markdown":
+        notes = [escape(n) if escape else n for n in notes]
         return "\n".join(
-            [_table([header, *rows], markdown=True)] + ([""] + [f"- {n}" for n in notes] if notes else [])
+            [_table([header, *rows], markdown=True, escape=escape)]
+            + ([""] + [f"- {n}" for n in notes] if notes else [])
         )
     return "\n".join([_table([header, *rows]), *notes])
 
@@ -267,12 +271,14 @@ def compare_cmd(
     click.echo(_table(table, markdown=fmt == "markdown"))
 
 
-def _table(rows: list[list[str]], *, markdown: bool = False) -> str:
-    """Rows (the first is the header) as an aligned plain-text or a Markdown table."""
+def _table(rows: list[list[str]], *, markdown: bool = False, escape=None) -> str:
+    """Rows (the first is the header) as an aligned plain-text or a Markdown table (cells
+    through ``escape`` when given, else only ``|`` escaped)."""
     if markdown:
 
         def esc(x):
-            return str(x).replace("|", "\\|").replace("\n", " ")
+            text = escape(str(x)) if escape else str(x).replace("|", "\\|")
+            return text.replace("\n", " ")
 
         lines = ["| " + " | ".join(esc(x) for x in rows[0]) + " |", "|" + "---|" * len(rows[0])]
         return "\n".join(lines + ["| " + " | ".join(esc(x) for x in r) + " |" for r in rows[1:]])
