@@ -81,9 +81,9 @@ export default function(component) {
 
 @st.cache_resource(show_spinner="Loading the model (once per process) …", max_entries=2)
 def load_extractor(model: str | None, device: str):
-    from extractor.engine import Extractor
+    from pipelines.config import ModelConfig
 
-    return Extractor.load(model, device=device)
+    return ModelConfig(model, device=device).load()
 
 
 @st.cache_resource(show_spinner=False)
