@@ -282,7 +282,9 @@ def test_paste_add_fields_run_highlights_and_json(page, tmp_path):
     check_marks_against(found, DOC, result)
     # the highlighted element's text is exactly the document, so the offsets are the document's
     assert page.eval_on_selector(".seqgpt-doc", "e => e.textContent") == DOC
-    assert page.locator(".st-key-values_table table tbody tr").count() == len(found)
+    values = page.locator(".st-key-values_table table tbody tr")
+    values.nth(len(found) - 1).wait_for(state="attached")  # the grid renders after the marks
+    assert values.count() == len(found)
 
     # clicking a value shows where it came from
     target = found[-1]
