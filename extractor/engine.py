@@ -35,13 +35,14 @@ from types import SimpleNamespace
 
 from .chunking import Chunk, merge_spans, split_text
 from .constraints import Grammar, TextIndex
+from .errors import SeqgptError
 from .prompt import CLASSIFY, EXTRACT, MAX_LABELS_PER_PROMPT, build_prompt, group_labels, parse_answer
 from .types import ClassLabel, DocumentResult, Span
 
 PROMPT_MARGIN = 8  # tokens kept free for tokenization differences at the text's edges
 
 
-class ExtractionError(ValueError):
+class ExtractionError(SeqgptError, ValueError):
     """The request cannot be served (e.g. labels so long that no text fits a prompt)."""
 
 

@@ -30,13 +30,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import SeqgptError
+
 DEFAULT_MODEL = "seqgpt-mini"  # the bundled default when available (see module docstring)
 TINY_MODEL = "tiny"  # the untrained demo model
 DEFAULT_ENV = "SEQGPT_DEFAULT_MODEL"
 SEQGPT_HUB_ID = "DAMO-NLP/SeqGPT-560M"
 
 
-class ModelLoadError(RuntimeError):
+class ModelLoadError(SeqgptError, RuntimeError):
     """A model could not be loaded; the message says why and what to do."""
 
 

@@ -31,8 +31,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import SeqgptError
 
-class MiniUnavailable(RuntimeError):
+
+class MiniUnavailable(SeqgptError, RuntimeError):
     """A packaged base cannot be found or converted; the message says what to do."""
 
 
