@@ -11,8 +11,8 @@ unconstrained.
 How spans are found: for each type a character class finds *runs* of characters a value of
 that type is made of (digits, Chinese numerals, 年月日, currency signs and words, month
 names ...); every sub-span of a run that starts and ends on a sensible character is tested
-by the type's own acceptance: the same normalizers validation uses (``Field.normalize``,
-with no issue), and for dates an exact match of a date pattern (with or without a year,
+by the type's own acceptance: the same normalizers validation uses
+(``extractor.validation.normalize_value``, with no issue), and for dates an exact match of a date pattern (with or without a year,
 with an approximate ``中旬`` / ``左右`` allowed) so that ``签约日期：2024年3月15日`` itself is
 never a date value, only ``2024年3月15日``.  Runs are short, so this is a few hundred
 normalizer calls per run at most; results are cached per (field signature, text).
@@ -120,7 +120,9 @@ def _accepts(field, kind: str, span: str) -> bool:
         return _is_date(span)
     if kind in _NEEDS and not _NEEDS[kind].search(span):
         return False
-    value, issues = field.normalize(span)
+    from .validation import normalize_value
+
+    value, issues = normalize_value(field, span)
     if issues:
         return False
     return kind == "length" or value is not None
