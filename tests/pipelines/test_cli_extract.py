@@ -157,3 +157,23 @@ def test_schema_command_shows_records_and_summary(tmp_path):
     assert [f["name"] for f in d["fields"]] == ["事故时间", "车牌号", "驾驶人"]
     res = run("schema", "--file", str(out), "--record", "人员: 驾驶人, 电话")
     assert json.loads(res.stdout)["records"] == ["车辆: 车牌号, 驾驶人", "人员: 驾驶人, 电话"]
+
+
+def test_extract_int8_with_threads_gives_verbatim_values_and_sets_threads(model_dir):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        res = run(
+            "extract", "-f", "甲方,合同金额", "--model", model_dir, "--quantize", "int8", "--threads", "1",
+            "--format", "json", "-", input=DOC,
+        )  # fmt: skip
+        assert res.exit_code == 0, res.output
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    for values in json.loads(res.stdout)["fields"].values():
+        for v in values:
+            assert DOC[v["start"] : v["end"]] == v["text"]
+    bad = CliRunner().invoke(main, ["extract", "-f", "甲方", "--quantize", "int4", "-"], input=DOC)
+    assert bad.exit_code != 0 and "int4" in bad.output
