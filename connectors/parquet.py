@@ -26,19 +26,28 @@ Output table (:func:`output_schema`), one row per document, columns in this orde
                                                   upper-cased ID, "12.5", the canonical choice)
     text:                  (nothing more: the value is the text)
     with parts (姓名+职务): <f>_<part>  string  each part of the chosen value, read inside it
+    -- then, for every extraction field:
+    <f>_issues             list<string>  every problem of the field's kept values, each
+                                         written "<value>: <issue>" (a type or hint it fails,
+                                         a rule it breaks or that could not be checked on it)
+    <f>_dropped            list<struct<value: string, confidence: float32, start: int32,
+                                       end: int32>>
+                                         values below the field's threshold, kept for audit
     -- for each classification field <c>:
     <c>                    string        the label with the highest confidence
     <c>_confidence         float32
     -- then:
     summary                string        the schema's summary template, filled (only when the
                                          schema has one; null when a value it needs is missing)
-    violations             list<string>  broken rules and missing required fields
+    violations             list<string>  the row's problems: missing required fields, values
+                                         failing their type or hint, broken rules, rules that
+                                         could not be checked (extractor.validation.validate)
     model                  string        model id or path
     run_id                 string
     extracted_at           timestamp[us, tz=UTC]
 
 A field with no value has null ``<f>``, ``<f>_confidence`` and normalized columns and empty
-``<f>_all`` / ``<f>_offsets`` lists.
+``<f>_all`` / ``<f>_offsets`` / ``<f>_issues`` lists.
 
 The chosen value (``<f>``) is the best span (``extractor.types.best_span``): one without
 validation issues beats one with issues, then the higher confidence wins, then the earlier
@@ -113,6 +122,9 @@ AMOUNT_TYPE = pa.decimal128(22, AMOUNT_SCALE)
 TEMP_DIR = "_tmp"
 _STRING_NORMALIZED = ("date", "phone", "id_number", "percent", "choice", "class")
 _OFFSET_TYPE = pa.struct([("start", pa.int32()), ("end", pa.int32())])
+_DROPPED_TYPE = pa.struct(
+    [("value", pa.string()), ("confidence", pa.float32()), ("start", pa.int32()), ("end", pa.int32())]
+)
 _TS = pa.timestamp("us", tz="UTC")
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.=-]*\Z")
 _QUANTUM = Decimal(1).scaleb(-AMOUNT_SCALE)
@@ -192,6 +204,10 @@ def output_schema(fields: Sequence[Any], classes: Sequence[Any] = (), *, summary
         ]
         cols += _normalized_columns(name, type_)
         cols += [pa.field(f"{name}_{part}", pa.string()) for part in parts.get(name, [])]
+        cols += [
+            pa.field(f"{name}_issues", pa.list_(pa.string())),
+            pa.field(f"{name}_dropped", pa.list_(_DROPPED_TYPE)),
+        ]
     for name in _names(classes):
         cols += [pa.field(name, pa.string()), pa.field(f"{name}_confidence", pa.float32())]
     if summary:
@@ -311,6 +327,9 @@ def result_to_row(
         "pages": int(pages) if pages is not None else None,
     }
     values = getattr(result, "values", {}) or {}
+    dropped: dict[str, list[Any]] = {}
+    for s in getattr(result, "dropped", None) or []:
+        dropped.setdefault(s.field, []).append(s)
     parts = _parts_of(schema_fields)
     for name, type_ in _pairs(schema_fields):
         spans = sorted(values.get(name) or [], key=lambda s: (s.start, s.end))
@@ -323,6 +342,11 @@ def result_to_row(
         for part in parts.get(name, []):
             found = (getattr(best, "parts", None) or {}).get(part) if best else None
             row[f"{name}_{part}"] = found.text if found else None
+        row[f"{name}_issues"] = [f"{s.text}: {issue}" for s in spans for issue in (s.issues or [])]
+        row[f"{name}_dropped"] = [
+            {"value": s.text, "confidence": float(s.confidence), "start": int(s.start), "end": int(s.end)}
+            for s in sorted(dropped.get(name, []), key=lambda s: (s.start, s.end))
+        ]
     labels = getattr(result, "classes", {}) or {}
     for name in _names(classes):
         options = labels.get(name) or []

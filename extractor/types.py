@@ -18,7 +18,9 @@ class Span:
     so ``document[start:end] == text`` always holds.  ``confidence`` is in [0, 1] and comes
     from the model's own token probabilities (see ``extractor.decoding``).  ``normalized``
     is filled by the schema (money, dates, phones, ID numbers ...) and ``issues`` lists the
-    validation problems of this single value (wrong format, not one of the choices ...).
+    validation problems of this single value (wrong format, not one of the choices, a
+    cross-field rule it breaks or that could not be checked on it).  ``chosen`` marks the
+    value that stands for its field (set by validation, see :func:`best_span`).
     """
 
     field: str
@@ -29,6 +31,7 @@ class Span:
     normalized: Any = None
     issues: list[str] = field(default_factory=list)
     parts: dict[str, Span] = field(default_factory=dict)
+    chosen: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -48,10 +51,15 @@ class Span:
 
 def best_span(spans: list[Span]) -> Span | None:
     """The value that stands for a field when one is needed (the Parquet ``<f>`` column, rules,
-    summaries, comparisons): one without validation issues beats one with issues, then the
-    higher confidence wins, then the earlier offset.  None for no spans."""
+    summaries, comparisons): the one validation marked ``chosen``, if any; else one without
+    validation issues beats one with issues, then the higher confidence wins, then the earlier
+    offset.  None for no spans.  Validation chooses before it checks rules, so a value that
+    breaks a rule (and gets that issue) stays the chosen one."""
     if not spans:
         return None
+    for s in spans:
+        if s.chosen:
+            return s
     return min(spans, key=lambda s: (bool(s.issues), -float(s.confidence), s.start))
 
 
@@ -108,7 +116,9 @@ class DocumentResult:
     ``values`` maps every extraction field of the schema (in schema order) to its kept spans,
     sorted by offset; ``classes`` maps every classification field to its labels;
     ``dropped`` holds spans removed by a field's confidence threshold (kept for audit);
-    ``violations`` are the messages of broken cross-field rules and missing required fields;
+    ``violations`` are the row's problems: missing required fields, every kept value that
+    fails its type or hint (``field='text': issue``), broken cross-field rules and rules that
+    could not be checked (a value that does not parse, amounts in different currencies);
     ``warnings`` say where the engine itself may have missed something (an answer cut at the
     token budget), so nothing is lost silently; ``records`` are the schema's record types as
     found (``extractor.records``) and ``summary`` the schema's summary template filled with
@@ -134,5 +144,13 @@ class DocumentResult:
             d["records"] = [r.to_dict() for r in self.records]
         if self.summary is not None:
             d["summary"] = self.summary
-        d.update(violations=list(self.violations), warnings=list(self.warnings), chunks=self.chunks)
+        dropped: dict[str, list[dict[str, Any]]] = {}
+        for s in self.dropped:
+            dropped.setdefault(s.field, []).append(s.to_dict())
+        d.update(
+            dropped=dropped,
+            violations=list(self.violations),
+            warnings=list(self.warnings),
+            chunks=self.chunks,
+        )
         return d

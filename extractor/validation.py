@@ -10,10 +10,13 @@ module applies them to what the model found:
   check of a ``18位`` hint;
 - :func:`comparable` -- the value rules and comparisons compare (an ISO date,
   ``(Decimal, currency)``, a Decimal, or a width/case/space-free key);
-- :func:`check_rule` -- one cross-field rule on the chosen values of its two fields;
+- :func:`check_rule` -- one cross-field rule on the chosen values of its two fields
+  (broken, or not checked because a value does not parse: both are reported);
 - :func:`validate` -- a whole ``DocumentResult``: every value normalized, thresholds
-  applied, required fields and rules checked, records grouped (``extractor.records``) and
-  the summary rendered (``extractor.summary``).  ``Schema.validate`` calls it; the engine
+  applied (dropped values kept for audit), required fields, values and rules checked, with
+  every problem on the value it concerns (``Span.issues``) and on the row
+  (``DocumentResult.violations``), records grouped (``extractor.records``) and the summary
+  rendered (``extractor.summary``).  ``Schema.validate`` calls it; the engine
   runs it on every document.
 
 This module reads the schema objects by their attributes and never imports
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +48,15 @@ from extractor.types import DocumentResult, Span, best_span
 if TYPE_CHECKING:  # type names only: extractor.schema imports this module
     from extractor.schema import Field, Rule, Schema
 
-__all__ = ["check_rule", "comparable", "match_choice", "normalize_value", "text_key", "validate"]
+__all__ = [
+    "RuleOutcome",
+    "check_rule",
+    "comparable",
+    "match_choice",
+    "normalize_value",
+    "text_key",
+    "validate",
+]
 
 _PARTS_SPLIT_RE = re.compile(r"[\s,，、/／|｜;；:：()（）\[\]【】]+")
 _DATE_TOKEN_RE = re.compile(r"YYYY|YY|MM|M|DD|D")
@@ -206,40 +218,73 @@ def _show(entry: tuple[Field, Span]) -> str:
     return str(normalized)
 
 
-def check_rule(rule: Rule, left: tuple[Field, Span] | None, right: tuple[Field, Span] | None) -> str | None:
-    """The violation message of ``rule`` for the chosen values of its two fields, or None.
+@dataclass(frozen=True)
+class RuleOutcome:
+    """What checking one rule found: ``message`` (for the row's violations and the values'
+    issues), ``fields`` (the fields whose chosen values it concerns) and ``checked`` (False
+    when the rule could not be checked: a value that does not parse, different currencies)."""
+
+    message: str
+    fields: tuple[str, ...]
+    checked: bool = True
+
+
+def _unreadable(entry: tuple[Field, Span]) -> str:
+    field, span = entry
+    _, issues = normalize_value(field, span.text)
+    why = "; ".join(issues) or f"cannot be read as a {field.type}"
+    return f"{field.name}={span.text!r} ({why})"
+
+
+def check_rule(
+    rule: Rule, left: tuple[Field, Span] | None, right: tuple[Field, Span] | None
+) -> RuleOutcome | None:
+    """What ``rule`` finds on the chosen values of its two fields: None when it holds (or
+    cannot apply because a value is absent), else a :class:`RuleOutcome`.
 
     ``not_before``: date ``left >= right``; ``less_equal``/``greater_equal``: money (same
     currency) or numbers; ``different``/``same``: :func:`comparable` values;
-    ``required_together``: when ``left`` has a value, ``right`` must have one.  Every other
-    kind is skipped when a value is absent or cannot be normalized.
+    ``required_together``: when ``left`` has a value, ``right`` must have one.  The other
+    kinds apply only when both values are present; a present value that cannot be
+    normalized (a "date" that is a company name) or amounts in different currencies make
+    the rule *not checked*, which is reported (``checked=False``), never passed silently.
     """
     if rule.kind == "required_together":
         if left is not None and right is None:
-            return f"rule {rule} broken: {rule.left}={left[1].text!r} but {rule.right} not found"
+            message = f"rule {rule} broken: {rule.left}={left[1].text!r} but {rule.right} not found"
+            return RuleOutcome(message, (rule.left,))
         return None
     if left is None or right is None:
         return None
     lv, rv = comparable(left[0], left[1].text), comparable(right[0], right[1].text)
     if lv is None or rv is None:
-        return None
+        bad = [e for e, v in ((left, lv), (right, rv)) if v is None]
+        message = f"rule {rule} not checked: " + ", ".join(_unreadable(e) for e in bad)
+        return RuleOutcome(message, tuple(e[0].name for e in bad), checked=False)
     values = f"{rule.left}={_show(left)}, {rule.right}={_show(right)}"
+    both = (rule.left, rule.right)
     if rule.kind == "not_before":
         n = min(len(lv), len(rv))
         if lv[:n] == rv[:n] or lv[:n] > rv[:n]:
             return None
-        return f"rule {rule} broken: {rule.left} is before {rule.right} ({values})"
+        return RuleOutcome(f"rule {rule} broken: {rule.left} is before {rule.right} ({values})", both)
     if rule.kind in ("less_equal", "greater_equal"):
         (la, lc), (ra, rc) = _as_amount(lv), _as_amount(rv)
-        if lc and rc and lc != rc:
-            return None  # different currencies: not comparable without exchange rates
+        if lc and rc and lc != rc:  # not comparable without exchange rates
+            return RuleOutcome(
+                f"rule {rule} not checked: different currencies ({values})", both, checked=False
+            )
         ok = la <= ra if rule.kind == "less_equal" else la >= ra
         word = "greater" if rule.kind == "less_equal" else "less"
-        return None if ok else f"rule {rule} broken: {rule.left} is {word} than {rule.right} ({values})"
+        return (
+            None
+            if ok
+            else RuleOutcome(f"rule {rule} broken: {rule.left} is {word} than {rule.right} ({values})", both)
+        )
     if rule.kind == "different":
-        return None if lv != rv else f"rule {rule} broken: both are the same ({values})"
+        return None if lv != rv else RuleOutcome(f"rule {rule} broken: both are the same ({values})", both)
     if rule.kind == "same":
-        return None if lv == rv else f"rule {rule} broken: they differ ({values})"
+        return None if lv == rv else RuleOutcome(f"rule {rule} broken: they differ ({values})", both)
     return None  # pragma: no cover - kinds are validated by Schema
 
 
@@ -250,33 +295,42 @@ def check_rule(rule: Rule, left: tuple[Field, Span] | None, right: tuple[Field, 
 
 def validate(schema: Schema, result: DocumentResult, text: str | None = None) -> DocumentResult:
     """Normalize every span, apply thresholds, check required fields and rules, and build
-    records and the summary (in place); returns ``result``.
+    records and the summary (in place); returns ``result``.  Running it again gives the same.
 
     Spans of ``result.values[field.name]`` (or keyed by the prompt label) get
     ``normalized``/``issues`` from :func:`normalize_value`; spans below the field's
-    threshold move to ``result.dropped``.  ``result.violations`` gets one message per
-    missing required field, per class label outside the choices and per broken rule.
-    Rules compare each field's chosen value (:func:`extractor.types.best_span`, the value
-    the Parquet ``<f>`` column holds) and are skipped when a value is absent or cannot be
-    normalized (except ``required_together``).  With the document ``text``, the record
-    types are grouped (``extractor.records.group_records``); the summary needs no text.
+    threshold move to ``result.dropped`` (kept for audit, normalized and checked too).  Each
+    field's chosen value (:func:`extractor.types.best_span`, the value the Parquet ``<f>``
+    column holds) is marked ``chosen``.  ``result.violations`` gets, in this order, one
+    message per missing required field, per kept value that fails its type or hint
+    (``签约日期='上海静安置业有限公司': not a valid date``), per class label outside the
+    choices, and per rule that is broken or could not be checked (:func:`check_rule`); a
+    rule's message is also added to the issues of the chosen values it concerns.  With the
+    document ``text``, the record types are grouped (``extractor.records.group_records``);
+    the summary needs no text.
     """
     chosen: dict[str, tuple[Field, Span]] = {}
     violations: list[str] = []
+    value_issues: list[str] = []
     for f in schema.extraction_fields:
         key = f.name if f.name in result.values else f.prompt_label
         spans = result.values.get(key)
         kept: list[Span] = []
         for span in spans or []:
             span.normalized, span.issues = normalize_value(f, span.text)
+            span.chosen = False
             if span.confidence < f.threshold:
                 result.dropped.append(span)
             else:
                 kept.append(span)
+                value_issues += [f"{f.name}={span.text!r}: {issue}" for issue in span.issues]
         if spans is not None:
             spans[:] = kept
         if kept:
-            chosen[f.name] = (f, best_span(kept))
+            best = best_span(kept)
+            assert best is not None
+            best.chosen = True
+            chosen[f.name] = (f, best)
         elif f.required:
             violations.append(f"required field {f.name} not found")
     for f in schema.classification_fields:
@@ -286,16 +340,22 @@ def validate(schema: Schema, result: DocumentResult, text: str | None = None) ->
             violations.append(f"required field {f.name} not found")
         for label in labels:
             if match_choice(f, label.label) is None:
-                violations.append(
+                value_issues.append(
                     f"field {f.name}: label {label.label!r} is not one of {'/'.join(f.choices)}"
                 )
         if labels:
             top = max(labels, key=lambda c: c.confidence)
             chosen[f.name] = (f, Span(f.name, top.label, 0, 0, top.confidence))
+    violations += value_issues
     for rule in schema.rules:
-        message = check_rule(rule, chosen.get(rule.left), chosen.get(rule.right))
-        if message:
-            violations.append(message)
+        outcome = check_rule(rule, chosen.get(rule.left), chosen.get(rule.right))
+        if outcome is None:
+            continue
+        violations.append(outcome.message)
+        for name in outcome.fields:
+            span = chosen[name][1]
+            if outcome.message not in span.issues:
+                span.issues.append(outcome.message)
     for message in violations:
         if message not in result.violations:
             result.violations.append(message)

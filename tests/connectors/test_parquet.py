@@ -71,14 +71,14 @@ def test_output_schema_layout():
     schema = output_schema(FIELDS, CLASSES)
     assert schema.names == [
         "doc_id", "source", "pages",
-        "甲方", "甲方_all", "甲方_confidence", "甲方_offsets",
-        "合同金额", "合同金额_all", "合同金额_confidence", "合同金额_offsets", "合同金额_amount", "合同金额_currency",
-        "签约日期", "签约日期_all", "签约日期_confidence", "签约日期_offsets", "签约日期_normalized",
-        "联系电话", "联系电话_all", "联系电话_confidence", "联系电话_offsets", "联系电话_normalized",
-        "身份证号", "身份证号_all", "身份证号_confidence", "身份证号_offsets", "身份证号_normalized",
-        "员工人数", "员工人数_all", "员工人数_confidence", "员工人数_offsets", "员工人数_normalized",
-        "税率", "税率_all", "税率_confidence", "税率_offsets", "税率_normalized",
-        "项目阶段", "项目阶段_all", "项目阶段_confidence", "项目阶段_offsets", "项目阶段_normalized",
+        "甲方", "甲方_all", "甲方_confidence", "甲方_offsets", "甲方_issues", "甲方_dropped",
+        "合同金额", "合同金额_all", "合同金额_confidence", "合同金额_offsets", "合同金额_amount", "合同金额_currency", "合同金额_issues", "合同金额_dropped",
+        "签约日期", "签约日期_all", "签约日期_confidence", "签约日期_offsets", "签约日期_normalized", "签约日期_issues", "签约日期_dropped",
+        "联系电话", "联系电话_all", "联系电话_confidence", "联系电话_offsets", "联系电话_normalized", "联系电话_issues", "联系电话_dropped",
+        "身份证号", "身份证号_all", "身份证号_confidence", "身份证号_offsets", "身份证号_normalized", "身份证号_issues", "身份证号_dropped",
+        "员工人数", "员工人数_all", "员工人数_confidence", "员工人数_offsets", "员工人数_normalized", "员工人数_issues", "员工人数_dropped",
+        "税率", "税率_all", "税率_confidence", "税率_offsets", "税率_normalized", "税率_issues", "税率_dropped",
+        "项目阶段", "项目阶段_all", "项目阶段_confidence", "项目阶段_offsets", "项目阶段_normalized", "项目阶段_issues", "项目阶段_dropped",
         "合同类型", "合同类型_confidence",
         "violations", "model", "run_id", "extracted_at",
     ]  # fmt: skip
@@ -145,7 +145,54 @@ def test_result_to_row_picks_the_best_value_and_normalizes():
         assert row[f"{name}_confidence"] is None and row[f"{name}_normalized"] is None
     assert row["合同类型"] == "采购" and row["合同类型_confidence"] == pytest.approx(0.7)
     assert row["violations"] == ["结束日期 >= 开始日期: 2024-01-01 < 2024-02-01"]
+    # every problem of a field's values, naming the value; nothing dropped here
+    assert row["合同金额_issues"] == ["1,200,000: not a money amount"] and row["甲方_issues"] == []
+    assert row["合同金额_dropped"] == [] and row["联系电话_issues"] == []
     assert (row["model"], row["run_id"], row["extracted_at"]) == ("seqgpt-560m", "run-7", AT)
+
+
+def test_issues_and_dropped_values_reach_their_columns_and_survive_a_parquet_round_trip(tmp_path):
+    from extractor.schema import Field, Schema
+
+    schema = Schema([Field.parse("签约日期"), Field.parse("身份证号(18位)", threshold=0.5)])
+    result = DocumentResult(
+        values={
+            "签约日期": [Span("签约日期", "上海静安置业有限公司", 3, 13, 0.8)],
+            "身份证号": [
+                Span("身份证号", "110105194912310021", 20, 38, 0.3),
+                Span("身份证号", "123", 50, 53, 0.9),
+            ],
+        }
+    )
+    schema.validate(result)
+    row = result_to_row(
+        {"id": "d", "source": "s", "pages": 1}, result, schema.fields, [], "m", "r", extracted_at=AT
+    )
+    assert row["签约日期"] == "上海静安置业有限公司" and row["签约日期_normalized"] is None
+    assert row["签约日期_issues"] == ["上海静安置业有限公司: not a valid date"]
+    assert row["身份证号_issues"] == [
+        "123: expected 18 characters, got 3",
+        "123: not an 18-character resident ID number",
+    ]
+    assert row["身份证号_dropped"] == [
+        {"value": "110105194912310021", "confidence": pytest.approx(0.3), "start": 20, "end": 38}
+    ]
+    assert row["violations"] == [
+        "签约日期='上海静安置业有限公司': not a valid date",
+        "身份证号='123': expected 18 characters, got 3",
+        "身份证号='123': not an 18-character resident ID number",
+    ]
+    out = tmp_path / "t.parquet"
+    pq.write_table(pa.Table.from_pylist([row], schema=output_schema(schema.fields)), out)
+    back = pq.read_table(out)
+    assert back.schema.field("身份证号_dropped").type == pa.list_(
+        pa.struct(
+            [("value", pa.string()), ("confidence", pa.float32()), ("start", pa.int32()), ("end", pa.int32())]
+        )
+    )
+    got = back.to_pylist()[0]
+    assert got["身份证号_dropped"][0]["value"] == "110105194912310021"
+    assert got["签约日期_issues"] == ["上海静安置业有限公司: not a valid date"]
 
 
 def test_ties_go_to_the_earliest_offset_and_amount_edge_cases():

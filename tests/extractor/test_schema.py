@@ -10,7 +10,7 @@ import yaml
 
 from extractor.normalize import id_check_digit
 from extractor.schema import FIELD_TYPES, Field, Rule, Schema, SchemaError, infer_type
-from extractor.types import ClassLabel, DocumentResult, Span
+from extractor.types import ClassLabel, DocumentResult, Span, best_span
 from extractor.validation import normalize_value
 
 EXAMPLE = "甲方, 乙方, 合同金额, 签约日期(YYYY-MM-DD), 身份证号(18位), 项目阶段(立项/招标/实施/验收), 负责人(姓名+职务)"
@@ -591,7 +591,11 @@ def test_validate_normalizes_in_place_and_applies_thresholds():
     id_span = result.values["身份证号"][0]
     assert id_span.normalized is None
     assert id_span.issues == ["expected 18 characters, got 17", "not an 18-character resident ID number"]
-    assert result.violations == []
+    # a value that fails its type or hint is a row violation too, naming the field and the value
+    assert result.violations == [
+        "身份证号='11010519491231002': expected 18 characters, got 17",
+        "身份证号='11010519491231002': not an 18-character resident ID number",
+    ]
 
 
 def test_threshold_zero_keeps_everything():
@@ -682,7 +686,7 @@ def test_rules_all_broken_say_which_values():
     ]
 
 
-def test_rules_on_absent_or_unreadable_values_are_skipped():
+def test_rules_on_absent_values_are_skipped_and_on_unreadable_ones_say_so():
     result = _contract(
         开始日期="2024-01-01",
         结束日期=None,
@@ -692,7 +696,80 @@ def test_rules_on_absent_or_unreadable_values_are_skipped():
         担保人电话="13812345678",
     )
     RULES_SCHEMA.validate(result)
-    assert result.violations == []
+    # an absent value: the rule does not apply (required fields say what must be there);
+    # a value that does not parse: the rule is not checked, and the output says so
+    assert result.violations == [
+        "合同金额='面议': no amount found",
+        "rule 已付金额 <= 合同金额 not checked: 合同金额='面议' (no amount found)",
+        "rule 合同金额 >= 已付金额 not checked: 合同金额='面议' (no amount found)",
+    ]
+    assert result.values["合同金额"][0].issues == [
+        "no amount found",
+        "rule 已付金额 <= 合同金额 not checked: 合同金额='面议' (no amount found)",
+        "rule 合同金额 >= 已付金额 not checked: 合同金额='面议' (no amount found)",
+    ]
+    assert result.values["已付金额"][0].issues == []  # it parsed: nothing wrong with it
+
+
+def test_a_date_field_holding_a_company_name_reaches_the_violations():
+    schema = Schema.parse("开始日期, 结束日期", rules=["结束日期 >= 开始日期"])
+    result = _contract(开始日期="2023-09-12", 结束日期="上海静安置业有限公司")
+    schema.validate(result)
+    bad = result.values["结束日期"][0]
+    assert bad.normalized is None
+    assert bad.issues == [
+        "not a valid date",
+        "rule 结束日期 >= 开始日期 not checked: 结束日期='上海静安置业有限公司' (not a valid date)",
+    ]
+    assert result.violations == [
+        "结束日期='上海静安置业有限公司': not a valid date",
+        "rule 结束日期 >= 开始日期 not checked: 结束日期='上海静安置业有限公司' (not a valid date)",
+    ]
+    assert result.to_dict()["fields"]["结束日期"][0]["issues"] == bad.issues
+
+
+def test_a_broken_rule_is_an_issue_of_both_chosen_values_which_stay_chosen():
+    schema = Schema.parse("开始日期, 结束日期", rules=["结束日期 >= 开始日期"])
+    result = DocumentResult(
+        values={
+            "开始日期": [span("开始日期", "2024-01-01", 0.9)],
+            "结束日期": [
+                span("结束日期", "2023-01-01", 0.9, start=20),
+                span("结束日期", "2025-01-01", 0.5, start=40),
+            ],
+        }
+    )
+    schema.validate(result)
+    message = "rule 结束日期 >= 开始日期 broken: 结束日期 is before 开始日期 (结束日期=2023-01-01, 开始日期=2024-01-01)"
+    assert result.violations == [message]
+    first, second = result.values["结束日期"]
+    assert first.issues == [message] and second.issues == []
+    assert result.values["开始日期"][0].issues == [message]
+    # the value the rule was checked on stays the field's chosen value (the Parquet <f> column)
+    assert best_span(result.values["结束日期"]) is first and first.chosen and not second.chosen
+    schema.validate(result)  # validating again gives the same
+    assert result.violations == [message] and first.issues == [message]
+
+
+def test_dropped_values_are_kept_for_audit_in_json():
+    schema = Schema([Field.parse("身份证号(18位)", threshold=0.5), Field.parse("甲方")])
+    low = span("身份证号", "11010519491231002", 0.2)
+    result = DocumentResult(values={"身份证号": [low], "甲方": [span("甲方", "A公司")]})
+    schema.validate(result)
+    d = result.to_dict()
+    assert d["fields"]["身份证号"] == []
+    assert d["dropped"] == {
+        "身份证号": [
+            {
+                "text": "11010519491231002",
+                "start": 0,
+                "end": 17,
+                "confidence": 0.2,
+                "issues": ["expected 18 characters, got 17", "not an 18-character resident ID number"],
+            }
+        ]
+    }
+    assert result.violations == []  # a dropped value is audit, not a problem of the row
 
 
 def test_rules_compare_the_first_kept_value_and_equal_values_pass():
@@ -734,11 +811,13 @@ def test_partial_dates_compare_only_what_they_have():
     assert len(earlier.violations) == 1
 
 
-def test_money_in_different_currencies_is_not_compared():
+def test_money_in_different_currencies_is_not_compared_and_says_so():
     schema = Schema.parse("合同金额, 已付金额", rules=["已付金额 <= 合同金额"])
     result = _contract(合同金额="$100", 已付金额="¥500")
     schema.validate(result)
-    assert result.violations == []
+    assert result.violations == [
+        "rule 已付金额 <= 合同金额 not checked: different currencies (已付金额=500.00 CNY, 合同金额=100.00 USD)"
+    ]
     no_currency = _contract(合同金额="100", 已付金额="¥500")
     schema.validate(no_currency)
     assert len(no_currency.violations) == 1
