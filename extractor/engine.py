@@ -36,7 +36,15 @@ from types import SimpleNamespace
 from .chunking import Chunk, merge_spans, split_text
 from .constraints import Grammar, TextIndex
 from .errors import SeqgptError
-from .prompt import CLASSIFY, EXTRACT, MAX_LABELS_PER_PROMPT, build_prompt, group_labels, parse_answer
+from .prompt import (
+    CLASSIFY,
+    EXTRACT,
+    MAX_LABELS_PER_PROMPT,
+    build_prompt,
+    group_labels,
+    parse_answer,
+    unanswered_labels,
+)
 from .types import ClassLabel, DocumentResult, Span
 
 PROMPT_MARGIN = 8  # tokens kept free for tokenization differences at the text's edges
@@ -146,10 +154,14 @@ class Extractor:
             if job.task == EXTRACT:
                 spans = self._spans(job, gen, constrained)
                 found.setdefault(job.doc, []).append((job.chunk, spans))
-                if not gen.finished:
-                    results[job.doc].warnings.append(
-                        f"answer cut at {self.max_new_tokens} tokens for labels {job.labels}; later values may be missing"
-                    )
+                if not gen.finished:  # cut at the budget: say which labels it never reached, if any
+                    answer = self.tokenizer.decode(gen.token_ids, skip_special_tokens=True)
+                    missing = unanswered_labels(answer, job.labels)
+                    if missing:
+                        results[job.doc].warnings.append(
+                            f"answer cut at {self.max_new_tokens} tokens before {'，'.join(missing)} got an answer "
+                            f"line (chars {job.chunk.start}-{job.chunk.end}): values of these labels may be missing"
+                        )
             else:
                 labels = self._classes(job, gen, constrained)
                 rank = (labels[0].confidence, -job.chunk.start) if labels else None

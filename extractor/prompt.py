@@ -34,14 +34,19 @@ def clean_label(label: str) -> str:
     return label.replace(",", LABEL_JOINER)
 
 
-def build_prompt(text: str, labels: list[str], task: str = EXTRACT) -> str:
-    """The exact SeqGPT prompt for ``text`` and ``labels`` (``task`` 抽取 or 分类)."""
+def label_line(labels: list[str], task: str = EXTRACT) -> str:
+    """The prompt's task line as the model reads it: ``抽取: 甲方，乙方，签约日期(YYYY-MM-DD)``."""
     if task not in (EXTRACT, CLASSIFY):
         raise ValueError(f"task must be {EXTRACT!r} or {CLASSIFY!r}, not {task!r}")
     if not labels:
         raise ValueError("a prompt needs at least one label")
-    joined = LABEL_JOINER.join(clean_label(lab) for lab in labels)
-    return PROMPT_TEMPLATE.format(text=text, task=task, labels=joined, gen=GEN_TOKEN)
+    return f"{task}: " + LABEL_JOINER.join(clean_label(lab) for lab in labels)
+
+
+def build_prompt(text: str, labels: list[str], task: str = EXTRACT) -> str:
+    """The exact SeqGPT prompt for ``text`` and ``labels`` (``task`` 抽取 or 分类)."""
+    line = label_line(labels, task)
+    return PROMPT_TEMPLATE.format(text=text, task=task, labels=line[len(task) + 2 :], gen=GEN_TOKEN)
 
 
 def group_labels(labels: list[str], size: int = MAX_LABELS_PER_PROMPT) -> list[list[str]]:
@@ -65,27 +70,39 @@ def parse_answer(answer: str, labels: list[str]) -> dict[str, list[str]]:
     """
     wanted = [clean_label(lab) for lab in labels]
     out: dict[str, list[str]] = {lab: [] for lab in wanted}
-    by_len = sorted(wanted, key=len, reverse=True)
-    for line in _LINE_SPLIT.split(answer.replace(GEN_TOKEN, "")):
-        line = line.strip()
-        if not line:
-            continue
-        label, rest = None, None
-        parts = _COLON.split(line, maxsplit=1)
-        if len(parts) == 2 and parts[0].strip() in out:
-            label, rest = parts[0].strip(), parts[1]
-        else:
-            for lab in by_len:  # "label value" without a colon
-                if line.startswith(lab):
-                    label, rest = lab, line[len(lab) :].lstrip(" :：")
-                    break
-        if label is None:
-            continue
+    for label, rest in _answer_lines(answer, wanted):
         for value in _VALUE_SPLIT.split(rest):
             value = value.strip()
             if value and value.lower() != "none" and value not in out[label]:
                 out[label].append(value)
     return out
+
+
+def _answer_lines(answer: str, wanted: list[str]):
+    """``(label, rest of the line)`` for every line of ``answer`` that starts with one of the
+    ``wanted`` (cleaned) labels; other lines are skipped."""
+    by_len = sorted(wanted, key=len, reverse=True)
+    known = set(wanted)
+    for line in _LINE_SPLIT.split(answer.replace(GEN_TOKEN, "")):
+        line = line.strip()
+        if not line:
+            continue
+        parts = _COLON.split(line, maxsplit=1)
+        if len(parts) == 2 and parts[0].strip() in known:
+            yield parts[0].strip(), parts[1]
+            continue
+        for lab in by_len:  # "label value" without a colon
+            if line.startswith(lab):
+                yield lab, line[len(lab) :].lstrip(" :：")
+                break
+
+
+def unanswered_labels(answer: str, labels: list[str]) -> list[str]:
+    """The requested ``labels`` (as given) that have no line of their own in ``answer``,
+    ``None`` lines counting as answered: what an answer cut at the token budget never
+    reached."""
+    answered = {label for label, _ in _answer_lines(answer, [clean_label(lab) for lab in labels])}
+    return [lab for lab in labels if clean_label(lab) not in answered]
 
 
 def parse_class_answer(answer: str, labels: list[str]) -> list[str]:
