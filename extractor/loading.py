@@ -245,6 +245,70 @@ def _compile(model) -> None:
     body.forward = torch.compile(body.forward, dynamic=True)
 
 
+def _hub_cached(model_id: str) -> Path | None:
+    """The local snapshot folder of a hub id in the Hugging Face cache, or None."""
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        found = try_to_load_from_cache(model_id, "config.json")
+    except ValueError:  # not a valid repo id (HFValidationError)
+        return None
+    return Path(found).parent if isinstance(found, str) else None
+
+
+def _hub_reachable(timeout: float = 2.0) -> bool:
+    """Whether the hub's host answers a TCP connection within ``timeout`` seconds (name
+    lookup included; it runs in a thread because ``getaddrinfo`` takes no timeout)."""
+    import socket
+    import threading
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    url = urlparse(constants.ENDPOINT)
+    host, port = url.hostname, url.port or (443 if url.scheme == "https" else 80)
+    if not host:
+        return False
+    ok: list[bool] = []
+
+    def probe() -> None:
+        try:
+            socket.create_connection((host, port), timeout=timeout).close()
+            ok.append(True)
+        except OSError:
+            pass
+
+    worker = threading.Thread(target=probe, daemon=True)
+    worker.start()
+    worker.join(timeout + 0.5)
+    return bool(ok)
+
+
+def _hub_snapshot(model_id: str, local_files_only: bool | None) -> Path | None:
+    """Where a hub id is loaded from: its snapshot folder in the local cache (loading it then
+    never touches the network); None when it is not cached but the hub is reachable (and
+    not turned off), so transformers downloads it; otherwise a ``ModelLoadError`` at once,
+    instead of transformers retrying an unreachable hub for half a minute."""
+    from huggingface_hub import constants
+
+    snapshot = _hub_cached(model_id)
+    if snapshot is not None:
+        return snapshot
+    offline = bool(local_files_only) or constants.HF_HUB_OFFLINE
+    if offline or not _hub_reachable():
+        why = (
+            "the hub is turned off (HF_HUB_OFFLINE)"
+            if offline
+            else f"the hub ({constants.ENDPOINT}) is unreachable"
+        )
+        raise ModelLoadError(
+            f"model {model_id!r} is not in the local Hugging Face cache ({constants.HF_HUB_CACHE}) and {why}. "
+            f"Download it where the hub is reachable (`hf download {model_id}`) and copy the cache "
+            "folder here, or pass a local model folder with --model."
+        )
+    return None
+
+
 def load_model(
     model_id: str | None = None,
     *,
@@ -305,6 +369,13 @@ def load_model(
             )
         untrained = (path / "TINY_UNTRAINED").exists()
         model_id = str(path)
+    else:  # a hub id: the local cache first; the hub only when it is reachable, never waited for
+        snapshot = _hub_snapshot(model_id, local_files_only)
+        if snapshot is not None:  # loaded as the local folder it is (transformers would still ask the hub)
+            lm = load_model(str(snapshot), **{**opts, "local_files_only": True}, _merge_ok=_merge_ok)
+            lm.model_id = model_id
+            return lm
+        local_files_only = False
 
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging

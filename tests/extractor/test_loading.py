@@ -51,6 +51,70 @@ def test_hub_id_without_network_or_cache(monkeypatch, tmp_path):
         load_model("nonexistent-org/nonexistent-model")
 
 
+def test_a_hub_id_that_is_not_cached_fails_at_once_when_the_hub_is_unreachable():
+    import time
+
+    from huggingface_hub import constants
+
+    started = time.perf_counter()
+    with pytest.raises(ModelLoadError) as err:
+        load_model("nonexistent-org-7c1e/nonexistent-model", device="cpu")
+    took = time.perf_counter() - started
+    assert took < 3.0, f"{took:.1f} s: the hub must not be retried for a model that is not cached"
+    message = str(err.value)
+    assert "not in the local Hugging Face cache" in message and constants.HF_HUB_CACHE in message
+    assert "hf download nonexistent-org-7c1e/nonexistent-model" in message
+
+
+def _run_loader(code: str, env: dict):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    full = dict(os.environ, PYTHONPATH=str(root), **env)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=full, capture_output=True, text=True, timeout=300
+    )
+
+
+def _fake_hub_cache(cache, repo: str, model_dir) -> None:
+    """``model_dir``'s files laid out as huggingface_hub's cache holds a downloaded repo."""
+    import shutil
+
+    revision = "0123456789abcdef0123456789abcdef01234567"
+    root = cache / ("models--" + repo.replace("/", "--"))
+    snapshot = root / "snapshots" / revision
+    shutil.copytree(model_dir, snapshot)
+    (root / "refs").mkdir(parents=True)
+    (root / "refs" / "main").write_text(revision)
+
+
+def test_a_cached_hub_id_loads_from_the_cache_without_the_hub(tiny_bloom_dir, tmp_path):
+    cache = tmp_path / "hub"
+    _fake_hub_cache(cache, "seqgpt-test/tiny-bloom", tiny_bloom_dir)
+    code = (
+        "import time\n"
+        "from extractor.loading import load_model\n"
+        "t = time.perf_counter()\n"
+        "lm = load_model('seqgpt-test/tiny-bloom', device='cpu')\n"
+        "print(lm.model.config.model_type, lm.model_id, round(time.perf_counter() - t, 2))\n"
+    )
+    # an endpoint nobody answers: loading must not need it at all
+    res = _run_loader(code, {"HF_HUB_CACHE": str(cache), "HF_ENDPOINT": "http://127.0.0.1:9"})
+    assert res.returncode == 0, res.stderr[-2000:]
+    model_type, model_id, seconds = res.stdout.split()
+    assert (model_type, model_id) == ("bloom", "seqgpt-test/tiny-bloom")
+    assert float(seconds) < 20  # no network retries (those take ~30 s)
+    # the same id, not cached, with HF_HUB_OFFLINE: a message at once, naming the switch
+    res = _run_loader(
+        "from extractor.loading import load_model\nload_model('seqgpt-test/other', device='cpu')\n",
+        {"HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1"},
+    )
+    assert res.returncode != 0 and "HF_HUB_OFFLINE" in res.stderr and "not in the local" in res.stderr
+
+
 def test_weights_missing_from_a_folder(tiny_bloom_dir, tmp_path):
     import shutil
 
