@@ -45,7 +45,7 @@ DOC_CSS = """
   border: 1px solid rgba(128,128,128,.35); border-radius: .5rem; max-height: 34rem; overflow-y: auto;
   font-family: "Source Sans Pro", "WenQuanYi Micro Hei", "Noto Sans CJK SC", sans-serif; }
 .seqgpt-mark { color: inherit; padding: 1px 0; border-radius: 3px; cursor: pointer; }
-.seqgpt-mark.seqgpt-low { background: transparent !important; outline: 1px dashed #9ca3af; color: #6b7280; }
+.seqgpt-mark.seqgpt-dropped { background: transparent !important; outline: 1px dashed #9ca3af; color: #6b7280; }
 .seqgpt-mark.seqgpt-issue { text-decoration: underline wavy #dc2626; }
 .seqgpt-mark:focus, .seqgpt-mark.seqgpt-picked { outline: 2px solid #2563eb; }
 .seqgpt-context { white-space: pre-wrap; padding: .5rem .75rem; border-left: 3px solid #2563eb;
@@ -208,6 +208,7 @@ def _fields_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
             "threshold": pd.Series([float(x or 0.0) for x in cols["threshold"]], dtype="float64"),
             "choices": pd.Series(cols["choices"], dtype="object"),
             "more": pd.Series(cols["more"], dtype="object"),
+            "description": pd.Series(cols["description"], dtype="object"),
         }
     )
 
@@ -262,9 +263,10 @@ def model_section(ss):
         st.error(_md(f"Cannot load the model {model or '(demo)'}: {exc}"))
         return None
     info = ex.info or {}
+    quantized = f" · {info['quantized']}" if info.get("quantized") else ""
     st.caption(
-        f"In use: {sup.md_code(ex.model_id)} · {info.get('device', '?')} · {info.get('dtype', '?')} · "
-        f"attention {info.get('attention', '?')}"
+        f"In use: **{_md(sup.model_name(ex.model_id, ex.untrained))}** · {info.get('device', '?')} · "
+        f"{info.get('dtype', '?')}{quantized} · attention {info.get('attention', '?')}"
     )
     if ex.untrained:
         st.warning(
@@ -309,6 +311,9 @@ def fields_section(ss) -> Schema | None:
             "more": st.column_config.TextColumn(
                 "more", help='Other keys as JSON: {"length": 18, "parts": ["姓名", "职务"]}'
             ),
+            "description": st.column_config.TextColumn(
+                "description", help="Documentation for people reading the schema; never sent to the model"
+            ),
         },
     )
     rows = _clean_rows(edited)
@@ -348,7 +353,7 @@ def fields_section(ss) -> Schema | None:
         else:
             st.info("No fields yet: type a field list above (e.g. `甲方, 乙方, 合同金额`) and press Add.")
         return None
-    summary = "Labels sent to the model: " + "，".join(_md(f.prompt_label) for f in schema.fields)
+    summary = "Labels sent to the model: " + " / ".join(_md(line) for line in sup.prompt_lines(schema))
     if schema.rules:
         summary += " · rules: " + "; ".join(sup.md_code(str(r)) for r in schema.rules)
     if schema.records:
@@ -469,6 +474,7 @@ def run_section(ss, ex, schema: Schema | None) -> None:
         "schema": schema,
         "result": result,
         "model": ex.model_id,
+        "model_name": sup.model_name(ex.model_id, ex.untrained),
         "source": ss.doc_source,
         "seconds": seconds,
     }
@@ -483,11 +489,11 @@ def results_section(ss) -> None:
     st.divider()
     st.subheader("Results")
     views = sup.collect_spans(result, schema)
-    kept = [v for v in views if v.status != "low"]
-    low = [v for v in views if v.status == "low"]
+    kept = [v for v in views if v.status != "dropped"]
+    low = [v for v in views if v.status == "dropped"]
     st.caption(
         f"Run #{run['number']} · {len(kept)} values for {len(schema.extraction_fields)} fields · {result.chunks} chunk(s), "
-        f"{result.prompts} prompt(s) · {run['seconds']:.2f} s · model {sup.md_code(run['model'])} · {_md(run['source'])}"
+        f"{result.prompts} prompt(s) · {run['seconds']:.2f} s · model: {_md(run['model_name'])} · {_md(run['source'])}"
     )
     if text != ss.doc_text:
         st.info("The document has changed since this run; the results below refer to the text as it was.")
@@ -497,7 +503,7 @@ def results_section(ss) -> None:
         st.warning(_md(message))
     if low:
         st.warning(
-            f"{len(low)} value(s) below their field's confidence threshold (dropped, shown dashed): "
+            f"{len(low)} value(s) dropped: below their field's confidence threshold (kept for audit, shown dashed): "
             + _md("; ".join(f"{v.field}={v.text!r} ({v.confidence:.4f} < {v.threshold:g})" for v in low))
         )
     for name, labels in result.classes.items():
@@ -546,7 +552,8 @@ def results_section(ss) -> None:
         if views:
             st.markdown("**Values**")
             with st.container(key="values_table"):
-                st.dataframe(pd.DataFrame(sup.value_rows(views)), hide_index=True, width="stretch")
+                rows = sup.value_rows(views, sup.missing_fields(result, schema))
+                st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
             by_key = {v.key: v for v in views}
             if ss.get("pick") not in by_key:
                 ss.pick = views[0].key
@@ -563,8 +570,10 @@ def results_section(ss) -> None:
                 st.html(f"<style>{DOC_CSS}</style>" + sup.context_html(text, view))
                 if view.normalized is not None:
                     st.caption("normalized: " + _md(str(view.normalized)))
-                if view.status == "low":
-                    st.warning("Below the field's threshold: a job drops this value.")
+                if view.status == "dropped":
+                    st.warning(
+                        "Dropped: below the field's threshold (a job keeps it for audit in `<f>_dropped`)."
+                    )
                 for issue in view.issues:
                     st.error(_md(issue))
 

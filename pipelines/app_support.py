@@ -3,13 +3,13 @@
 - :func:`md_text` / :func:`md_code`: user and document text escaped for Streamlit's Markdown
   elements, as text or as a code span that cannot be broken out of (the HTML views escape
   with ``html.escape``), so a document's markup is always shown as text.
-- :func:`collect_spans` / :func:`highlight_html`: the document text as HTML with every
-  value in a ``<mark>`` carrying ``data-field``, ``data-start``, ``data-end``,
-  ``data-confidence`` and ``data-status`` (``ok``, ``issue`` for a value that failed its
-  field's checks, ``low`` for a value below the field's threshold).  The text is escaped;
-  the marks' text is exactly ``text[start:end]`` and the whole element's text content is
-  exactly the document text, so the offsets shown are the offsets a job writes.
-- :func:`context`: where a value came from (the text around its offsets, line and column).
+- :func:`collect_spans` / :func:`highlight_html` / :func:`context` / :func:`value_rows`:
+  the values highlighted in the escaped document text and as table rows, with the status
+  words every view uses (``ok``, ``issue``, ``dropped``, ``not found``); they live in
+  :mod:`pipelines.review` (shared with the CLI tables and the HTML report) and are
+  re-exported here for the page.
+- :func:`model_name`: the model as the page names it (the bundled seqgpt-mini, the
+  untrained demo model, or the id/folder given).
 - :func:`schema_to_rows` / :func:`rows_to_schema`: a schema as the rows of the editable
   field table and back; ``rows_to_schema(schema_to_rows(s)).to_dict() == s.to_dict()``.
 - :func:`schema_file_bytes` / :func:`load_schema_bytes`: the schema file the app offers for
@@ -21,14 +21,12 @@
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import os
 import re
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +34,18 @@ import yaml
 
 from extractor.schema import FIELD_TYPES, Field, Schema, SchemaError, infer_type
 from extractor.types import DocumentResult
+from pipelines.review import (
+    SpanView,
+    collect_spans,
+    context,
+    context_html,
+    highlight_html,
+    missing_fields,
+    prompt_lines,
+    side_text,
+    status_text,
+    value_rows,
+)
 
 __all__ = [
     "AUTO_TYPE",
@@ -49,12 +59,16 @@ __all__ = [
     "load_schema_bytes",
     "md_code",
     "md_text",
+    "missing_fields",
     "model_from_argv",
+    "model_name",
     "parse_field_list",
+    "prompt_lines",
     "read_upload",
     "rows_to_schema",
     "schema_file_bytes",
     "schema_to_rows",
+    "status_text",
     "value_rows",
 ]
 
@@ -62,11 +76,8 @@ MODEL_ENV = "SEQGPT_MODEL"  # set by `seqgpt ui --model ...`
 DEVICE_ENV = "SEQGPT_DEVICE"
 AUTO_TYPE = "auto"  # the type column's "infer it from the name and hint"
 TYPE_OPTIONS = (AUTO_TYPE, *FIELD_TYPES)
-ROW_COLUMNS = ("name", "hint", "type", "required", "threshold", "choices", "more")
-_MORE_KEYS = ("parts", "length", "pattern", "description")
-_PALETTE = (  # background colours of the fields' marks, in schema order
-    "#fde68a", "#bfdbfe", "#bbf7d0", "#fbcfe8", "#ddd6fe", "#fed7aa", "#a5f3fc", "#e9d5ff",
-)  # fmt: skip
+ROW_COLUMNS = ("name", "hint", "type", "required", "threshold", "choices", "more", "description")
+_MORE_KEYS = ("parts", "length", "pattern")
 
 
 # --------------------------------------------------------------------------------------
@@ -100,6 +111,31 @@ def md_code(text: str) -> str:
 # --------------------------------------------------------------------------------------
 
 
+def model_name(model_id: str, untrained: bool) -> str:
+    """The model as the page names it: the bundled seqgpt-mini, an untuned packaged base,
+    the untrained demo model, or the hub id / folder that was given."""
+    from extractor.mini import PACKAGED_BASES, bundled_adapter_dir, bundled_base
+
+    if untrained:
+        return "untrained demo model (tiny, random weights)"
+
+    def same(a: Path, b: Path) -> bool:
+        try:
+            return a.expanduser().resolve() == b.expanduser().resolve()
+        except OSError:
+            return False
+
+    path = Path(str(model_id))
+    if same(path, bundled_adapter_dir()):
+        base = bundled_base()
+        made = f" ({base.title} + our LoRA adapter)" if base else ""
+        return f"seqgpt-mini, the small bundled model{made}"
+    for base in PACKAGED_BASES:
+        if same(path, base.cache_dir()):
+            return f"{base.title}, a packaged base model without our fine-tuning"
+    return str(model_id)
+
+
 def model_from_argv(argv: Iterable[str], environ: Mapping[str, str] | None = None) -> str | None:
     """The model the app should load: ``--model X`` / ``--model=X`` among the script's
     arguments (``streamlit run app.py -- --model X``), else ``$SEQGPT_MODEL``, else None
@@ -112,193 +148,6 @@ def model_from_argv(argv: Iterable[str], environ: Mapping[str, str] | None = Non
             return arg.split("=", 1)[1] or None
     environ = os.environ if environ is None else environ
     return environ.get(MODEL_ENV) or None
-
-
-# --------------------------------------------------------------------------------------
-# Highlighting
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SpanView:
-    """One value as the page shows it."""
-
-    field: str
-    text: str
-    start: int
-    end: int
-    confidence: float
-    status: str  # "ok", "issue" (failed its field's checks) or "low" (below the threshold)
-    color: str = _PALETTE[0]
-    threshold: float = 0.0
-    issues: tuple[str, ...] = ()
-    normalized: Any = None
-
-    @property
-    def key(self) -> str:
-        """A stable id: ``start:end:field``."""
-        return f"{self.start}:{self.end}:{self.field}"
-
-    @property
-    def label(self) -> str:
-        flag = {"ok": "", "issue": "  ⚠ check failed", "low": "  ↓ below threshold"}[self.status]
-        return f"{self.field}: {self.text}  ({self.confidence:.4f}, chars {self.start}-{self.end}){flag}"
-
-
-def collect_spans(result: DocumentResult, schema: Schema) -> list[SpanView]:
-    """Every value of ``result`` (kept and dropped), sorted by offset (outer spans first)."""
-    colors = {f.name: _PALETTE[i % len(_PALETTE)] for i, f in enumerate(schema.fields)}
-    thresholds = {f.name: f.threshold for f in schema.fields}
-    views: list[SpanView] = []
-
-    def add(span, status: str) -> None:
-        views.append(
-            SpanView(
-                field=span.field,
-                text=span.text,
-                start=span.start,
-                end=span.end,
-                confidence=float(span.confidence),
-                status=status,
-                color=colors.get(span.field, _PALETTE[0]),
-                threshold=thresholds.get(span.field, 0.0),
-                issues=tuple(span.issues or ()),
-                normalized=span.normalized,
-            )
-        )
-
-    for spans in result.values.values():
-        for span in spans:
-            add(span, "issue" if span.issues else "ok")
-    for span in result.dropped:
-        add(span, "low")
-    views.sort(key=lambda v: (v.start, -v.end, v.field))
-    return views
-
-
-def _mark_open(v: SpanView, index: int) -> str:
-    title = f"{v.field} · confidence {v.confidence:.3f} · chars {v.start}-{v.end}"
-    if v.status == "low":
-        title += f" · below the field's threshold {v.threshold:g}"
-    if v.issues:
-        title += " · " + "; ".join(v.issues)
-    attrs = {
-        "class": f"seqgpt-mark seqgpt-{v.status}",
-        "data-field": v.field,
-        "data-start": str(v.start),
-        "data-end": str(v.end),
-        "data-confidence": f"{v.confidence:.4f}",
-        "data-status": v.status,
-        "data-key": v.key,
-        "data-index": str(index),
-        "style": f"background:{v.color}",
-        "title": title,
-        "tabindex": "0",
-    }
-    return "<mark " + " ".join(f'{k}="{html.escape(val, quote=True)}"' for k, val in attrs.items()) + ">"
-
-
-def highlight_html(text: str, spans: Iterable[SpanView]) -> tuple[str, list[SpanView]]:
-    """``text`` as escaped HTML with the spans in ``<mark>`` elements; (html, not shown).
-
-    Spans inside another span are nested marks; a span that crosses another one's edge
-    (``[0, 5)`` and ``[3, 8)``) cannot be nested and is returned in the second list (the
-    page lists it separately).  Spans outside the text or empty are returned there too.
-    """
-    ordered = sorted(spans, key=lambda v: (v.start, -v.end, v.field))
-    placed: list[tuple[int, SpanView]] = []
-    skipped: list[SpanView] = []
-    stack: list[SpanView] = []
-    for v in ordered:
-        if not (0 <= v.start < v.end <= len(text)) or text[v.start : v.end] != v.text:
-            skipped.append(v)
-            continue
-        while stack and stack[-1].end <= v.start:
-            stack.pop()
-        if stack and v.end > stack[-1].end:  # crosses the enclosing span's end
-            skipped.append(v)
-            continue
-        stack.append(v)
-        placed.append((len(placed), v))
-
-    # Events at each offset: closes before opens; among opens, the outer (longer) first.
-    opens: dict[int, list[tuple[int, SpanView]]] = {}
-    closes: dict[int, int] = {}
-    for idx, v in placed:
-        opens.setdefault(v.start, []).append((idx, v))
-        closes[v.end] = closes.get(v.end, 0) + 1
-    out: list[str] = []
-    pos = 0
-    for cut in sorted(set(opens) | set(closes)):
-        out.append(html.escape(text[pos:cut], quote=False))
-        pos = cut
-        out.append("</mark>" * closes.get(cut, 0))
-        for idx, v in opens.get(cut, []):  # already outer-first (sorted above)
-            out.append(_mark_open(v, idx))
-    out.append(html.escape(text[pos:], quote=False))
-    return '<div class="seqgpt-doc">' + "".join(out) + "</div>", skipped
-
-
-def context(text: str, start: int, end: int, width: int = 80) -> dict[str, Any]:
-    """Where ``text[start:end]`` sits: the text before and after (``width`` characters
-    each, cut at the ends), the 1-based line and column, and whether it was cut."""
-    start = max(0, min(start, len(text)))
-    end = max(start, min(end, len(text)))
-    lo, hi = max(0, start - width), min(len(text), end + width)
-    line = text.count("\n", 0, start) + 1
-    column = start - (text.rfind("\n", 0, start) + 1) + 1
-    return {
-        "before": text[lo:start],
-        "value": text[start:end],
-        "after": text[end:hi],
-        "cut_before": lo > 0,
-        "cut_after": hi < len(text),
-        "line": line,
-        "column": column,
-    }
-
-
-def context_html(text: str, view: SpanView, width: int = 80) -> str:
-    """The value in its surroundings, for the "where it came from" panel."""
-    c = context(text, view.start, view.end, width)
-    return (
-        '<div class="seqgpt-context" data-field="{f}" data-start="{s}" data-end="{e}">'
-        "{lead}{before}<mark>{value}</mark>{after}{tail}</div>"
-    ).format(
-        f=html.escape(view.field, quote=True),
-        s=view.start,
-        e=view.end,
-        lead="…" if c["cut_before"] else "",
-        before=html.escape(c["before"], quote=False),
-        value=html.escape(c["value"], quote=False),
-        after=html.escape(c["after"], quote=False),
-        tail="…" if c["cut_after"] else "",
-    )
-
-
-def value_rows(views: Iterable[SpanView]) -> list[dict[str, Any]]:
-    """The values as table rows (field, value, confidence, offsets, normalized, status)."""
-    rows = []
-    for v in views:
-        if v.status == "low":
-            status = f"below threshold {v.threshold:g} (dropped)"
-        elif v.status == "issue":
-            status = "check failed: " + "; ".join(v.issues)
-        else:
-            status = "ok"
-        normalized = "" if v.normalized is None else json.dumps(v.normalized, ensure_ascii=False)
-        rows.append(
-            {
-                "field": v.field,
-                "value": v.text,
-                "confidence": round(v.confidence, 4),
-                "start": v.start,
-                "end": v.end,
-                "normalized": normalized,
-                "status": status,
-            }
-        )
-    return rows
 
 
 # --------------------------------------------------------------------------------------
@@ -318,6 +167,7 @@ def _field_row(f: Field) -> dict[str, Any]:
         "threshold": float(f.threshold),
         "choices": "/".join(d.get("choices", [])),
         "more": json.dumps(more, ensure_ascii=False) if more else "",
+        "description": f.description or "",
     }
 
 
@@ -325,8 +175,8 @@ def schema_to_rows(schema: Schema) -> list[dict[str, Any]]:
     """One editable row per field (columns :data:`ROW_COLUMNS`).
 
     ``type`` is ``auto`` where the name and hint imply it; ``choices`` holds choices given
-    explicitly (``/``-separated), ``more`` any other explicit key (parts, length, pattern,
-    description) as JSON.
+    explicitly (``/``-separated), ``more`` any other explicit key (parts, length, pattern)
+    as JSON, ``description`` the field's documentation for people (never sent to the model).
     """
     return [_field_row(f) for f in schema.fields]
 
@@ -374,6 +224,8 @@ def _row_field(row: Mapping[str, Any]) -> Field:
         if unknown:
             raise SchemaError(f"'more' may hold {', '.join(_MORE_KEYS)}; not {unknown[0]!r}")
         data.update(more)
+    if not _blank(row.get("description")):
+        data["description"] = str(row["description"]).strip()
     return Field.from_dict(data)
 
 
@@ -421,21 +273,14 @@ def record_rows(result: DocumentResult) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-STATUS_TEXT = {
-    "same": "same",
-    "different": "DIFFERENT",
-    "only_a": "only in A",
-    "only_b": "only in B",
-    "missing": "in neither",
-}
-
-
 def compare_rows(schema: Schema, a: DocumentResult, b: DocumentResult) -> list[dict[str, Any]]:
-    """The side-by-side comparison table of two documents (``extractor.compare``)."""
+    """The side-by-side comparison table of two documents (``extractor.compare``), with the
+    statuses ``seqgpt compare`` prints (same, different, only_a, only_b, missing) and
+    ``not found`` for a side without a value."""
     from extractor.compare import compare
 
     return [
-        {"field": c.field, "status": STATUS_TEXT[c.status], "A": " | ".join(c.a), "B": " | ".join(c.b)}
+        {"field": c.field, "status": c.status, "A": side_text(c.a), "B": side_text(c.b)}
         for c in compare(schema, a, b)
     ]
 

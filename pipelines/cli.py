@@ -88,7 +88,13 @@ def _load_extractor(config):
 @schema_options
 @model_options
 @click.option(
-    "--format", "fmt", type=click.Choice(["json", "table", "markdown"]), default="json", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "table", "markdown", "html"]),
+    default="json",
+    show_default=True,
+    help="html: a standalone review page (the document with every value highlighted, a legend, confidences "
+    "and issues; no external resources), e.g. `> review.html`.",
 )
 @click.option(
     "--labels-per-prompt", default=6, show_default=True, help="Labels asked per prompt (SeqGPT: 6)."
@@ -121,28 +127,76 @@ def extract(
         model_config(params, labels_per_prompt=labels_per_prompt, max_new_tokens=max_new_tokens)
     )
     result = ex.extract(text, schema)
-    click.echo(render(result, schema, fmt, source=name, model=ex.model_id))
+    click.echo(render(result, schema, fmt, source=name, model=ex.model_id, text=text))
 
 
-def render(result, schema, fmt: str, *, source: str = "", model: str = "", escape=None) -> str:
-    """A DocumentResult as JSON, a plain-text table or a Markdown table.  ``escape`` (Markdown
-    only) is applied to every cell and note: the app passes ``app_support.md_text`` so that
-    document text rendered as Markdown stays text; the CLI prints cells as they are."""
+def render(
+    result, schema, fmt: str, *, source: str = "", model: str = "", escape=None, text: str = ""
+) -> str:
+    """A DocumentResult as JSON, a plain-text table (aligned with ``rich``, CJK included), a
+    Markdown table or a standalone HTML page (``text``: the document, for the page).
+    ``escape`` (Markdown only) is applied to every cell and note: the app passes
+    ``app_support.md_text`` so that document text rendered as Markdown stays text; the CLI
+    prints cells as they are.  Table rows carry the status words of ``pipelines.review``:
+    ``ok``, ``issue: ...``, ``dropped: below threshold ...`` and ``not found``."""
+    from pipelines.review import NOT_FOUND, SpanView, html_report, status_text
+
     if fmt == "json":
         payload = {"source": source, "model": model, **result.to_dict()}
         return json.dumps(payload, ensure_ascii=False, indent=2)
+    if fmt == "html":
+        return html_report(text, result, schema, source=source, model=model)
+
+    def status(s, kind: str, threshold: float) -> str:
+        return status_text(
+            SpanView(
+                s.field,
+                s.text,
+                s.start,
+                s.end,
+                s.confidence,
+                kind,
+                threshold=threshold,
+                issues=tuple(s.issues),
+            )
+        )
+
     rows = []
+    dropped: dict[str, list] = {}
+    for s in result.dropped:
+        dropped.setdefault(s.field, []).append(s)
     for f in schema.extraction_fields:
         spans = result.values.get(f.name, [])
-        if not spans:
-            rows.append([f.name, "", "", "", ""])
+        if not spans and not dropped.get(f.name):
+            rows.append([f.name, "", "", "", "", NOT_FOUND])
         for s in spans:
             norm = "" if s.normalized is None else json.dumps(s.normalized, ensure_ascii=False)
-            if s.issues:
-                norm = (norm + " ! " + "; ".join(s.issues)).strip()
-            rows.append([f.name, s.text, f"{s.confidence:.3f}", norm, f"{s.start}-{s.end}"])
+            rows.append(
+                [
+                    f.name,
+                    s.text,
+                    f"{s.confidence:.3f}",
+                    norm,
+                    f"{s.start}-{s.end}",
+                    status(s, "issue" if s.issues else "ok", f.threshold),
+                ]
+            )
             for part, p in s.parts.items():
-                rows.append([f"{f.name}.{part}", p.text, f"{p.confidence:.3f}", "", f"{p.start}-{p.end}"])
+                rows.append(
+                    [f"{f.name}.{part}", p.text, f"{p.confidence:.3f}", "", f"{p.start}-{p.end}", "ok"]
+                )
+        for s in dropped.get(f.name, []):
+            norm = "" if s.normalized is None else json.dumps(s.normalized, ensure_ascii=False)
+            rows.append(
+                [
+                    f.name,
+                    s.text,
+                    f"{s.confidence:.3f}",
+                    norm,
+                    f"{s.start}-{s.end}",
+                    status(s, "dropped", f.threshold),
+                ]
+            )
     for c in schema.classification_fields:
         labels = result.classes.get(c.name, [])
         rows.append(
@@ -152,14 +206,22 @@ def render(result, schema, fmt: str, *, source: str = "", model: str = "", escap
                 ", ".join(f"{x.confidence:.3f}" for x in labels),
                 "",
                 "",
+                "ok" if labels else NOT_FOUND,
             ]
         )
     for rec in result.records:
         for name, s in rec.values.items():
             rows.append(
-                [f"{rec.type}[{rec.index}].{name}", s.text, f"{s.confidence:.3f}", "", f"{s.start}-{s.end}"]
+                [
+                    f"{rec.type}[{rec.index}].{name}",
+                    s.text,
+                    f"{s.confidence:.3f}",
+                    "",
+                    f"{s.start}-{s.end}",
+                    "ok",
+                ]
             )
-    header = ["field", "value", "confidence", "normalized", "offsets"]
+    header = ["field", "value", "confidence", "normalized", "offsets", "status"]
     notes = [f"summary: {result.summary}"] if result.summary is not None else []
     notes += [f"violation: {v}" for v in result.violations] + [f"warning: {w}" for w in result.warnings]
     if fmt == "markdown":
@@ -169,16 +231,6 @@ def render(result, schema, fmt: str, *, source: str = "", model: str = "", escap
             + ([""] + [f"- {n}" for n in notes] if notes else [])
         )
     return "\n".join([_table([header, *rows]), *notes])
-
-
-def _width(s: str) -> int:
-    import unicodedata
-
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
-
-
-def _pad(s: str, w: int) -> str:
-    return s + " " * (w - _width(s))
 
 
 @main.command("schema")
@@ -197,14 +249,70 @@ def _pad(s: str, w: int) -> str:
 @click.option(
     "--save", default=None, type=click.Path(), help="Write the parsed schema to a .yaml/.json file."
 )
-def schema_cmd(fields, schema_file, records, summary, save):
-    """Show how a field list (or schema file) is understood: names, hints, types, rules,
-    record types and the summary template."""
+@click.option("--format", "fmt", type=click.Choice(["json", "table"]), default="json", show_default=True)
+@click.option(
+    "--labels-per-prompt", default=6, show_default=True, type=click.IntRange(min=1), help="As for extract."
+)
+def schema_cmd(fields, schema_file, records, summary, save, fmt, labels_per_prompt):
+    """Show how a field list (or schema file) is understood: per field the label actually
+    sent to the model, the parsed type, hint, choices, parts and checks, required,
+    threshold and description; the prompts' label lines; rules, record types and the
+    summary template.  A field's description is documentation for people: it is shown
+    here and in the app, and never sent to the model (the hint is)."""
+    from pipelines.review import schema_view
+
     schema = load_schema(fields, schema_file, records, summary)
-    click.echo(json.dumps(schema.to_dict(), ensure_ascii=False, indent=2))
+    view = schema_view(schema, labels_per_prompt)
+    if fmt == "json":
+        click.echo(json.dumps(view, ensure_ascii=False, indent=2))
+    else:
+        click.echo(_schema_table(view))
     if save:
         schema.save(save)
         click.echo(f"saved to {save}", err=True)
+
+
+def _schema_table(view) -> str:
+    rows = [
+        [
+            "field",
+            "label sent to the model",
+            "type",
+            "choices / parts / checks",
+            "required",
+            "threshold",
+            "description",
+        ]
+    ]
+    for f in view["fields"]:
+        checks = []
+        if f.get("choices"):
+            checks.append("/".join(f["choices"]))
+        if f.get("parts"):
+            checks.append("+".join(f["parts"]))
+        if f.get("length"):
+            checks.append(f"length {f['length']}")
+        if f.get("pattern"):
+            checks.append(f"pattern {f['pattern']}")
+        label = f["label"] if f["label"] is not None else "(its choices, in a 分类 prompt)"
+        rows.append(
+            [
+                f["name"], label, f["type"], ", ".join(checks), "yes" if f["required"] else "no",
+                f"{f['threshold']:g}", f.get("description") or "",
+            ]
+        )  # fmt: skip
+    lines = [_table(rows), "", "prompts (one of each per document chunk; descriptions are never sent):"]
+    lines += [f"  {line}" for line in view["prompts"]]
+    lines += [
+        f"  {line}   (per value of {name}, the value alone as the input)"
+        for name, line in view["part_prompts"].items()
+    ]
+    for key in ("rules", "records"):
+        if view[key]:
+            lines.append(f"{key}: " + "; ".join(view[key]))
+    if view["summary"] is not None:
+        lines.append(f"summary: {view['summary']}")
+    return "\n".join(lines)
 
 
 RUN_EXAMPLES = """\b
@@ -245,7 +353,7 @@ Examples:
 @schema_options
 @model_options
 @click.option(
-    "--format", "fmt", type=click.Choice(["table", "json", "markdown"]), default="table", show_default=True
+    "--format", "fmt", type=click.Choice(["json", "table", "markdown"]), default="json", show_default=True
 )
 @click.option(
     "--all/--differences", "show_all", default=True, help="Show every field, or only those that differ."
@@ -281,14 +389,17 @@ def compare_cmd(
         payload = {"a": name_a, "b": name_b, "model": ex.model_id, "fields": [c.to_dict() for c in rows]}
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
+    from pipelines.review import side_text
+
     table = [["field", "status", f"A: {name_a}", f"B: {name_b}"]]
-    table += [[c.field, c.status, " | ".join(c.a), " | ".join(c.b)] for c in rows]
+    table += [[c.field, c.status, side_text(c.a), side_text(c.b)] for c in rows]
     click.echo(_table(table, markdown=fmt == "markdown"))
 
 
 def _table(rows: list[list[str]], *, markdown: bool = False, escape=None) -> str:
-    """Rows (the first is the header) as an aligned plain-text or a Markdown table (cells
-    through ``escape`` when given, else only ``|`` escaped)."""
+    """Rows (the first is the header) as a plain-text table aligned by ``rich`` (which
+    measures CJK characters as two columns; cells are text, never rich markup) or a
+    Markdown table (cells through ``escape`` when given, else only ``|`` escaped)."""
     if markdown:
 
         def esc(x):
@@ -297,10 +408,26 @@ def _table(rows: list[list[str]], *, markdown: bool = False, escape=None) -> str
 
         lines = ["| " + " | ".join(esc(x) for x in rows[0]) + " |", "|" + "---|" * len(rows[0])]
         return "\n".join(lines + ["| " + " | ".join(esc(x) for x in r) + " |" for r in rows[1:]])
-    widths = [max(_width(str(r[i])) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(_pad(str(x), w) for x, w in zip(r, widths)).rstrip() for r in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    import io
+
+    from rich import box
+    from rich.cells import cell_len
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    cells = [[str(x).replace("\n", " ") for x in r] for r in rows]
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="")
+    for head in cells[0]:
+        table.add_column(Text(head), no_wrap=True)
+    for r in cells[1:]:
+        table.add_row(*(Text(x) for x in r))
+    width = sum(max(cell_len(r[i]) for r in cells) + 2 for i in range(len(cells[0]))) + 8
+    out = io.StringIO()
+    Console(
+        file=out, width=width, color_system=None, force_terminal=False, emoji=False, highlight=False
+    ).print(table)
+    return "\n".join(line.rstrip() for line in out.getvalue().splitlines() if line.strip())
 
 
 EVAL_EXAMPLES = """\b

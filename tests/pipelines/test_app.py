@@ -224,14 +224,19 @@ def screenshot(page, path: Path) -> Path:
     return path
 
 
+def result_dropped(result: dict) -> list[str]:
+    """The dropped values of a JSON output, as ``field=text``."""
+    return [f"{f}={v['text']}" for f, vs in result.get("dropped", {}).items() for v in vs]
+
+
 def check_marks_against(found: list[dict], text: str, result: dict) -> None:
     """Every mark is the verbatim span at its offsets, and every kept value has its mark."""
     for m in found:
         assert text[m["start"] : m["end"]] == m["text"], m
         assert 0.0 <= m["confidence"] <= 1.0
-        assert m["status"] in ("ok", "issue", "low")
+        assert m["status"] in ("ok", "issue", "dropped")
     kept = {(f, v["start"], v["end"], v["text"]) for f, vs in result["fields"].items() for v in vs}
-    shown = {(m["field"], m["start"], m["end"], m["text"]) for m in found if m["status"] != "low"}
+    shown = {(m["field"], m["start"], m["end"], m["text"]) for m in found if m["status"] != "dropped"}
     # a value crossing another one's edge would be listed under the view instead of marked;
     # the tiny model's values on these documents nest or are disjoint, so all are marks
     assert shown == kept
@@ -367,11 +372,12 @@ def test_schema_download_and_upload_round_trip(page, tmp_path):
     fill_document(page, DOC)
     number = run(page)
     found = marks(page, number)
-    assert any(m["status"] == "low" for m in found)  # the tiny model does find (low) values here
-    assert all(m["status"] == "low" for m in found if m["field"] in ("甲方", "乙方"))
+    assert any(m["status"] == "dropped" for m in found)  # the tiny model does find (low) values here
+    assert all(m["status"] == "dropped" for m in found if m["field"] in ("甲方", "乙方"))
     check_marks_against(found, DOC, output_json(page, number))
     page.get_by_text("Violation: required field 乙方 not found").wait_for()
-    page.get_by_text(re.compile(r"value\(s\) below their field's confidence threshold")).wait_for()
+    page.get_by_text(re.compile(r"value\(s\) dropped: below their field's confidence threshold")).wait_for()
+    assert result_dropped(output_json(page, number))  # the JSON output keeps them for audit
     result = output_json(page, number)
     assert result["fields"]["乙方"] == [] and result["fields"]["甲方"] == []
     assert {c["label"] for c in result["classes"]["工单类型"]} <= {"咨询", "投诉"}
@@ -478,9 +484,11 @@ def test_records_summary_and_compare_two_documents(page, tmp_path):
     )  # one row per field (a hidden a11y table)
     cells = table.locator("table tbody td").all_inner_texts()
     assert len(cells) >= 3 * 4, cells
-    for status in ("DIFFERENT", "only in A", "only in B"):
+    # the statuses `seqgpt compare` prints: the same document is never different
+    for status in ("different", "only_a", "only_b"):
         assert status not in cells
-    assert any(c in ("same", "in neither") for c in cells)
+    assert any(c in ("same", "missing") for c in cells)
+    assert all(c not in ("DIFFERENT", "in neither") for c in cells)
     assert_no_traceback(page)
     assert screenshot(page, tmp_path / "app-compare.png").exists()
 

@@ -75,7 +75,7 @@ def test_highlight_non_overlapping_offsets_exact():
     spans = [
         _view(text, 3, 13, "甲方", conf=0.91),
         _view(text, 17, 27, "乙方", status="issue", conf=0.5),
-        _view(text, 30, 43, "合同金额", status="low", conf=0.1),
+        _view(text, 30, 43, "合同金额", status="dropped", conf=0.1),
     ]
     markup, skipped = sup.highlight_html(text, reversed(spans))
     assert skipped == []
@@ -88,9 +88,9 @@ def test_highlight_non_overlapping_offsets_exact():
     ]
     for m in marks:
         assert m["_text"] == text[int(m["data-start"]) : int(m["data-end"])]
-    assert [m["data-status"] for m in marks] == ["ok", "issue", "low"]
+    assert [m["data-status"] for m in marks] == ["ok", "issue", "dropped"]
     assert marks[0]["data-confidence"] == "0.9100"
-    assert "seqgpt-low" in marks[2]["class"] and "seqgpt-issue" in marks[1]["class"]
+    assert "seqgpt-dropped" in marks[2]["class"] and "seqgpt-issue" in marks[1]["class"]
 
 
 def test_highlight_nested_same_start_and_crossing_spans():
@@ -122,7 +122,7 @@ def test_highlight_empty_text_and_no_spans():
     assert sup.highlight_html("", []) == ('<div class="seqgpt-doc"></div>', [])
 
 
-def test_collect_spans_marks_low_and_issue_values():
+def test_collect_spans_marks_dropped_and_issue_values_and_rows_say_not_found():
     schema = Schema([Field("甲方", threshold=0.5), Field("签约日期", hint="YYYY-MM-DD")])
     text = "甲方：云杉公司，签约日期：2023年13月45日"
     result = DocumentResult(
@@ -134,15 +134,22 @@ def test_collect_spans_marks_low_and_issue_values():
     )
     views = sup.collect_spans(result, schema)
     assert [(v.field, v.status, v.start) for v in views] == [
-        ("甲方", "low", 0),
+        ("甲方", "dropped", 0),
         ("甲方", "ok", 3),
         ("签约日期", "issue", 13),
     ]
     assert views[0].threshold == 0.5
     assert views[0].color != views[2].color
-    rows = sup.value_rows(views)
-    assert rows[0]["status"].startswith("below threshold 0.5")
-    assert rows[2]["status"] == "check failed: not a date"
+    rows = sup.value_rows(views, sup.missing_fields(result, schema))
+    assert rows[0]["status"] == "dropped: below threshold 0.5"
+    assert rows[1]["status"] == "ok"
+    assert rows[2]["status"] == "issue: not a date"
+    assert len(rows) == 3  # every field has a value
+    assert sup.missing_fields(DocumentResult(values={"甲方": []}), schema) == ["甲方", "签约日期"]
+    assert sup.value_rows([], ["签约日期"]) == [
+        {"field": "签约日期", "value": "", "confidence": None, "start": None, "end": None, "normalized": "",
+         "status": "not found"}
+    ]  # fmt: skip
     for v in views:
         assert text[v.start : v.end] == v.text
         assert v.key == f"{v.start}:{v.end}:{v.field}"
@@ -399,11 +406,10 @@ def test_record_rows_compare_rows_and_schema_with_records():
     other = DocumentResult(
         values={"事故时间": [], "车牌号": [Span("车牌号", "京B2", 0, 3, 0.9)], "驾驶人": []}
     )
-    assert [row["status"] for row in sup.compare_rows(schema, r, other)] == [
-        "in neither",
-        "DIFFERENT",
-        "in neither",
-    ]
+    rows = sup.compare_rows(schema, r, other)
+    # the statuses `seqgpt compare` prints, and "not found" for a side without a value
+    assert [row["status"] for row in rows] == ["missing", "different", "missing"]
+    assert rows[0]["A"] == rows[0]["B"] == "not found"
 
 
 def test_md_text_leaves_no_markup_in_markdown():
@@ -431,3 +437,23 @@ def test_md_code_cannot_be_closed_from_inside():
     assert sup.md_code("结束日期 >= 开始日期") == "`结束日期 >= 开始日期`"
     assert sup.md_code("a`b") == "`` a`b ``"
     assert sup.md_code("x ``` y\nz") == "```` x ``` y z ````"
+
+
+def test_model_name_says_what_the_model_is_not_where_it_lies():
+    from extractor.mini import PACKAGED_BASES, bundled_adapter_dir
+
+    name = sup.model_name(str(bundled_adapter_dir()), False)
+    assert name.startswith("seqgpt-mini, the small bundled model") and "/" not in name
+    assert sup.model_name("/root/.cache/seqgpt-nlp/tiny-bloom", True).startswith("untrained demo model")
+    smol = next(b for b in PACKAGED_BASES if b.name.startswith("smollm2"))
+    assert sup.model_name(str(smol.cache_dir()), False).startswith("SmolLM2-135M-Instruct, a packaged base")
+    assert sup.model_name("DAMO-NLP/SeqGPT-560M", False) == "DAMO-NLP/SeqGPT-560M"  # what the user gave
+
+
+def test_description_is_its_own_column_and_round_trips_but_is_never_a_label():
+    schema = Schema.from_dict(ROUND_TRIP)
+    rows = sup.schema_to_rows(schema)
+    boss = next(r for r in rows if r["name"] == "负责人")
+    assert boss["description"] == "the person in charge" and "description" not in (boss["more"] or "")
+    assert sup.rows_to_schema(rows, name="contracts", rules=ROUND_TRIP["rules"]).to_dict() == schema.to_dict()
+    assert all("the person in charge" not in line for line in sup.prompt_lines(schema))

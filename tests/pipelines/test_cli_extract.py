@@ -47,6 +47,7 @@ def test_extract_table_and_markdown_from_a_file(model_dir, tmp_path):
         "confidence",
         "normalized",
         "offsets",
+        "status",
     ]
     md = run("extract", "-f", "甲方,乙方", "--model", model_dir, "--format", "markdown", str(f))
     assert md.exit_code == 0 and md.stdout.startswith("| field | value |")
@@ -117,6 +118,48 @@ def test_schema_command_shows_and_saves(tmp_path):
     assert out.exists()
     again = run("schema", "--file", str(out))
     assert json.loads(again.stdout) == shown
+    from extractor.schema import Schema
+
+    assert (
+        Schema.from_file(out).to_dict()
+        == Schema.parse("身份证号(18位), 项目阶段(立项/招标/实施/验收)").to_dict()
+    )
+
+
+def test_schema_command_shows_what_the_model_is_sent_and_what_is_only_documentation(tmp_path):
+    s = tmp_path / "s.yaml"
+    s.write_text(
+        "fields:\n"
+        "  - {name: 签约日期, hint: YYYY-MM-DD, description: 'signing date, for people'}\n"
+        "  - 项目阶段(立项/招标/实施/验收)\n"
+        "  - 负责人(姓名+职务)\n"
+        "  - 甲方, 乙方, 合同金额, 开始日期, 结束日期\n"
+        "  - {name: 类别, type: class, choices: [咨询, 投诉]}\n",
+        encoding="utf-8",
+    )
+    res = run("schema", "--file", str(s))
+    assert res.exit_code == 0, res.output
+    view = json.loads(res.stdout)
+    by_name = {f["name"]: f for f in view["fields"]}
+    assert by_name["签约日期"]["label"] == "签约日期(YYYY-MM-DD)" and by_name["签约日期"]["type"] == "date"
+    assert by_name["签约日期"]["description"] == "signing date, for people"
+    assert by_name["项目阶段"]["choices"] == ["立项", "招标", "实施", "验收"]
+    assert by_name["负责人"]["parts"] == ["姓名", "职务"]
+    # the labels as the engine sends them: 6 per prompt, joined with ，; the description is not sent
+    assert view["prompts"] == [
+        "抽取: 签约日期(YYYY-MM-DD)，项目阶段(立项/招标/实施/验收)，负责人(姓名+职务)，甲方，乙方，合同金额",
+        "抽取: 开始日期，结束日期",
+        "分类: 咨询，投诉",
+    ]
+    assert view["part_prompts"] == {"负责人": "抽取: 姓名，职务"}
+    assert all("signing date" not in line for line in view["prompts"])
+    table = run("schema", "--file", str(s), "--format", "table")
+    assert table.exit_code == 0
+    lines = table.stdout.splitlines()
+    assert lines[0].split()[:2] == ["field", "label"]
+    row = next(line for line in lines if line.startswith("签约日期"))
+    assert "签约日期(YYYY-MM-DD)" in row and "signing date, for people" in row
+    assert "  抽取: 开始日期，结束日期" in lines
 
 
 def test_compare_a_document_with_itself_and_with_another(model_dir, tmp_path):
@@ -132,7 +175,9 @@ def test_compare_a_document_with_itself_and_with_another(model_dir, tmp_path):
     # the extractor is deterministic: the same document compares the same, field by field
     assert {c["status"] for c in payload["fields"]} <= {"same", "missing"}
     assert all(c["a"] == c["b"] for c in payload["fields"])
-    res = run("compare", "-f", fields, "--model", model_dir, "--differences", str(a), str(b))
+    res = run(
+        "compare", "-f", fields, "--model", model_dir, "--differences", "--format", "table", str(a), str(b)
+    )
     assert res.exit_code == 0 and res.stdout.splitlines()[0].split()[:2] == ["field", "status"]
     assert " same " not in res.stdout
     res = run("compare", "-f", fields, "--model", model_dir, "--format", "markdown", str(a), str(b))
@@ -177,3 +222,83 @@ def test_extract_int8_with_threads_gives_verbatim_values_and_sets_threads(model_
             assert DOC[v["start"] : v["end"]] == v["text"]
     bad = CliRunner().invoke(main, ["extract", "-f", "甲方", "--quantize", "int4", "-"], input=DOC)
     assert bad.exit_code != 0 and "int4" in bad.output
+
+
+def test_schema_prompts_are_the_engines_prompts(tiny_extractor):
+    from extractor.schema import Schema
+    from pipelines.review import prompt_lines
+
+    schema = Schema.parse(
+        "签约日期(YYYY-MM-DD), 项目阶段(立项,招标), 甲方, 乙方, 合同金额, 开始日期, 结束日期"
+    )
+    schema = Schema(
+        [
+            *schema.fields,
+            *Schema.from_dict(
+                {"fields": [{"name": "类别", "type": "class", "choices": ["咨询", "投诉"]}]}
+            ).fields,
+        ]
+    )
+    jobs = tiny_extractor.plan([DOC], schema)
+    sent = [job.prompt.splitlines()[-2] for job in jobs]  # the task line, before "输出: [GEN]"
+    assert sent == prompt_lines(schema)
+    assert "项目阶段(立项，招标)" in sent[0]  # an ASCII comma in a label is sent full-width
+
+
+def test_tables_align_chinese_and_say_not_found_issue_and_dropped():
+    from rich.cells import cell_len
+
+    from extractor.schema import Field, Schema
+    from extractor.types import DocumentResult, Span
+    from pipelines.cli import render
+
+    schema = Schema(
+        [
+            Field.parse("甲方"),
+            Field.parse("签约日期"),
+            Field.parse("身份证号(18位)", threshold=0.5),
+            Field.parse("乙方"),
+        ]
+    )
+    result = DocumentResult(
+        values={
+            "甲方": [Span("甲方", "北京云杉科技有限公司", 3, 13, 0.91)],
+            "签约日期": [Span("签约日期", "上海静安置业有限公司", 20, 30, 0.8)],
+            "身份证号": [Span("身份证号", "110105194912310021", 40, 58, 0.2)],
+            "乙方": [],
+        }
+    )
+    schema.validate(result)
+    lines = render(result, schema, "table").splitlines()
+    header = lines[0]
+    status_at = cell_len(header[: header.index("status")])
+    confidence_at = cell_len(header[: header.index("confidence")])
+    rows = {
+        line.split()[0]: line for line in lines[2:] if line and not line.startswith(("violation", "warning"))
+    }
+    expected = {
+        "甲方": "ok",
+        "签约日期": "issue: not a valid date",
+        "身份证号": "dropped: below threshold 0.5",
+        "乙方": "not found",
+    }
+    assert set(rows) == set(expected)
+    for name, status in expected.items():
+        row = rows[name]
+        assert row.endswith(status), row
+        assert cell_len(row[: row.rindex(status)]) == status_at, f"status column misaligned: {row!r}"
+        if name != "乙方":  # a field not found has no confidence
+            conf = row.split()[2]
+            assert cell_len(row[: row.index(conf)]) == confidence_at, f"confidence misaligned: {row!r}"
+    assert "violation: 签约日期='上海静安置业有限公司': not a valid date" in lines
+    # rich markup in a document is text, never markup
+    result.values["甲方"][0].text = "[bold]A[/bold]"
+    assert "[bold]A[/bold]" in render(result, schema, "table")
+
+
+def test_extract_and_compare_default_to_the_same_format():
+    defaults = {
+        name: next(p.default for p in main.commands[name].params if p.name == "fmt")
+        for name in ("extract", "compare")
+    }
+    assert defaults == {"extract": "json", "compare": "json"}
