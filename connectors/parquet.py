@@ -86,6 +86,7 @@ id), so a rerun of a shard replaces its file instead of adding a duplicate.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -104,19 +105,23 @@ from extractor.types import best_span
 __all__ = [
     "AMOUNT_TYPE",
     "FIELD_TYPES",
+    "METADATA_KEY",
     "TEMP_DIR",
     "OutputAdapter",
     "ParquetWriter",
     "output_schema",
     "quarantine_schema",
     "quarantine_to_row",
+    "read_metadata",
     "read_table",
     "record_schema",
     "records_to_rows",
     "remove_stale_temp",
+    "remove_temp",
     "result_to_row",
 ]
 
+METADATA_KEY = "seqgpt"  # the run's manifest in every data part's footer
 AMOUNT_SCALE = 4
 AMOUNT_TYPE = pa.decimal128(22, AMOUNT_SCALE)
 TEMP_DIR = "_tmp"
@@ -425,7 +430,8 @@ class OutputAdapter:
     ``schema`` is the run's ``extractor.schema.Schema``; the table schemas are built here,
     once: :attr:`data_schema` (:func:`output_schema` plus ``notes`` -- what the cleaner did
     and the engine's warnings -- and, with ``keep_text``, the cleaned ``text`` every offset
-    refers to), :attr:`record_schemas` (one :func:`record_schema` per record type) and
+    refers to; ``metadata``, the run's manifest, goes into its footer under
+    :data:`METADATA_KEY`, read back by :func:`read_metadata`), :attr:`record_schemas` (one :func:`record_schema` per record type) and
     :attr:`quarantine_schema`.  ::
 
         adapter = OutputAdapter(schema, model="m", run_id="r1")
@@ -434,7 +440,15 @@ class OutputAdapter:
         bad = adapter.quarantine_table([Quarantine(...), ...])
     """
 
-    def __init__(self, schema: Any, *, model: str = "", run_id: str = "", keep_text: bool = False) -> None:
+    def __init__(
+        self,
+        schema: Any,
+        *,
+        model: str = "",
+        run_id: str = "",
+        keep_text: bool = False,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
         self.schema = schema
         self.model = model
         self.run_id = run_id
@@ -445,6 +459,8 @@ class OutputAdapter:
         base = base.append(pa.field("notes", pa.list_(pa.string())))
         if keep_text:
             base = base.append(pa.field("text", pa.large_string()))
+        if metadata is not None:  # in every data part's footer (pyarrow/Spark/polars ignore it)
+            base = base.with_metadata({METADATA_KEY: json.dumps(dict(metadata), ensure_ascii=False)})
         self.data_schema: pa.Schema = base
         self.record_fields = {rt.name: schema.record_fields(rt) for rt in schema.records}
         self.record_schemas: dict[str, pa.Schema] = {
@@ -710,6 +726,30 @@ def read_table(
         return dataset.to_table(columns=list(columns) if columns is not None else None)
     except (OSError, pa.ArrowException) as e:
         raise ConnectorError(f"cannot read Parquet files under {folder.uri()}: {e}") from None
+
+
+def read_metadata(folder: Folder | str, path: str) -> dict[str, Any] | None:
+    """The run manifest in the footer of one data part (:data:`METADATA_KEY`), or None when
+    the part has none; only the footer is read."""
+    folder = Folder.from_uri(folder)
+    try:
+        with folder.open_input(path) as f:
+            meta = pq.read_schema(f).metadata or {}
+    except (OSError, pa.ArrowException) as e:
+        raise ConnectorError(f"cannot read the footer of {folder.uri(path)}: {e}") from None
+    raw = meta.get(METADATA_KEY.encode())
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def remove_temp(folder: Folder | str) -> None:
+    """Delete a folder's ``_tmp/`` with everything in it; only when no writer of the folder
+    is active (the end of a run)."""
+    Folder.from_uri(folder).delete_dir(TEMP_DIR)
 
 
 def remove_stale_temp(folder: Folder | str, *, older_than_s: float = 3600.0) -> int:

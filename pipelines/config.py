@@ -23,7 +23,8 @@ the stages are built, and every stage reads that same object.  Its parts:
 - the run itself: input and output URIs, the schema, input ``kind`` and ``pattern``, the
   extraction pool (``actors``, ``gpus_per_actor``, ``cpus_per_actor``,
   ``threads_per_actor``), ``batch_size``, ``rows_per_part``, ``keep_text``, ``run_id``,
-  ``progress_every_s``.
+  ``progress_every_s``, ``html_report`` (a local file for the review page of the run's
+  documents) and ``verbose`` (Ray's own logs and progress bars).
 
 :data:`UNTRAINED_NOTE` is the one message every entry point prints, once, when the model
 is the untrained demo model.
@@ -149,7 +150,9 @@ class RunConfig:
     .txt/.md) or force ``pdf``, ``tickets`` or ``text``; ``pattern``: only files matching
     one of these globs.  ``batch_size`` documents per extraction call, ``rows_per_part``
     records per part file.  ``keep_text`` adds the cleaned text to every row.  ``run_id``
-    empty: the time and a random suffix.
+    empty: the time and a random suffix.  ``html_report``: write a standalone review page of
+    the documents this run extracts (the first ``pipelines.run.REPORT_MAX_DOCS``) to this
+    local file.  ``verbose``: let Ray print its own logs and progress bars.
     """
 
     input_uri: str
@@ -168,6 +171,8 @@ class RunConfig:
     keep_text: bool = False
     run_id: str = ""
     progress_every_s: float = 5.0
+    html_report: str | None = None
+    verbose: bool = False
 
     def __post_init__(self) -> None:
         from extractor.schema import Schema
@@ -212,10 +217,12 @@ class RunConfig:
         )
 
     def manifest(self) -> dict[str, Any]:
-        """What ``_manifest.json`` records on the first run (a rerun must match the first three)."""
+        """What the output folder's data parts record in their Parquet footers (key
+        ``seqgpt``): the schema, model and ``keep_text`` a rerun must match, and the run that
+        wrote the part (``pipelines.run``: *Same folder, same job*)."""
         return {
             "schema": self.schema.to_dict(),
             "model": self.model.label,
             "keep_text": self.keep_text,
-            "first_run": self.run_id,
+            "run_id": self.run_id,
         }

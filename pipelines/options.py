@@ -294,6 +294,20 @@ def run_options(f: Callable | None = None, *, defaults: Mapping[str, Any] | None
                 click.option(
                     "--run-id", default=None, help="Run id written into every row [default: time + random]."
                 ),
+                click.option(
+                    "--html-report",
+                    default=None,
+                    type=click.Path(dir_okay=False),
+                    metavar="PATH",
+                    help="Also write a standalone HTML review page (a local file) of the documents this run "
+                    "extracts (the first 200): each document's text with its values highlighted, a legend, "
+                    "confidences, issues, dropped values and violations.",
+                ),
+                click.option(
+                    "--verbose",
+                    is_flag=True,
+                    help="Show Ray's own logs and progress bars (by default: one progress bar and the summary).",
+                ),
                 click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON."),
             ],
         )
@@ -333,6 +347,8 @@ def run_config(params: Mapping[str, Any], ctx: click.Context | None = None):
         rows_per_part=params.get("rows_per_part") or 256,
         keep_text=bool(params.get("keep_text")),
         run_id=params.get("run_id") or "",
+        html_report=params.get("html_report") or None,
+        verbose=bool(params.get("verbose")),
     )
 
 

@@ -19,7 +19,8 @@ Ray Data::
       -> map_batches(WriteStage)    CPU tasks: shape the rows from the results (the one owner
                                     of the output row, connectors.parquet.OutputAdapter),
                                     commit part files (below), return counts
-      -> driver: iterate the counts (progress lines), print the summary
+      -> driver: iterate the counts (one progress bar on a terminal, else a progress line
+         every few seconds), print the summary; with --html-report write the review page
 
 Every row carries either a document or a quarantine verdict; every stage turns an
 exception about one document into a quarantine row (stage + reason + detail) and goes on,
@@ -32,12 +33,18 @@ Output layout (``output_uri``)::
     _quarantine/part-<k>.parquet   quarantine rows (connectors.parquet.quarantine_schema)
     _records/<type>/part-<k>.parquet  one row per record of a record type of the schema
                                    (connectors.parquet.record_schema), keyed by doc_id
-    _manifest.json                 schema, model and options the folder was written with
-    _tmp/, _quarantine/_tmp/       files being written (invisible to readers)
+    _tmp/, _quarantine/_tmp/       files being written (invisible to readers; removed when
+                                   the run ends)
 
-``pyarrow.dataset``, Spark and DuckDB skip ``_``-prefixed names, so ``output_uri`` reads as
-the extraction table alone and ``output_uri/_quarantine`` as the quarantine table.  Every
-row holds the model id and the run id.
+There is no other file: the schema, model and options the folder was written with are in
+every data part's Parquet footer (``connectors.parquet.METADATA_KEY``), so a folder of a run
+without quarantined documents or record types holds data parts only, and
+``polars.read_parquet(OUTPUT)`` reads it like ``pyarrow.dataset``.  ``pyarrow.dataset``,
+Spark and DuckDB (``OUTPUT/*.parquet``) skip ``_``-prefixed names, so ``output_uri`` reads as
+the extraction table alone and ``output_uri/_quarantine`` as the quarantine table; polars
+does not skip them (``pl.read_parquet(f"{OUTPUT}/*.parquet")`` reads the data parts alone
+wherever ``_quarantine/`` or ``_records/`` exist).  Every row holds the model id and the
+run id.
 
 Reruns, exactly once, keyed by document
 ---------------------------------------
@@ -62,9 +69,10 @@ does not share the key of the record that kept the id).
 4. **Skipping.**  PDF and text files whose source is in the done set are not even listed
    for reading (one file = one record); ticket files are parsed and their done records
    dropped right after parsing.
-5. **Same folder, same job.**  ``_manifest.json`` records the schema, model and options on
-   the first run; a rerun with different ones is refused (its rows would not match the
-   committed ones), so use a new output folder for a new schema or model.
+5. **Same folder, same job.**  Every data part records the schema, model and options in its
+   footer; a rerun with different ones is refused, naming what differs (its rows would not
+   match the committed ones), so use a new output folder for a new schema or model.  Field
+   descriptions and the schema's name are documentation and may change.
 
 Hence a run killed at any moment and started again ends with exactly the rows of an
 uninterrupted run: committed batches are kept whole, uncommitted ones are redone in full,
@@ -76,13 +84,13 @@ record keys unique within the input (readers quarantine duplicate ids).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import re
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -109,7 +117,8 @@ from pipelines.stages import (
 log = logging.getLogger("seqgpt.pipeline")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-MANIFEST = "_manifest.json"
+LEGACY_MANIFEST = "_manifest.json"  # where folders written before the footers kept the manifest
+REPORT_MAX_DOCS = 200  # documents on a --html-report page
 
 
 class PipelineError(SeqgptError, RuntimeError):
@@ -142,6 +151,9 @@ class Summary:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     recovered: dict[str, int] = field(default_factory=dict)
     completed: bool = False
+    quarantine_exists: bool = False  # OUTPUT/_quarantine holds rows (of this run or earlier ones)
+    report: str | None = None  # the --html-report page written
+    report_documents: int = 0
 
     @property
     def quarantine_uri(self) -> str:
@@ -168,7 +180,6 @@ class Summary:
             + ("  (UNTRAINED demo model: values are not meaningful)" if self.untrained else ""),
             f"  input          {self.input_uri}  ({self.files} files)",
             f"  output         {self.output_uri}  ({self.parts} new parts)",
-            f"  quarantine     {self.quarantine_uri}",
             f"  documents      {self.documents}  (+{self.skipped} already done, skipped)",
             f"  pages          {self.pages}",
             f"  rows           {self.rows}" + (f"  (+{self.records} record rows)" if self.records else ""),
@@ -177,7 +188,8 @@ class Summary:
                 ""
                 if not q
                 else "  (" + ", ".join(f"{k}: {v}" for k, v in sorted(self.quarantined.items())) + ")"
-            ),
+            )
+            + (f"  in {self.quarantine_uri}" if self.quarantine_exists else ""),
             f"  time           {self.seconds:.1f} s  ({self.docs_per_s:.2f} docs/s, {self.pages_per_s:.2f} pages/s)",
         ]
         if self.stage_seconds:
@@ -186,54 +198,202 @@ class Summary:
         if any(self.recovered.values()):
             parts = ", ".join(f"{k}: {v}" for k, v in self.recovered.items() if v)
             lines.append(f"  recovered      {parts}")
+        if self.report:
+            lines.append(f"  review page    {self.report}  ({self.report_documents} documents)")
         return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- ray
-def init_ray(num_cpus: int | None = None) -> bool:
+def init_ray(num_cpus: int | None = None, *, verbose: bool = True) -> bool:
     """Connect to the cluster in ``RAY_ADDRESS`` (``ray job submit`` sets it), or start a
     local Ray with at least 4 logical CPUs, so an actor pool on a 2-core machine cannot
-    starve the read tasks.  Returns True when this call started Ray (caller shuts it down).
+    starve the read tasks.  Without ``verbose`` Ray keeps its own logs to itself (its log
+    files still have them; a task's error still stops the run with its message).  Returns
+    True when this call started Ray (caller shuts it down).
     """
     import ray
 
     if ray.is_initialized():
         return False
+    quiet = {} if verbose else {"log_to_driver": False, "logging_level": logging.ERROR}
     pythonpath = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
     if os.environ.get("RAY_ADDRESS"):
-        ray.init(log_to_driver=True)
+        ray.init(**{"log_to_driver": True, **quiet})
     else:
         ray.init(
             address="local",
             num_cpus=num_cpus or max(4, os.cpu_count() or 1),
             include_dashboard=False,
             runtime_env={"env_vars": {"PYTHONPATH": pythonpath}},
+            **quiet,
         )
     return True
 
 
+@contextlib.contextmanager
+def _ray_output(verbose: bool):
+    """Ray Data's progress bars, start-of-execution lines and INFO logs only with
+    ``verbose``; restored afterwards (run_pipeline may run several times in one process)."""
+    from ray.data import DataContext
+
+    ctx = DataContext.get_current()
+    names = (
+        "enable_progress_bars",
+        "enable_operator_progress_bars",
+        "print_on_execution_start",
+        "enable_auto_log_stats",
+    )
+    saved = {n: getattr(ctx, n) for n in names if hasattr(ctx, n)}
+    loggers = [logging.getLogger(n) for n in ("ray.data", "ray")]
+    levels = [lg.level for lg in loggers]
+    if not verbose:
+        for n in saved:
+            setattr(ctx, n, False)
+        for lg in loggers:  # ERROR: Ray Data even warns that its progress bars are off
+            lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for n, v in saved.items():
+            setattr(ctx, n, v)
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+@dataclass
+class _Report:
+    """The ``--html-report`` sections the driver received, at most :data:`REPORT_MAX_DOCS`."""
+
+    path: str
+    sections: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def add(self, raw: str | None) -> None:
+        for source, doc_id, html in json.loads(raw) if raw else []:
+            if len(self.sections) < REPORT_MAX_DOCS:
+                self.sections.append((source, doc_id, html))
+
+    def write(self, summary: Summary, config: RunConfig) -> None:
+        from pipelines.review import report_page
+
+        sections = [html for _, _, html in sorted(self.sections)]
+        lines = [
+            f"run {summary.run_id} · model {summary.model} · {summary.input_uri} -> {summary.output_uri}",
+            f"{len(sections)} of the {summary.rows} documents this run extracted"
+            + (f" (at most {REPORT_MAX_DOCS} are shown)" if summary.rows > len(sections) else ""),
+        ]
+        if not sections:
+            lines.append("This run extracted no document (they were done already, or quarantined).")
+        page = report_page(sections, title=f"seqgpt run {summary.run_id}", lines=lines)
+        target = Path(self.path).expanduser()
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(page, encoding="utf-8")
+        except OSError as e:
+            raise PipelineError(f"cannot write the review page {target}: {e}", summary) from None
+        summary.report, summary.report_documents = str(target), len(sections)
+
+
+def _report_budget(ray, n: int):
+    """A tiny actor handing out report slots, so the writers render (and send the driver)
+    at most ``n`` documents in all, however many parts the run has."""
+
+    @ray.remote(num_cpus=0)
+    class ReportBudget:
+        def __init__(self, left: int):
+            self.left = left
+
+        def take(self, k: int) -> int:
+            got = max(0, min(k, self.left))
+            self.left -= got
+            return got
+
+    return ReportBudget.remote(n)
+
+
 # ------------------------------------------------------------------ output state
-def _check_manifest(out, manifest: dict[str, Any]) -> None:
-    def read():
-        return json.loads(out.read_bytes(MANIFEST)) if out.exists(MANIFEST) else None
+def _written_manifest(out) -> dict[str, Any] | None:
+    """The manifest the folder's committed data parts were written with (the footer of one
+    of them), the legacy ``_manifest.json`` of older folders, or None for a new folder."""
+    from connectors.parquet import read_metadata
 
-    old = with_retries(read, f"reading {out.uri(MANIFEST)}")
-    if old is None:
-        tmp = f"_tmp/{MANIFEST}.{uuid.uuid4().hex[:8]}"
-        data = json.dumps(manifest, ensure_ascii=False, indent=2).encode()
+    if not with_retries(out.exists, f"checking {out.uri()}"):
+        return None
+    parts = with_retries(lambda: out.list("part-*.parquet", recursive=False), "listing output")
+    if parts:
+        found = with_retries(lambda: read_metadata(out, parts[0]), f"reading the footer of {parts[0]}")
+        if found is not None:
+            return found
+    if with_retries(lambda: out.exists(LEGACY_MANIFEST), "checking the manifest"):
+        return json.loads(with_retries(lambda: out.read_bytes(LEGACY_MANIFEST), "reading the manifest"))
+    return None
 
-        def write():
-            out.write_bytes(tmp, data)
-            out.rename(tmp, MANIFEST)
 
-        with_retries(write, f"writing {out.uri(MANIFEST)}")
-        return
-    for key in ("schema", "model", "keep_text"):
-        if old.get(key) != manifest.get(key):
-            raise PipelineError(
-                f"{out.uri()} was written with a different {key} ({json.dumps(old.get(key), ensure_ascii=False)[:200]}); "
-                "its rows would not match this run's. Use a new --output folder (or delete the old one)."
+def _short(value: Any) -> str:
+    if value is None:
+        return "(not set)"
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def manifest_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """What differs between the manifest a folder was written with (``old``) and this run's,
+    in words: fields only on one side, changed field settings (type, hint, threshold ...),
+    field order, rules, record types, summary, model and ``keep_text``.  Descriptions and the
+    schema's name are documentation: they never count."""
+
+    def fields(manifest) -> dict[str, dict[str, Any]]:
+        out = {}
+        for f in (manifest.get("schema") or {}).get("fields", []):
+            out[f.get("name")] = {k: v for k, v in f.items() if k not in ("name", "description")}
+        return out
+
+    diffs: list[str] = []
+    a, b = fields(old), fields(new)
+    gone = [n for n in a if n not in b]
+    added = [n for n in b if n not in a]
+    if gone:
+        diffs.append("fields only in the folder: " + ", ".join(gone))
+    if added:
+        diffs.append("fields only in this run: " + ", ".join(added))
+    for name in (n for n in a if n in b):
+        changed = [
+            f"{k} {_short(a[name].get(k))} -> {_short(b[name].get(k))}"
+            for k in sorted(set(a[name]) | set(b[name]))
+            if a[name].get(k) != b[name].get(k)
+        ]
+        if changed:
+            diffs.append(f"field {name}: " + ", ".join(changed))
+    common = [n for n in a if n in b]
+    if not diffs and common != [n for n in b if n in a]:
+        diffs.append("field order: " + ", ".join(a) + " in the folder, " + ", ".join(b) + " in this run")
+    old_schema, new_schema = old.get("schema") or {}, new.get("schema") or {}
+    for key in ("rules", "records", "summary"):
+        if old_schema.get(key) != new_schema.get(key):
+            diffs.append(
+                f"{key}: {_short(old_schema.get(key))} in the folder, {_short(new_schema.get(key))} in this run"
             )
+    for key in ("model", "keep_text"):
+        if old.get(key) != new.get(key):
+            diffs.append(f"{key}: {_short(old.get(key))} in the folder, {_short(new.get(key))} in this run")
+    return diffs
+
+
+def _check_manifest(out, manifest: dict[str, Any]) -> None:
+    """Refuse a rerun into a folder written with another schema, model or ``keep_text``."""
+    old = _written_manifest(out)
+    if old is None:
+        return
+    diffs = manifest_differences(old, manifest)
+    if diffs:
+        differ = [k for k in ("model", "keep_text") if old.get(k) != manifest.get(k)]
+        if len(differ) < len(diffs):
+            differ.insert(0, "schema")
+        what = " and ".join(differ)
+        raise PipelineError(
+            f"{out.uri()} was written with a different {what}; its rows would not match this run's:\n"
+            + "\n".join(f"  - {d}" for d in diffs)
+            + "\nUse a new --output folder (or delete the old one)."
+        )
 
 
 def recover_output(out, record_types: Iterable[str] = ()) -> tuple[dict[str, set[str]], dict[str, int]]:
@@ -369,26 +529,33 @@ def run_pipeline(config: RunConfig, *, echo=None, stages: Stages | None = None) 
         f"{summary.skipped} already done"
         + (f", recovered {summary.recovered}" if any(summary.recovered.values()) else "")
     )
+    report = _Report(config.html_report) if config.html_report else None
     if not items and not pre_quarantined:
         summary.completed = True
         summary.seconds = time.perf_counter() - t_start
+        _finish(out, config, summary, report)
         return summary
 
     # -- the Ray Data pipeline -----------------------------------------------------
     import ray
 
-    started = init_ray()
+    # documents to do, when known before parsing (one per PDF or text file; ticket files hold many)
+    total = len(items) + len(pre_quarantined) if all(i["kind"] != "tickets" for i in items) else None
+    started = init_ray(verbose=config.verbose)
     try:
-        config = config.resolved(float(ray.cluster_resources().get("GPU", 0)))
-        say(
-            f"extraction: {config.actors} actor(s), "
-            + (f"{config.gpus_per_actor} GPU each" if config.on_gpu else "CPU")
-        )
-        ds = _build_dataset(ray, items, pre_quarantined, src, out, config, stages)
-        _consume(ds, summary, t_start, say, config.progress_every_s)
+        with _ray_output(config.verbose), _Progress(say, total, config, live=echo is None) as progress:
+            config = config.resolved(float(ray.cluster_resources().get("GPU", 0)))
+            progress.start(
+                f"{config.actors} extraction actor(s), "
+                + (f"{config.gpus_per_actor:g} GPU each" if config.on_gpu else "CPU")
+            )
+            budget = _report_budget(ray, REPORT_MAX_DOCS) if report else None
+            ds = _build_dataset(ray, items, pre_quarantined, src, out, config, stages, budget)
+            _consume(ds, summary, t_start, progress, report)
     except Exception as e:
         summary.seconds = time.perf_counter() - t_start
         parts = _committed_parts(out)
+        _finish(out, config, summary, report, clean=False)
         raise PipelineError(
             f"the run stopped early: {_root_cause(e)}\n{out.uri()} now holds {parts if parts >= 0 else 'some'} "
             "committed parts; run the same command again to finish (committed records are skipped).",
@@ -399,10 +566,35 @@ def run_pipeline(config: RunConfig, *, echo=None, stages: Stages | None = None) 
             ray.shutdown()
     summary.completed = True
     summary.seconds = time.perf_counter() - t_start
+    _finish(out, config, summary, report)
     return summary
 
 
-def _build_dataset(ray, items, pre_quarantined, src, out, config: RunConfig, stages: Stages):
+def _finish(out, config: RunConfig, summary: Summary, report: _Report | None, *, clean: bool = True) -> None:
+    """After the run: remove the writers' ``_tmp/`` folders (nothing is written any more;
+    ``clean=False`` after a failure, where a worker may still be busy: the rerun's recovery
+    removes them), note whether a quarantine exists, write the review page."""
+    from connectors.parquet import remove_temp
+
+    qdir = out.child(QUARANTINE_DIR)
+    try:
+        if clean and with_retries(out.exists, f"checking {out.uri()}"):
+            folders = [out, qdir] + [out.child(f"{RECORDS_DIR}/{rt.name}") for rt in config.schema.records]
+            for folder in folders:
+                with_retries(lambda f=folder: remove_temp(f), f"removing {folder.uri('_tmp')}")
+        summary.quarantine_exists = bool(
+            with_retries(
+                lambda: qdir.exists() and bool(qdir.list("part-*.parquet", recursive=False)),
+                "checking quarantine",
+            )
+        )
+    except Exception as e:  # a storage error here loses nothing: say so and go on
+        log.warning("could not tidy %s: %s", out.uri(), e)
+    if report is not None:
+        report.write(summary, config)
+
+
+def _build_dataset(ray, items, pre_quarantined, src, out, config: RunConfig, stages: Stages, report=None):
     import pyarrow as pa
 
     cpus = max(1.0, float(ray.cluster_resources().get("CPU", 1)))
@@ -424,18 +616,75 @@ def _build_dataset(ray, items, pre_quarantined, src, out, config: RunConfig, sta
         table = pa.Table.from_pylist([result_row(r) for r in pre_quarantined], schema=RESULT_SCHEMA)
         results = results.union(ray.data.from_arrow(table))
     return results.map_batches(
-        stages.write(out, config),
+        stages.write(out, config, report),
         batch_size=config.rows_per_part,
         batch_format="pyarrow",
         num_cpus=0.5,
     )
 
 
-def _consume(ds, summary: Summary, t_start: float, say, every: float) -> None:
-    """Iterate the writer's counts: the only thing the driver holds, one row per part."""
+class _Progress:
+    """What the driver shows while the run goes: on a terminal (and with the default echo)
+    one ``rich`` progress bar on stderr -- documents done (of how many, when known before
+    parsing), pages/s, ETA; otherwise a plain line every ``config.progress_every_s`` seconds
+    through ``say`` (logs of nightly jobs stay readable)."""
+
+    def __init__(self, say, total: int | None, config: RunConfig, *, live: bool):
+        self.say = say
+        self.total = total
+        self.every = config.progress_every_s
+        self.live = live and sys.stderr.isatty()
+        self.bar: Any = None
+        self.task: Any = None
+        self.t0 = time.perf_counter()
+        self.last = self.t0
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def start(self, what: str) -> None:
+        if not self.live:
+            self.say(f"extraction: {what}")
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(
+            TextColumn("[seqgpt] {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("documents · {task.fields[pages_s]} pages/s · ETA"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self.bar.start()
+        self.task = self.bar.add_task(f"extracting ({what})", total=self.total, pages_s="0.00")
+
+    def update(self, summary: Summary) -> None:
+        now = time.perf_counter()
+        elapsed = max(now - self.t0, 1e-9)
+        if self.bar is not None:
+            self.bar.update(self.task, completed=summary.documents, pages_s=f"{summary.pages / elapsed:.2f}")
+        elif now - self.last >= self.every:
+            self.last = now
+            of = f"/{self.total}" if self.total else ""
+            self.say(
+                f"progress: {summary.documents}{of} documents ({summary.rows} rows, "
+                f"{sum(summary.quarantined.values())} quarantined), {summary.documents / elapsed:.2f} docs/s, "
+                f"{summary.pages / elapsed:.2f} pages/s"
+            )
+
+
+def _consume(ds, summary: Summary, t_start: float, progress: _Progress, report: _Report | None) -> None:
+    """Iterate the writer's counts: the only thing the driver holds, one row per part (and
+    the review page sections the report budget let through)."""
     stage = Counter()
     quarantined = Counter()
-    last = time.perf_counter()
     for s in ds.iter_rows():
         summary.parts += 1
         summary.documents += s["docs"]
@@ -448,14 +697,9 @@ def _consume(ds, summary: Summary, t_start: float, say, every: float) -> None:
         summary.untrained = summary.untrained or bool(s["untrained"])
         summary.quarantined = dict(quarantined)
         summary.stage_seconds = {k: round(v, 2) for k, v in stage.items()}
-        now = time.perf_counter()
-        if now - last >= every:
-            last = now
-            el = now - t_start
-            say(
-                f"progress: {summary.parts} parts, {summary.documents} records ({summary.rows} rows, "
-                f"{sum(quarantined.values())} quarantined), {summary.documents / el:.2f} docs/s"
-            )
+        if report is not None:
+            report.add(s["report"])
+        progress.update(summary)
 
 
 _ERROR_LINE = re.compile(r"^\s*([\w.]*(?:Error|Exception|Fault|Interrupt)): (.+)$")

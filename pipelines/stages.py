@@ -19,7 +19,10 @@ Rows between stages (Ray Data carries them as Arrow blocks):
     (pickled: its spans, records and summary are nested Python objects), ``extracted_at``
     and ``untrained``.  The extractor does not shape output rows: the writer does, once.
 ``STATS_SCHEMA`` (write -> driver)
-    one row per written part: counts, pages, reasons and stage timings for the summary.
+    one row per written part: counts, pages, reasons and stage timings for the summary,
+    and, with ``--html-report``, the review page sections of some of its documents (at most
+    as many as the run's report budget still allows, so the driver never receives more
+    than it shows).
 
 The output row has one owner, :class:`WriteStage`: its ``connectors.parquet.OutputAdapter``
 (built once per writer, with the run's table schemas) shapes the data row and the record
@@ -108,6 +111,7 @@ STATS_SCHEMA = pa.schema(
         ("t_extract", pa.float64()),
         ("t_write", pa.float64()),
         ("untrained", pa.bool_()),
+        ("report", pa.large_string()),  # JSON [[source, id, html], ...] with --html-report, else null
     ]
 )
 
@@ -361,7 +365,8 @@ class ExtractStage:
         return pa.Table.from_pylist(out, schema=RESULT_SCHEMA)
 
     def _result_row(self, r: dict[str, Any], result=None) -> dict[str, Any]:
-        return result_row(r, result, keep_text=self.config.keep_text, untrained=self.untrained)
+        keep = self.config.keep_text or bool(self.config.html_report)  # the report shows the text
+        return result_row(r, result, keep_text=keep, untrained=self.untrained)
 
 
 def result_row(
@@ -407,13 +412,18 @@ class WriteStage:
     fixed.  Returns one ``STATS_SCHEMA`` row.
     """
 
-    def __init__(self, out, config: RunConfig):
+    def __init__(self, out, config: RunConfig, report=None):
         from connectors.parquet import OutputAdapter
 
         self.out = out
         self.config = config
+        self.report = report  # the run's report budget (pipelines.run.ReportBudget actor) or None
         self.adapter = OutputAdapter(
-            config.schema, model=config.model.label, run_id=config.run_id, keep_text=config.keep_text
+            config.schema,
+            model=config.model.label,
+            run_id=config.run_id,
+            keep_text=config.keep_text,
+            metadata=config.manifest(),
         )
 
     def __call__(self, batch: pa.Table) -> pa.Table:
@@ -454,8 +464,28 @@ class WriteStage:
             "t_extract": sum(r["t_extract"] or 0.0 for r in rows),
             "t_write": time.perf_counter() - t0,
             "untrained": any(r["untrained"] for r in rows),
+            "report": self._report(written),
         }
         return pa.Table.from_pylist([stats], schema=STATS_SCHEMA)
+
+    def _report(self, written: list[dict[str, Any]]) -> str | None:
+        """The review page sections of the first of this part's documents the run's report
+        budget allows (``--html-report``), as JSON ``[[source, id, html], ...]``."""
+        if self.report is None or not written:
+            return None
+        import ray
+
+        from pipelines.review import document_section
+
+        docs = sorted(written, key=lambda r: (r["source"], r["id"]))
+        granted = ray.get(self.report.take.remote(len(docs)))
+        sections = []
+        for r in docs[:granted]:
+            result = pickle.loads(r["result"])
+            label = r["source"] if r["source"].endswith(r["id"]) else f"{r['source']} · {r['id']}"
+            html = document_section(r["text"] or "", result, self.config.schema, source=label)
+            sections.append([r["source"], r["id"], html])
+        return json.dumps(sections, ensure_ascii=False) if sections else None
 
     def _shape(self, r: dict[str, Any]):
         return self.adapter.shape(

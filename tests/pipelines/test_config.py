@@ -87,5 +87,5 @@ def test_the_config_travels_to_the_workers_whole():
         "schema": c.schema.to_dict(),
         "model": "/m",
         "keep_text": True,
-        "first_run": c.run_id,
+        "run_id": c.run_id,
     }

@@ -206,16 +206,55 @@ def test_write_stage_quarantines_a_document_whose_rows_do_not_fit_and_keeps_the_
     assert "Error: " in bad[0]["detail"] and "do not fit the output table" in bad[1]["detail"]
 
 
-def test_rerun_with_another_schema_is_refused(tmp_path):
+def test_rerun_into_a_legacy_folder_with_another_schema_is_refused(tmp_path):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.txt").write_text("甲方：北京云杉科技有限公司")
     out = tmp_path / "out"
     out.mkdir()
-    (out / "_manifest.json").write_text(
+    (out / "_manifest.json").write_text(  # what folders written before the footers hold
         json.dumps({"schema": {"fields": [{"name": "x", "type": "text"}]}, "model": "m", "keep_text": False})
     )
-    with pytest.raises(PipelineError, match="different schema"):
+    with pytest.raises(PipelineError, match="different schema") as err:
         run_pipeline(RunConfig(str(tmp_path / "in"), str(out), "甲方,乙方", model=ModelConfig("m")), **QUIET)
+    assert "fields only in the folder: x" in str(err.value) and "fields only in this run: 甲方, 乙方" in str(
+        err.value
+    )
+
+
+def test_manifest_differences_name_what_differs_in_words():
+    from pipelines.run import manifest_differences
+
+    old = RunConfig("in", "out", "jobs/schemas/contracts.yaml", model=ModelConfig("m")).manifest()
+    schema = old["schema"]
+    assert manifest_differences(old, old) == []
+    # descriptions and the schema's name are documentation: they may change
+    doc_only = json.loads(json.dumps(old))
+    doc_only["schema"]["fields"][0]["description"] = "another word"
+    doc_only["schema"]["name"] = "renamed"
+    assert manifest_differences(old, doc_only) == []
+    changed = json.loads(json.dumps(old))
+    changed["schema"]["fields"][2]["threshold"] = 0.5  # 合同金额
+    changed["schema"]["fields"][3]["type"] = "text"  # 签约日期
+    del changed["schema"]["fields"][-1]  # 适用法律
+    changed["schema"]["fields"].append({"name": "违约金", "type": "money"})
+    changed["schema"]["rules"] = ["甲方 != 乙方"]
+    changed["model"] = "/models/other"
+    changed["keep_text"] = True
+    assert manifest_differences(old, changed) == [
+        "fields only in the folder: 适用法律",
+        "fields only in this run: 违约金",
+        "field 合同金额: threshold (not set) -> 0.5",
+        'field 签约日期: type "date" -> "text"',
+        'rules: ["甲方 != 乙方", "结束日期 >= 开始日期"] in the folder, ["甲方 != 乙方"] in this run',
+        'model: "m" in the folder, "/models/other" in this run',
+        "keep_text: false in the folder, true in this run",
+    ]
+    reordered = json.loads(json.dumps(old))
+    reordered["schema"]["fields"][0], reordered["schema"]["fields"][1] = (
+        schema["fields"][1],
+        schema["fields"][0],
+    )
+    assert manifest_differences(old, reordered)[0].startswith("field order: 甲方, 乙方, ")
 
 
 def test_missing_input_is_a_clear_error(tmp_path):
@@ -250,6 +289,9 @@ def test_summary_format_mentions_everything():
     ):
         assert part in text
     assert s.quarantine_uri == "out/_quarantine"
+    assert "_quarantine" not in text  # never created: not named
+    s.quarantine_exists = True
+    assert "quarantined    2  (corrupt: 2)  in out/_quarantine" in s.format()
 
 
 # -------------------------------------------------------------------- with Ray
@@ -277,7 +319,14 @@ def test_end_to_end_rows_quarantine_and_summary(reference, corpus, tiny_model_di
     parts = sorted(p.name for p in out.glob("part-*.parquet"))
     qparts = sorted(p.name for p in (out / "_quarantine").glob("part-*.parquet"))
     assert len(parts) == summary.parts and set(qparts) <= set(parts)
-    assert json.loads((out / "_manifest.json").read_text())["model"] == tiny_model_dir
+    # the run's manifest is in every data part's footer; nothing else lies beside the parts
+    from connectors.parquet import read_metadata
+
+    for name in parts:
+        assert read_metadata(str(out), name)["model"] == tiny_model_dir
+    assert {p.name for p in out.iterdir()} == {*parts, "_quarantine"}
+    assert not list(out.rglob("_tmp")), "the writers' _tmp/ folders are removed when the run ends"
+    assert summary.quarantine_exists and f"in {out}/_quarantine" in summary.format()
 
 
 @pytest.mark.slow
@@ -305,6 +354,31 @@ def test_offsets_point_into_the_cleaned_text(reference):
     assert "第 1 页" not in zh["text"] and "CG-2024-0315\n" not in zh["text"][:10]
     assert "乙方深圳市华南精密机械制造有限公司" in zh["text"]
     assert any(n.startswith("headers_footers_removed") for n in zh["notes"])
+
+
+@pytest.mark.slow
+def test_rerun_with_another_schema_says_which_fields_differ(reference, corpus, tiny_model_dir, tmp_path):
+    out, _ = reference
+    other = tmp_path / "other.yaml"
+    text = (REPO / SCHEMA).read_text(encoding="utf-8")
+    other.write_text(text.replace("  - name: 适用法律\n", "  - name: 管辖法院\n"), encoding="utf-8")
+    from dataclasses import replace
+
+    from extractor.schema import Schema
+
+    with pytest.raises(PipelineError) as err:
+        run_pipeline(
+            replace(corpus_config(corpus, out, tiny_model_dir), schema=Schema.from_file(other)), **QUIET
+        )
+    message = str(err.value)
+    assert message.startswith(
+        f"{out} was written with a different schema; its rows would not match this run's:"
+    )
+    assert "  - fields only in the folder: 适用法律\n  - fields only in this run: 管辖法院" in message
+    assert message.endswith("Use a new --output folder (or delete the old one).")
+    with pytest.raises(PipelineError, match="different model") as err:
+        run_pipeline(corpus_config(corpus, out, tiny_model_dir, model=ModelConfig("/models/x")), **QUIET)
+    assert f'model: "{tiny_model_dir}" in the folder, "/models/x" in this run' in str(err.value)
 
 
 @pytest.mark.slow
