@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
         base = rows.get("generate")
-        for m, r in rows.items():
+        for r in rows.values():
             if base:
                 r["vs_generate"] = base["seconds"] / r["seconds"]
         report["workloads"][name] = {"documents": len(texts), "methods": rows}
