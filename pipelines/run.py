@@ -647,15 +647,15 @@ class _Progress:
             self.bar.stop()
 
     def start(self, what: str) -> None:
+        self.say(f"extraction: {what}")
         if not self.live:
-            self.say(f"extraction: {what}")
             return
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.bar = Progress(
-            TextColumn("[seqgpt] {task.description}"),
-            BarColumn(),
+            TextColumn("[seqgpt]"),
+            BarColumn(bar_width=24),
             MofNCompleteColumn(),
             TextColumn("documents · {task.fields[pages_s]} pages/s · ETA"),
             TimeRemainingColumn(),
@@ -663,7 +663,7 @@ class _Progress:
             transient=False,
         )
         self.bar.start()
-        self.task = self.bar.add_task(f"extracting ({what})", total=self.total, pages_s="0.00")
+        self.task = self.bar.add_task("extracting", total=self.total, pages_s="0.00")
 
     def update(self, summary: Summary) -> None:
         now = time.perf_counter()

@@ -190,3 +190,70 @@ def test_ray_cluster_yaml_is_a_valid_launcher_config():
     assert gpu and all(t["resources"]["GPU"] == 1 and t["min_workers"] < t["max_workers"] for t in gpu)
     assert any("pip install -e ." in cmd for cmd in config["setup_commands"])
     assert "type: local" in (REPO / "ray_cluster.yaml").read_text()  # the on-prem alternative
+
+
+def _run_cli(args: list[str], *, tty: bool) -> str:
+    """`python -m pipelines.cli run ...` in a fresh process (its own local Ray), stderr read
+    through a pseudo-terminal when ``tty`` (as a person at a terminal sees it)."""
+    import os
+
+    env = dict(os.environ, PYTHONPATH=str(REPO), COLUMNS="80")
+    env.pop("RAY_ADDRESS", None)
+    cmd = [sys.executable, "-m", "pipelines.cli", "run", *args]
+    if not tty:
+        res = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, res.stderr[-3000:]
+        return res.stderr
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=slave, stdin=subprocess.DEVNULL
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    assert proc.wait(timeout=300) == 0, b"".join(chunks).decode(errors="replace")[-3000:]
+    import re
+
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", b"".join(chunks).decode(errors="replace"))  # no colours
+
+
+@pytest.mark.slow
+def test_a_run_shows_one_progress_bar_and_ray_speaks_only_with_verbose(tmp_path, tiny_model_dir):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(3):
+        (src / f"{i}.txt").write_text(
+            f"甲方：北京云杉科技有限公司{i}\n乙方：上海海川贸易有限公司\n", encoding="utf-8"
+        )
+    ray_noise = (
+        "Started a local Ray instance",
+        "Running Dataset",
+        "Execution plan",
+        "Progress bars disabled",
+    )
+    base = ["--input", str(src), "-f", "甲方,乙方", "--model", tiny_model_dir]
+    at_terminal = _run_cli([*base, "--output", str(tmp_path / "a")], tty=True)
+    assert "extraction: 1 extraction actor(s), CPU" in at_terminal
+    assert "3/3 documents" in at_terminal and "pages/s · ETA" in at_terminal  # the bar, with the known total
+    assert "progress:" not in at_terminal  # the bar replaces the plain progress lines
+    assert not [n for n in ray_noise if n in at_terminal], at_terminal[-3000:]
+    verbose = _run_cli([*base, "--output", str(tmp_path / "b"), "--verbose"], tty=False)
+    assert "progress: 3/3 documents" in verbose  # not a terminal: plain lines
+    assert "Running Dataset" in verbose or "Starting execution of Dataset" in verbose
+
+
+def test_run_help_tells_the_review_page_limit_and_verbose():
+    from pipelines.run import REPORT_MAX_DOCS
+
+    text = " ".join(invoke("run", "--help").output.split())
+    assert f"(the first {REPORT_MAX_DOCS})" in text and "--verbose" in text and "--html-report PATH" in text
