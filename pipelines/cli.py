@@ -601,7 +601,8 @@ def ui_cmd(model, device, port, address, headless, quantize, threads, streamlit_
         "--server.port", str(port),
         "--server.address", address,
         "--server.headless", "true" if headless else "false",
-        "--browser.gatherUsageStats", "false",
+        "--browser.gatherUsageStats", "false",  # as .streamlit/config.toml says, from any folder
+        "--server.fileWatcherType", "none",
         "--client.showErrorDetails", "type",
         "--client.toolbarMode", "minimal",
         *streamlit_args,

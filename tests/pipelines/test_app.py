@@ -76,13 +76,12 @@ def app_url(tiny_bloom_dir, tmp_path_factory) -> Iterator[str]:
     port = _free_port()
     log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     env = dict(os.environ, SEQGPT_MODEL=str(tiny_bloom_dir), SEQGPT_DEVICE="cpu", PYTHONUNBUFFERED="1")
+    # no statistics, no file watching: the shipped .streamlit/config.toml says so (cwd=ROOT)
     cmd = [
         sys.executable, "-m", "streamlit", "run", "app.py",
         "--server.headless", "true",
         "--server.port", str(port),
         "--server.address", "127.0.0.1",
-        "--browser.gatherUsageStats", "false",
-        "--server.fileWatcherType", "none",
     ]  # fmt: skip
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
@@ -264,6 +263,10 @@ def make_pdf(path: Path, lines: list[str]) -> Path:
 
 
 def test_paste_add_fields_run_highlights_and_json(page, tmp_path):
+    # the model is named for what it is, not by the folder it was loaded from
+    caption = page.get_by_text(re.compile("^In use: untrained demo model"))
+    caption.wait_for()
+    assert "tiny-bloom" not in caption.inner_text() and "/" not in caption.inner_text().split("·")[0]
     fill_document(page, DOC)
     add_fields(page, "甲方, 乙方, 合同金额, 签约日期(YYYY-MM-DD)")
     add_fields(page, "company, 联系电话")  # a second batch is appended
@@ -280,6 +283,7 @@ def test_paste_add_fields_run_highlights_and_json(page, tmp_path):
     number = run(page)
     result = output_json(page, number)
     assert list(result["fields"]) == names
+    page.get_by_text(re.compile(r"model: untrained demo model \(tiny, random weights\)")).first.wait_for()
     assert result["source"] == "pasted text"
     assert Path(result["model"]).name == "tiny-bloom"
     found = marks(page, number)
@@ -288,8 +292,13 @@ def test_paste_add_fields_run_highlights_and_json(page, tmp_path):
     # the highlighted element's text is exactly the document, so the offsets are the document's
     assert page.eval_on_selector(".seqgpt-doc", "e => e.textContent") == DOC
     values = page.locator(".st-key-values_table table tbody tr")
-    values.nth(len(found) - 1).wait_for(state="attached")  # the grid renders after the marks
-    assert values.count() == len(found)
+    missing = [f for f, vs in result["fields"].items() if not vs and f not in result["dropped"]]
+    values.nth(len(found) + len(missing) - 1).wait_for(state="attached")  # the grid renders after the marks
+    assert values.count() == len(found) + len(missing)
+    # a field without any value has its row, saying so (statuses as the CLI writes them)
+    statuses = [values.nth(i).locator("td").last.inner_text().strip() for i in range(values.count())]
+    assert statuses.count("not found") == len(missing)
+    assert all(s == "ok" or s.startswith(("issue: ", "dropped: ", "not found")) for s in statuses), statuses
 
     # clicking a value shows where it came from
     target = found[-1]

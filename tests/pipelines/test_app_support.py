@@ -360,6 +360,29 @@ def test_ui_command_runs_streamlit_on_app_py(fake_exec):
     assert cmd[cmd.index("--server.headless") + 1] == "true"
     assert cmd[-2:] == ["--server.maxUploadSize", "5"]
     assert env["SEQGPT_MODEL"] == "/models/x"
+    # no usage statistics, no file watching, wherever `seqgpt ui` is started
+    assert cmd[cmd.index("--browser.gatherUsageStats") + 1] == "false"
+    assert cmd[cmd.index("--server.fileWatcherType") + 1] == "none"
+
+
+def test_streamlit_run_app_py_sends_no_statistics_and_watches_no_files():
+    """`streamlit run app.py` from the repository root reads the shipped .streamlit/config.toml."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    res = subprocess.run(
+        [sys.executable, "-m", "streamlit", "config", "show"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    settings = dict(
+        line.split(" = ", 1) for line in res.stdout.splitlines() if " = " in line and not line.startswith("#")
+    )
+    assert settings["gatherUsageStats"] == "false"
+    assert settings["fileWatcherType"] == '"none"'
 
 
 def test_ui_command_default_model(fake_exec, monkeypatch):
