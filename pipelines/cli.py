@@ -109,9 +109,11 @@ def extract(
 
     JSON output gives, per field, a list of values with text, start, end (character offsets
     into the document text), confidence and, where the field's type has one, the normalized
-    value (and ``parts`` for a field such as 负责人(姓名+职务)); then classification labels,
-    records (one per --record type found: the values that belong together), the summary,
-    rule violations and warnings.
+    value (``issues`` for a value that fails its type, hint or a rule; ``parts`` for a field
+    such as 负责人(姓名+职务)); then classification labels, records (one per --record type
+    found: the values that belong together), the summary, the values ``dropped`` below their
+    field's threshold, the violations and warnings.  --format html writes a standalone review
+    page (the document with its values highlighted).
     """
     schema = load_schema(fields, schema_file, records, summary)
     text, name = _read_document(source)
