@@ -357,6 +357,32 @@ def test_offsets_point_into_the_cleaned_text(reference):
 
 
 @pytest.mark.slow
+def test_validation_reaches_the_written_rows(reference):
+    """Every value problem the engine's validation found is in the row: in its field's
+    ``<f>_issues`` (naming one of the field's values) and, for type and hint problems, in the
+    row's violations; dropped values have their column (empty: the schema sets no threshold)."""
+    out, _ = reference
+    data, _ = read_rows(out)
+    from extractor.schema import Schema
+
+    schema = Schema.from_file(REPO / SCHEMA)
+    issues = 0
+    for r in data:
+        for f in schema.extraction_fields:
+            assert r[f"{f.name}_dropped"] == []
+            for entry in r[f"{f.name}_issues"]:
+                value = next((v for v in r[f"{f.name}_all"] if entry.startswith(f"{v}: ")), None)
+                assert value is not None, entry
+                issue = entry[len(value) + 2 :]
+                if not issue.startswith("rule "):
+                    assert f"{f.name}={value!r}: {issue}" in r["violations"]
+                else:
+                    assert issue in r["violations"]
+                issues += 1
+    assert issues > 0, "the tiny model's random dates and amounts fail their types somewhere"
+
+
+@pytest.mark.slow
 def test_rerun_with_another_schema_says_which_fields_differ(reference, corpus, tiny_model_dir, tmp_path):
     out, _ = reference
     other = tmp_path / "other.yaml"
