@@ -41,6 +41,9 @@ Normalized values (``Span.normalized``): ``money`` -> ``{"amount": "2380.00", "c
 choice as written in the schema; ``text`` -> ``None`` (the span text is the value), or a
 ``{part: value}`` dict for a ``姓名+职务`` hint when the text splits into exactly that many
 pieces.  See the ``extractor.normalize`` docstring for the details of each format.
+A money, integer, percent or date value written only roughly (``约30万元``, ``五十多万``,
+``三月中旬``) is normalized to what it names or its lower bound where it can be, and its
+span is flagged ``approximate`` (``Field.approximate``), never passed off as exact.
 
 Beyond single fields (``extractor.records``):
 
@@ -73,6 +76,7 @@ import yaml
 from extractor.normalize import (
     id_birth_date,
     id_check_digit,
+    is_approximate,
     normalize_date,
     normalize_integer,
     normalize_money,
@@ -534,7 +538,9 @@ class Field:
         if self.type == "date":
             iso = normalize_date(stripped, dayfirst=self.dayfirst)
             if iso is None:
-                issues.append("not a valid date")
+                issues.append(
+                    "approximate date, not normalized" if self.approximate(stripped) else "not a valid date"
+                )
             else:
                 value, more = self._format_date(iso)
                 issues.extend(more)
@@ -567,6 +573,16 @@ class Field:
             if len(pieces) == len(self.parts):
                 value = dict(zip(self.parts, pieces, strict=True))
         return value, issues
+
+    def approximate(self, text: str) -> bool:
+        """Whether ``text`` states this money, integer, percent or date field's value only
+        roughly (``约30万元``, ``五十多万``, ``三月中旬``; ``extractor.normalize.is_approximate``);
+        always False for the other types, whose value is the text or a choice."""
+        if self.type in ("money", "integer", "percent"):
+            return is_approximate(text, "number")
+        if self.type == "date":
+            return is_approximate(text, "date")
+        return False
 
     def comparable(self, text: str) -> Any:
         """The value rules compare: an ISO date, ``(Decimal, currency)``, a Decimal, or a key."""
@@ -1136,6 +1152,7 @@ class Schema:
             kept: list[Span] = []
             for span in spans or []:
                 span.normalized, span.issues = f.normalize(span.text)
+                span.approximate = f.approximate(span.text)
                 if span.confidence < f.threshold:
                     result.dropped.append(span)
                 else:

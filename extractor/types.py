@@ -19,6 +19,9 @@ class Span:
     from the model's own token probabilities (see ``extractor.decoding``).  ``normalized``
     is filled by the schema (money, dates, phones, ID numbers ...) and ``issues`` lists the
     validation problems of this single value (wrong format, not one of the choices ...).
+    ``approximate`` is True when the text does not state an exact amount, count or date
+    (``约30万元``, ``五十多万``, ``三月中旬``): ``normalized`` then holds what the text names or
+    its lower bound, never an exact value (``extractor.normalize.is_approximate``).
     """
 
     field: str
@@ -29,6 +32,7 @@ class Span:
     normalized: Any = None
     issues: list[str] = field(default_factory=list)
     parts: dict[str, Span] = field(default_factory=dict)
+    approximate: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -39,6 +43,8 @@ class Span:
         }
         if self.normalized is not None:
             d["normalized"] = self.normalized
+        if self.approximate:
+            d["approximate"] = True
         if self.issues:
             d["issues"] = list(self.issues)
         if self.parts:

@@ -196,6 +196,8 @@ def render(result, schema, fmt: str, *, source: str = "", model: str = "") -> st
             rows.append([f.name, "", "", "", ""])
         for s in spans:
             norm = "" if s.normalized is None else json.dumps(s.normalized, ensure_ascii=False)
+            if s.approximate:
+                norm = (norm + " (approximate)").strip()
             if s.issues:
                 norm = (norm + " ! " + "; ".join(s.issues)).strip()
             rows.append([f.name, s.text, f"{s.confidence:.3f}", norm, f"{s.start}-{s.end}"])

@@ -73,11 +73,14 @@ def test_output_schema_layout():
         "doc_id", "source", "pages",
         "甲方", "甲方_all", "甲方_confidence", "甲方_offsets",
         "合同金额", "合同金额_all", "合同金额_confidence", "合同金额_offsets", "合同金额_amount", "合同金额_currency",
+        "合同金额_approximate",
         "签约日期", "签约日期_all", "签约日期_confidence", "签约日期_offsets", "签约日期_normalized",
+        "签约日期_approximate",
         "联系电话", "联系电话_all", "联系电话_confidence", "联系电话_offsets", "联系电话_normalized",
         "身份证号", "身份证号_all", "身份证号_confidence", "身份证号_offsets", "身份证号_normalized",
         "员工人数", "员工人数_all", "员工人数_confidence", "员工人数_offsets", "员工人数_normalized",
-        "税率", "税率_all", "税率_confidence", "税率_offsets", "税率_normalized",
+        "员工人数_approximate",
+        "税率", "税率_all", "税率_confidence", "税率_offsets", "税率_normalized", "税率_approximate",
         "项目阶段", "项目阶段_all", "项目阶段_confidence", "项目阶段_offsets", "项目阶段_normalized",
         "合同类型", "合同类型_confidence",
         "violations", "model", "run_id", "extracted_at",
@@ -88,6 +91,7 @@ def test_output_schema_layout():
     assert t["甲方_offsets"] == pa.list_(pa.struct([("start", pa.int32()), ("end", pa.int32())]))
     assert t["合同金额_amount"] == AMOUNT_TYPE == pa.decimal128(22, 4)
     assert t["员工人数_normalized"] == pa.int64() and t["签约日期_normalized"] == pa.string()
+    assert t["合同金额_approximate"] == t["签约日期_approximate"] == t["税率_approximate"] == pa.bool_()
     assert t["合同类型_confidence"] == pa.float32() and t["violations"] == pa.list_(pa.string())
     assert t["extracted_at"] == pa.timestamp("us", tz="UTC")
     assert not schema.field("doc_id").nullable
@@ -139,6 +143,7 @@ def test_result_to_row_picks_the_best_value_and_normalizes():
     assert row["签约日期_normalized"] == "2024-03-15"
     assert row["员工人数_normalized"] == 1200 and row["税率_normalized"] == "13"
     assert row["项目阶段_normalized"] == "验收"
+    assert row["合同金额_approximate"] is False and row["签约日期_approximate"] is False
     # a field without values, and one the result does not mention at all
     for name in ("联系电话", "身份证号"):
         assert row[name] is None and row[f"{name}_all"] == [] and row[f"{name}_offsets"] == []
@@ -146,6 +151,31 @@ def test_result_to_row_picks_the_best_value_and_normalizes():
     assert row["合同类型"] == "采购" and row["合同类型_confidence"] == pytest.approx(0.7)
     assert row["violations"] == ["结束日期 >= 开始日期: 2024-01-01 < 2024-02-01"]
     assert (row["model"], row["run_id"], row["extracted_at"]) == ("seqgpt-560m", "run-7", AT)
+
+
+def test_approximate_values_get_their_flag_next_to_the_normalized_column():
+    fields = [("金额", "money"), ("日期", "date"), ("人数", "integer"), ("甲方", "text")]
+    fuzzy = span("金额", "大概五十万左右", 3, 0.8, {"amount": "500000.00", "currency": None})
+    fuzzy.approximate = True
+    month = span("日期", "2023年3月中旬", 20, 0.7, "2023-03")
+    month.approximate = True
+    result = DocumentResult(values={"金额": [fuzzy], "日期": [month], "人数": [], "甲方": []})
+    row = result_to_row({"doc_id": "d"}, result, fields, [], "m", "r", extracted_at=AT)
+    # the verbatim text, the normalized value (never passed off as exact) and the flag
+    assert (row["金额"], row["金额_amount"], row["金额_approximate"]) == (
+        "大概五十万左右",
+        Decimal("500000.0000"),
+        True,
+    )
+    assert (row["日期"], row["日期_normalized"], row["日期_approximate"]) == (
+        "2023年3月中旬",
+        "2023-03",
+        True,
+    )
+    assert row["人数_approximate"] is None  # no value: null, like its normalized column
+    assert "甲方_approximate" not in row and "甲方_approximate" not in output_schema(fields).names
+    table = pa.Table.from_pylist([row], schema=output_schema(fields))
+    assert table.column("金额_approximate").to_pylist() == [True]
 
 
 def test_ties_go_to_the_earliest_offset_and_amount_edge_cases():

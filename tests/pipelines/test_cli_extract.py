@@ -155,3 +155,23 @@ def test_schema_command_shows_records_and_summary(tmp_path):
     assert [f["name"] for f in d["fields"]] == ["事故时间", "车牌号", "驾驶人"]
     res = run("schema", "--file", str(out), "--record", "人员: 驾驶人, 电话")
     assert json.loads(res.stdout)["records"] == ["车辆: 车牌号, 驾驶人", "人员: 驾驶人, 电话"]
+
+
+def test_table_marks_approximate_values():
+    from extractor.schema import Schema
+    from extractor.types import DocumentResult, Span
+    from pipelines.cli import render
+
+    schema = Schema.parse("合同金额, 签约日期")
+    result = DocumentResult(
+        values={
+            "合同金额": [Span("合同金额", "约30万元", 5, 10, 0.8)],
+            "签约日期": [Span("签约日期", "三月中旬", 15, 19, 0.7)],
+        }
+    )
+    schema.validate(result)
+    lines = render(result, schema, "table").splitlines()
+    amount = next(line for line in lines if line.startswith("合同金额"))
+    assert '"amount": "300000.00"' in amount and "(approximate)" in amount
+    date = next(line for line in lines if line.startswith("签约日期"))
+    assert "(approximate) ! approximate date, not normalized" in date
