@@ -95,6 +95,7 @@ __all__ = [
     "Rule",
     "Schema",
     "SchemaError",
+    "as_schema",
     "infer_type",
 ]
 
@@ -1192,3 +1193,47 @@ class Schema:
                 if note not in result.warnings:
                     result.warnings.append(note)
         return result
+
+
+def as_schema(fields: Any) -> Schema:
+    """The one place where "the fields" become a :class:`Schema`, whatever form they come in:
+
+    - a ``Schema`` (returned as it is) or a single ``Field``;
+    - a comma list string, ``"甲方, 乙方, 合同金额, 签约日期(YYYY-MM-DD)"`` (``Schema.parse``);
+    - a list or tuple of field strings (each may itself be a comma list), ``Field`` objects
+      and ``{name, hint?, type?, ...}`` mappings: ``["person", "company", "date"]``;
+    - a mapping in the schema file's form, ``{"fields": [...], "rules": [...]}``;
+    - a ``pathlib.Path`` (or other path object) of a ``.yaml``/``.yml``/``.json`` schema file.
+
+    A plain string is always a field list, never a file name.  Anything else, and an empty
+    field list, raises :class:`SchemaError` with an example of what is accepted.
+    """
+    if isinstance(fields, Schema):
+        return fields
+    if isinstance(fields, Field):
+        return Schema([fields])
+    if isinstance(fields, str):
+        return Schema.parse(fields)
+    if isinstance(fields, Path) or (hasattr(fields, "__fspath__") and not isinstance(fields, bytes)):
+        return Schema.from_file(Path(fields))
+    if isinstance(fields, Mapping):
+        return Schema.from_dict(fields)
+    if isinstance(fields, (list, tuple)):
+        items: list[Field] = []
+        for item in fields:
+            if isinstance(item, Field):
+                items.append(item)
+            elif isinstance(item, str):
+                items.extend(Field.parse(part) for part in _split_items(item))
+            elif isinstance(item, Mapping):
+                items.append(Field.from_dict(item))
+            else:
+                raise SchemaError(
+                    f"a field must be a string like '签约日期(YYYY-MM-DD)', a Field or a mapping with 'name', "
+                    f"got {item!r}"
+                )
+        return Schema(items)
+    raise SchemaError(
+        f"fields must be a comma list ('甲方, 乙方, 合同金额'), a list of field strings (['person', 'company']) "
+        f"or a Schema, got {type(fields).__name__}"
+    )

@@ -869,3 +869,48 @@ def test_records_keep_the_approximate_flag():
     schema.validate(result, text)
     by_plate = {r.values["车牌号"].text: r.values["损失金额"] for r in result.records}
     assert by_plate["京A12345"].approximate is True and by_plate["沪B67890"].approximate is False
+
+
+# --------------------------------------------------------------------------------------
+# as_schema: the one place where fields become a Schema
+# --------------------------------------------------------------------------------------
+
+
+def test_as_schema_accepts_a_string_a_list_a_mapping_a_path_and_a_schema(tmp_path):
+    from pathlib import Path
+
+    from extractor.schema import as_schema
+
+    s = Schema.parse("甲方, 乙方")
+    assert as_schema(s) is s
+    assert [f.name for f in as_schema("person,company")] == ["person", "company"]
+    assert [f.name for f in as_schema("甲方，乙方、合同金额")] == ["甲方", "乙方", "合同金额"]
+    listed = as_schema(["person", "项目阶段(立项,招标)", {"name": "开始", "type": "date"}, Field("备注")])
+    assert [f.prompt_label for f in listed] == ["person", "项目阶段(立项,招标)", "开始", "备注"]
+    assert listed.field("项目阶段").choices == ["立项", "招标"]
+    assert [f.name for f in as_schema(("a, b", "c"))] == ["a", "b", "c"]  # a list item may be a comma list
+    assert [f.name for f in as_schema({"fields": ["a", "b"], "rules": ["a != b"]})] == ["a", "b"]
+    assert [f.name for f in as_schema(Field.parse("签约日期(YYYY-MM-DD)"))] == ["签约日期"]
+    path = Path(tmp_path) / "s.yaml"
+    Schema.parse("甲方, 乙方", name="c").save(path)
+    assert as_schema(path).name == "c"
+    assert [f.name for f in as_schema(str(path))] == [str(path)]  # a string is always a field list
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (None, "comma list"),
+        ("", "empty field list"),
+        ([], "empty field list"),
+        ([1], "a field must be a string"),
+        (42, "got int"),
+        (b"a,b", "got bytes"),
+        ("a(b", "unbalanced parentheses"),
+    ],
+)
+def test_as_schema_errors_say_what_is_accepted(value, message):
+    from extractor.schema import as_schema
+
+    with pytest.raises(SchemaError, match=re.escape(message)):
+        as_schema(value)
