@@ -748,5 +748,9 @@ def finetune_cmd(
     click.echo(f"adapter written to {output} ({card['steps']} steps, loss {card['loss']}{figures})")
 
 
+from pipelines.serve import serve_cmd  # noqa: E402  (seqgpt serve lives in its own module)
+
+main.add_command(serve_cmd)
+
 if __name__ == "__main__":  # pragma: no cover
     main()
