@@ -169,6 +169,25 @@ class Client:
                 return e.code, body.decode(errors="replace")
 
 
+def _wait_until_up(proc, client, log, timeout=240.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(
+                f"seqgpt serve exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}"
+            )
+        try:
+            if client.call("/health", timeout=5)[0] == 200:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"seqgpt serve not up after {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}"
+            )
+        time.sleep(0.5)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`seqgpt serve` as a user starts it; stopped with SIGTERM at the end of the module."""
@@ -186,25 +205,16 @@ def server(tmp_path_factory):
             cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     client = Client(f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + 240
-    while True:
-        if proc.poll() is not None:
-            pytest.fail(
-                f"seqgpt serve exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}"
-            )
-        try:
-            if client.call("/health", timeout=5)[0] == 200:
-                break
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"seqgpt serve not up after 240 s:\n{log.read_text(errors='replace')[-3000:]}")
-        time.sleep(0.5)
+    try:
+        _wait_until_up(proc, client, log)
+    except BaseException:  # never leave a server behind
+        _kill_session(proc.pid)
+        proc.wait(30)
+        raise
     client.proc, client.log, client.port = proc, log, port
     yield client
-    if proc.poll() is None:  # the last test stops it; if it failed early, do it here
-        os.killpg(proc.pid, signal.SIGKILL)
+    if proc.poll() is None or _session(proc.pid):  # the last test stops it; if it failed, do it here
+        _kill_session(proc.pid)
         proc.wait(30)
 
 
@@ -293,12 +303,19 @@ def test_bad_requests_get_4xx_and_the_server_keeps_serving(server):
     assert status == 200 and same(again, first)  # still serving, same answer
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+def _session(sid: int) -> list[str]:
+    """The processes of session ``sid``: the server and everything Ray started for it (its
+    workers have process groups of their own, the session is shared)."""
+    ps = subprocess.run(["ps", "-eo", "pid=,sid=,args="], capture_output=True, text=True).stdout
+    return [line for line in ps.splitlines() if line.split()[1:2] == [str(sid)]]
+
+
+def _kill_session(sid: int) -> None:
+    for line in _session(sid):
+        try:
+            os.kill(int(line.split()[0]), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def test_sigterm_stops_the_server_cleanly(server):
@@ -307,9 +324,7 @@ def test_sigterm_stops_the_server_cleanly(server):
     assert "stopping" in server.log.read_text(errors="replace")
     with pytest.raises(OSError):
         server.call("/health", timeout=5)
-    deadline = time.monotonic() + 30  # Ray's own processes (raylet, workers, replica) end too
-    while _group_alive(server.proc.pid) and time.monotonic() < deadline:
+    deadline = time.monotonic() + 60  # Ray's own processes (GCS, raylet, proxy, replica) end too
+    while _session(server.proc.pid) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert not _group_alive(server.proc.pid), subprocess.run(
-        ["ps", "-o", "pid,pgid,cmd", "-g", str(server.proc.pid)], capture_output=True, text=True
-    ).stdout
+    assert _session(server.proc.pid) == []
