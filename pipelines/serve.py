@@ -42,6 +42,7 @@ Serve and FastAPI are imported only when a server starts.
 # (``request: Request``, imported inside build_app) at definition time
 import base64
 import binascii
+import dataclasses
 import difflib
 import json
 import os
@@ -428,6 +429,22 @@ def _cluster_has_gpu() -> bool:
     return ray.cluster_resources().get("GPU", 0) > 0
 
 
+def _deploy_error() -> str | None:
+    """The last line of the error that failed the deployment (the replica's exception)."""
+    from ray import serve
+
+    try:
+        app = serve.status().applications.get(APP_NAME)
+    except Exception:
+        return None
+    if app is None:
+        return None
+    messages = [d.message for d in app.deployments.values() if d.message] + [app.message or ""]
+    lines = [line.strip() for m in messages for line in m.splitlines() if line.strip()]
+    errors = [line for line in lines if "Error" in line.split(":", 1)[0]]
+    return (errors or lines or [None])[-1]
+
+
 class Server:
     """A running ``seqgpt serve``: ``url``, ``stop()``; also a context manager."""
 
@@ -471,6 +488,8 @@ def start_server(
     from pipelines.run import init_ray
 
     options = options or ServeOptions()
+    if options.model and Path(options.model).expanduser().exists():  # replicas may run elsewhere
+        options = dataclasses.replace(options, model=str(Path(options.model).expanduser().resolve()))
     schemas = load_schemas(schema_files)  # fail here, not in every replica
     named = {name: str(Path(p).resolve()) for name, p in zip(schemas, schema_files)}
     started = init_ray()
@@ -485,7 +504,10 @@ def start_server(
             gpus_per_replica=gpus_per_replica,
             cpus_per_replica=cpus_per_replica,
         )
-        serve.run(app, name=APP_NAME, route_prefix="/", blocking=False)
+        try:
+            serve.run(app, name=APP_NAME, route_prefix="/", blocking=False)
+        except Exception as exc:  # say why the replica failed (a model that cannot load ...)
+            raise RuntimeError(f"{exc} -- {_deploy_error() or 'see the replica log above'}") from exc
         url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
         deadline = time.monotonic() + timeout_s
         while True:
