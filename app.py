@@ -81,9 +81,9 @@ export default function(component) {
 
 @st.cache_resource(show_spinner="Loading the model (once per process) …", max_entries=2)
 def load_extractor(model: str | None, device: str):
-    from extractor.engine import Extractor
+    from pipelines.config import ModelConfig
 
-    return Extractor.load(model, device=device)
+    return ModelConfig(model, device=device).load()
 
 
 @st.cache_resource(show_spinner=False)
@@ -257,7 +257,7 @@ def model_section(ss):
         return None
     info = ex.info or {}
     st.caption(
-        f"In use: `{ex.model_id}` · {info.get('device', '?')} · {info.get('dtype', '?')} · "
+        f"In use: {sup.md_code(ex.model_id)} · {info.get('device', '?')} · {info.get('dtype', '?')} · "
         f"attention {info.get('attention', '?')}"
     )
     if ex.untrained:
@@ -344,20 +344,18 @@ def fields_section(ss) -> Schema | None:
         return None
     summary = "Labels sent to the model: " + "，".join(_md(f.prompt_label) for f in schema.fields)
     if schema.rules:
-        summary += " · rules: " + "; ".join(f"`{r}`" for r in schema.rules)
+        summary += " · rules: " + "; ".join(sup.md_code(str(r)) for r in schema.rules)
     if schema.records:
-        summary += " · records: " + "; ".join(f"`{r}`" for r in schema.records)
+        summary += " · records: " + "; ".join(sup.md_code(str(r)) for r in schema.records)
     if schema.summary:
-        summary += f" · summary: `{schema.summary}`"
+        summary += f" · summary: {sup.md_code(schema.summary)}"
     if schema.name:
         summary += f" · schema name: {_md(schema.name)}"
     st.caption(summary)
     return schema
 
 
-def _md(text: str) -> str:
-    """User text inside Markdown, shown as typed."""
-    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|<>~=$" else ch for ch in text)
+_md = sup.md_text  # user and document text inside Markdown, shown as typed
 
 
 def _move(rows: list[dict[str, Any]], name: str | None, step: int) -> list[dict[str, Any]]:
@@ -483,7 +481,7 @@ def results_section(ss) -> None:
     low = [v for v in views if v.status == "low"]
     st.caption(
         f"Run #{run['number']} · {len(kept)} values for {len(schema.extraction_fields)} fields · {result.chunks} chunk(s), "
-        f"{result.prompts} prompt(s) · {run['seconds']:.2f} s · model `{run['model']}` · {_md(run['source'])}"
+        f"{result.prompts} prompt(s) · {run['seconds']:.2f} s · model {sup.md_code(run['model'])} · {_md(run['source'])}"
     )
     if text != ss.doc_text:
         st.info("The document has changed since this run; the results below refer to the text as it was.")
@@ -568,8 +566,8 @@ def results_section(ss) -> None:
     body = render(result, schema, fmt, source=run["source"], model=run["model"])
     st.markdown(f"**Output ({ss.out_fmt})**: what `seqgpt extract --format {fmt}` prints")
     with st.container(key=f"output_{run['number']}"):
-        if fmt == "markdown":
-            st.markdown(body)
+        if fmt == "markdown":  # rendered with the document's text escaped; the source is verbatim
+            st.markdown(render(result, schema, fmt, source=run["source"], model=run["model"], escape=_md))
             with st.expander("Markdown source"):
                 st.code(body, language="markdown")
         else:

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import sys
 import time
 from pathlib import Path
@@ -111,20 +110,21 @@ def bench_parse(files: list[Path], min_seconds: float) -> list[dict[str, Any]]:
 
 # ----------------------------------------------------------------- pipeline runs
 def bench_run(name: str, folder: str, schema_file: Path, kind: str, out: Path, model: str | None) -> dict:
+    from pipelines.config import ModelConfig, RunConfig
     from pipelines.run import run_pipeline
 
-    s = run_pipeline(
+    config = RunConfig(
         folder,
         str(out),
         str(schema_file),
-        model=model,
+        model=ModelConfig(model),
         actors=None,
         gpus_per_actor=None,
         batch_size=BATCH_SIZE,
         rows_per_part=ROWS_PER_PART,
         kind=kind,
-        echo=lambda line: None,
     )
+    s = run_pipeline(config, echo=lambda line: None)
     return {
         "job": name,
         "documents": s.documents,
@@ -144,13 +144,12 @@ def bench_stages(name: str, folder: str, schema_file: Path, kind: str, out: Path
     import pyarrow as pa
 
     from connectors.fs import Folder
-    from extractor.schema import Schema
-    from pipelines.run import model_label
+    from pipelines.config import ModelConfig, RunConfig
     from pipelines.stages import WORK_SCHEMA, CleanStage, ExtractStage, ReadStage, WriteStage, kind_of
 
-    schema = Schema.from_file(schema_file)
-    label, _ = model_label(model)
-    threads = max(1, (os.cpu_count() or 2) // 2)  # what run_pipeline gives its one CPU actor
+    # what run_pipeline resolves for one CPU actor: half the cores as torch threads
+    config = RunConfig(folder, str(out), str(schema_file), model=ModelConfig(model), kind=kind).resolved(0)
+    threads = config.threads_per_actor
     t: dict[str, float] = {}
 
     t0 = time.perf_counter()
@@ -165,7 +164,7 @@ def bench_stages(name: str, folder: str, schema_file: Path, kind: str, out: Path
         }
         for e in src.list_entries(None)
     ]
-    reader = ReadStage(src)
+    reader = ReadStage(src, config)
     work = [row for item in items for row in reader(item)]
     t["read"] = time.perf_counter() - t0
 
@@ -175,9 +174,7 @@ def bench_stages(name: str, folder: str, schema_file: Path, kind: str, out: Path
     t["clean"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    extract = ExtractStage(
-        schema, model=model, model_label=label, run_id="bench", device="cpu", threads=threads
-    )
+    extract = ExtractStage(config)
     t_load = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -189,7 +186,7 @@ def bench_stages(name: str, folder: str, schema_file: Path, kind: str, out: Path
 
     t0 = time.perf_counter()
     table = pa.concat_tables(results)
-    writer = WriteStage(Folder.from_uri(str(out)), schema)
+    writer = WriteStage(Folder.from_uri(str(out)), config)
     stats = [writer(table.slice(i, ROWS_PER_PART)) for i in range(0, table.num_rows, ROWS_PER_PART)]
     t["write"] = time.perf_counter() - t0
 

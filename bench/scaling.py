@@ -130,6 +130,7 @@ class TreeMemory:
 def one_run(job: str, corpus: dict, size: int, actors: int, out: Path, model, interval: float) -> dict:
     import ray
 
+    from pipelines.config import ModelConfig, RunConfig
     from pipelines.run import init_ray, run_pipeline
 
     key, schema_file, kind = JOBS[job]
@@ -138,18 +139,18 @@ def one_run(job: str, corpus: dict, size: int, actors: int, out: Path, model, in
     ray_start = time.perf_counter() - t0
     try:
         with TreeMemory(interval) as mem:
-            s = run_pipeline(
+            config = RunConfig(
                 corpus[key],
                 str(out),
                 str(schema_file),
-                model=model,
+                model=ModelConfig(model),
                 actors=actors,
                 gpus_per_actor=0,
                 batch_size=BATCH_SIZE,
                 rows_per_part=ROWS_PER_PART,
                 kind=kind,
-                echo=lambda line: None,
             )
+            s = run_pipeline(config, echo=lambda line: None)
     finally:
         if started:
             ray.shutdown()

@@ -143,10 +143,13 @@ def _health(url: str) -> dict:
 
 
 def bench_serve(args, docs: list[str], order: list[int], expected: dict[int, dict]) -> dict:
+    from pipelines.config import ModelConfig
     from pipelines.serve import ServeOptions, start_server
 
     options = ServeOptions(
-        model=args.model, device=args.device, threads=args.threads, max_batch_size=args.max_batch_size
+        model=ModelConfig(args.model, device=args.device),
+        threads=args.threads,
+        max_batch_size=args.max_batch_size,
     )
     t0 = time.perf_counter()
     server = start_server(

@@ -2,8 +2,13 @@
 
 - :mod:`connectors.records` -- ``Doc`` and ``Quarantine``, the records every reader yields;
 - :mod:`connectors.fs` -- ``Folder``: local paths and ``s3://`` through one pyarrow.fs API;
+- :mod:`connectors.documents` -- the one way to read a document: ``read_document(data, name)``
+  (parse + clean, what the CLI and the app call), ``parse_documents`` and ``clean_document``
+  (the pipeline's read and clean stages), ``ReadOptions`` and the size limits;
 - :mod:`connectors.pdf` -- ``read_pdf(data, source)``;
 - :mod:`connectors.tickets` -- ``read_tickets(data, source)`` for JSONL/CSV/Parquet tickets;
+- :mod:`connectors.clean` -- ``clean_text(text)``: NFKC with CJK punctuation kept, headers and
+  footers, wrapped lines, mojibake;
 - :mod:`connectors.parquet` -- output schemas, ``result_to_row``, ``ParquetWriter``,
   ``read_table``.
 
@@ -25,9 +30,13 @@ __all__ = [
     "Folder",
     "ParquetWriter",
     "Quarantine",
+    "ReadOptions",
+    "clean_document",
     "output_schema",
+    "parse_documents",
     "quarantine_schema",
     "quarantine_to_row",
+    "read_document",
     "read_pdf",
     "read_table",
     "read_tickets",
@@ -37,6 +46,10 @@ __all__ = [
 
 _LAZY = {
     "Folder": "connectors.fs",
+    "ReadOptions": "connectors.documents",
+    "clean_document": "connectors.documents",
+    "parse_documents": "connectors.documents",
+    "read_document": "connectors.documents",
     "read_pdf": "connectors.pdf",
     "read_tickets": "connectors.tickets",
     "ParquetWriter": "connectors.parquet",

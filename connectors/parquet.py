@@ -1,5 +1,11 @@
 """The Parquet side: explicit schemas, result -> row, an atomic part-file writer, a reader.
 
+:class:`OutputAdapter` is the one owner of a run's output rows (datatrove's writer
+``adapter``): built once per writer with the run's schema, it shapes each document's data
+row and record rows from its ``DocumentResult`` (:func:`result_to_row`,
+:func:`records_to_rows`), turns a batch into Arrow tables with the explicit schemas below,
+and names the documents whose rows do not fit so the caller quarantines them alone.
+
 Output table (:func:`output_schema`), one row per document, columns in this order::
 
     doc_id                 string        Doc.id
@@ -87,12 +93,14 @@ import pyarrow.parquet as pq
 
 from connectors.fs import Folder
 from connectors.records import ConnectorError, Quarantine
+from extractor.schema import FIELD_TYPES
 from extractor.types import best_span
 
 __all__ = [
     "AMOUNT_TYPE",
     "FIELD_TYPES",
     "TEMP_DIR",
+    "OutputAdapter",
     "ParquetWriter",
     "output_schema",
     "quarantine_schema",
@@ -104,7 +112,6 @@ __all__ = [
     "result_to_row",
 ]
 
-FIELD_TYPES = ("text", "money", "date", "phone", "id_number", "integer", "percent", "choice", "class")
 AMOUNT_SCALE = 4
 AMOUNT_TYPE = pa.decimal128(22, AMOUNT_SCALE)
 TEMP_DIR = "_tmp"
@@ -393,6 +400,110 @@ def quarantine_to_row(
         "run_id": run_id,
         "at": at or _now(),
     }
+
+
+# ---------------------------------------------------------------------- adapter
+
+
+class OutputAdapter:
+    """The rows of one run's tables, shaped once per document from its result (datatrove's
+    writer ``adapter``).
+
+    ``schema`` is the run's ``extractor.schema.Schema``; the table schemas are built here,
+    once: :attr:`data_schema` (:func:`output_schema` plus ``notes`` -- what the cleaner did
+    and the engine's warnings -- and, with ``keep_text``, the cleaned ``text`` every offset
+    refers to), :attr:`record_schemas` (one :func:`record_schema` per record type) and
+    :attr:`quarantine_schema`.  ::
+
+        adapter = OutputAdapter(schema, model="m", run_id="r1")
+        shaped = [adapter.shape(doc_meta, result, notes=[...]) for doc_meta, result in docs]
+        data, records, misfits = adapter.tables(shaped)   # misfits: {index: why}
+        bad = adapter.quarantine_table([Quarantine(...), ...])
+    """
+
+    def __init__(self, schema: Any, *, model: str = "", run_id: str = "", keep_text: bool = False) -> None:
+        self.schema = schema
+        self.model = model
+        self.run_id = run_id
+        self.keep_text = keep_text
+        base = output_schema(
+            schema.extraction_fields, schema.classification_fields, summary=schema.summary is not None
+        )
+        base = base.append(pa.field("notes", pa.list_(pa.string())))
+        if keep_text:
+            base = base.append(pa.field("text", pa.large_string()))
+        self.data_schema: pa.Schema = base
+        self.record_fields = {rt.name: schema.record_fields(rt) for rt in schema.records}
+        self.record_schemas: dict[str, pa.Schema] = {
+            name: record_schema(fields) for name, fields in self.record_fields.items()
+        }
+        self.quarantine_schema: pa.Schema = quarantine_schema()
+
+    def shape(
+        self,
+        doc_meta: Mapping[str, Any],
+        result: Any,
+        *,
+        notes: Sequence[str] = (),
+        text: str | None = None,
+        extracted_at: _dt.datetime | None = None,
+    ) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+        """``(data row, {record type: record rows})`` of one document.  ``notes`` are the
+        cleaner's; the result's warnings follow them as ``"warning: ..."``.  ``text`` is
+        stored only with ``keep_text``."""
+        at = extracted_at or _now()
+        row = result_to_row(
+            doc_meta,
+            result,
+            self.schema.extraction_fields,
+            self.schema.classification_fields,
+            model=self.model,
+            run_id=self.run_id,
+            extracted_at=at,
+            summary=self.schema.summary is not None,
+        )
+        row["notes"] = [str(n) for n in notes] + [f"warning: {w}" for w in getattr(result, "warnings", ())]
+        if self.keep_text:
+            row["text"] = text
+        records = {
+            name: records_to_rows(doc_meta, result, name, fields, self.model, self.run_id, extracted_at=at)
+            for name, fields in self.record_fields.items()
+        }
+        return row, records
+
+    def tables(
+        self, shaped: Sequence[tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]]
+    ) -> tuple[pa.Table, dict[str, pa.Table], dict[int, str]]:
+        """The data table and the record tables of shaped documents, and ``{index: why}`` for
+        the documents whose rows do not fit the schemas (left out of the tables, so one such
+        document never fails its batch)."""
+        try:
+            data, records = self._tables(shaped)
+            return data, records, {}
+        except Exception:
+            pass
+        misfits: dict[int, str] = {}
+        for i, one in enumerate(shaped):
+            try:
+                self._tables([one])
+            except Exception as e:
+                misfits[i] = f"the rows do not fit the output table: {type(e).__name__}: {e}"
+        data, records = self._tables([one for i, one in enumerate(shaped) if i not in misfits])
+        return data, records, misfits
+
+    def _tables(self, shaped) -> tuple[pa.Table, dict[str, pa.Table]]:
+        data = pa.Table.from_pylist([row for row, _ in shaped], schema=self.data_schema)
+        records = {
+            name: pa.Table.from_pylist([r for _, recs in shaped for r in recs[name]], schema=rs)
+            for name, rs in self.record_schemas.items()
+        }
+        return data, records
+
+    def quarantine_table(self, records: Iterable[Quarantine], *, at: _dt.datetime | None = None) -> pa.Table:
+        """The quarantine table of these :class:`Quarantine` records."""
+        at = at or _now()
+        rows = [quarantine_to_row(q, self.run_id, at=at) for q in records]
+        return pa.Table.from_pylist(rows, schema=self.quarantine_schema)
 
 
 # ---------------------------------------------------------------------- writer

@@ -16,7 +16,8 @@ when the fallback engine read it, plus ``title``/``author`` from the PDF's info 
 Quarantine reasons (``Quarantine.reason``; ``detail`` says more, ``stage`` is ``"parse"``):
 
 ``too_large``
-    more bytes than ``max_bytes`` (default 200 MB); checked before parsing.
+    more bytes than ``max_bytes`` (default ``connectors.documents.DEFAULT_MAX_BYTES``, 64 MiB,
+    the one limit of every reader); checked before parsing.
 ``empty``
     zero bytes, or a valid PDF with zero pages.
 ``encrypted``
@@ -38,11 +39,11 @@ import io
 import re
 from typing import Any
 
+from connectors.documents import DEFAULT_MAX_BYTES
 from connectors.records import Doc, Quarantine
 
-__all__ = ["DEFAULT_MAX_BYTES", "ENGINES", "QUARANTINE_REASONS", "read_pdf"]
+__all__ = ["ENGINES", "QUARANTINE_REASONS", "read_pdf"]
 
-DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 ENGINES = ("pdfium", "pdfplumber")
 QUARANTINE_REASONS = ("too_large", "empty", "encrypted", "corrupt", "no_text_layer")
 STAGE = "parse"

@@ -8,7 +8,8 @@ file never stops a run of millions and nothing is dropped silently.
 Both types turn into plain dicts (``to_dict``) and back (``from_dict``, or
 :func:`record_from_dict` when the kind is not known): Ray Data passes rows as dicts.
 
-This module imports only the standard library.
+This module imports only the standard library and ``extractor.errors`` (the project's
+exception base, itself standard library only).
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from extractor.errors import SeqgptError
+
 __all__ = ["ConnectorError", "Doc", "Quarantine", "record_from_dict"]
 
 
-class ConnectorError(Exception):
+class ConnectorError(SeqgptError):
     """A problem with an input or output location as a whole (missing bucket, missing path,
     unreadable listing, a file whose header lacks the configured id column ...).
 
@@ -41,7 +44,8 @@ class Doc:
     ``source`` is the file it came from (URI or relative path; a ticket's line number is in
     ``meta["_line"]``); ``text`` is the whole text, PDF pages joined with ``"\\f"`` (form
     feed); ``pages`` is the page count (1 for tickets); ``meta`` holds everything else the
-    reader knows (a ticket's other columns, the PDF engine ...).
+    reader knows (a ticket's other columns, the PDF engine ...); ``notes`` are what the
+    cleaner did or suspects (``connectors.clean``: repaired mojibake, removed headers ...).
     """
 
     id: str
@@ -49,12 +53,20 @@ class Doc:
     text: str
     pages: int = 1
     meta: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self, *, meta_json: bool = False) -> dict[str, Any]:
         """A plain dict row.  ``meta_json=True`` encodes ``meta`` as a JSON string, which keeps
         Arrow blocks of heterogeneous tickets in one schema (no struct type conflicts)."""
         meta: Any = _meta_to_json(self.meta) if meta_json else dict(self.meta)
-        return {"id": self.id, "source": self.source, "text": self.text, "pages": self.pages, "meta": meta}
+        return {
+            "id": self.id,
+            "source": self.source,
+            "text": self.text,
+            "pages": self.pages,
+            "meta": meta,
+            "notes": list(self.notes),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Doc:
@@ -70,6 +82,7 @@ class Doc:
             text=d.get("text") or "",
             pages=int(pages) if pages is not None else 1,
             meta=dict(meta),
+            notes=[str(n) for n in d.get("notes") or []],
         )
 
 

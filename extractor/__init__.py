@@ -1,6 +1,11 @@
 """The extraction engine: prompt format, grammar-constrained greedy decoding, confidence,
 field definitions, validation and normalization, model loading.
 
+Field definitions are declared in ``extractor.schema`` and applied to a document's values
+by ``extractor.validation`` (normalizers in ``extractor.normalize``, record grouping in
+``extractor.records``, summary templates in ``extractor.summary``); every error raised on
+purpose derives from ``extractor.errors.SeqgptError``.
+
 It imports nothing from ``connectors``/``pipelines`` and works without Ray, so the same
 engine serves the CLI, the Ray actors, the evaluation and the app::
 

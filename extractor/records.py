@@ -1,4 +1,4 @@
-"""Records and summaries: from flat field values to the rows a warehouse wants.
+"""Records: from flat field values to the rows a warehouse wants.
 
 A schema's record type (``车辆: 车牌号, 驾驶人, 车辆类型``) asks which values belong
 together.  The model finds the values (every one a verbatim span with its confidence); this
@@ -24,8 +24,8 @@ With a single anchor value (one contract, one ticket) there is one record holdin
 field's chosen value (:func:`extractor.types.best_span`).  Without any anchor value there is
 no record.
 
-Summaries (``render_summary``) fill a template such as ``"{申请人} 于 {日期} 反映 {核心诉求}"``
-with chosen values only, so a summary never says what the document does not.
+``record_type`` is read by its ``name`` and ``fields`` (an ``extractor.schema.RecordType``);
+this module imports nothing from the schema.  Summaries are :mod:`extractor.summary`.
 
 Pure Python; no model needed.
 """
@@ -130,24 +130,3 @@ def _owner(offset: int, ids: list[int], points, point_units, starts) -> str | No
             return points[i][1]
     k = bisect.bisect_right(starts, offset) - 1
     return points[k][1] if k >= 0 else None
-
-
-def render_summary(template: str, chosen: Mapping[str, str]) -> tuple[str | None, list[str]]:
-    """``(summary, missing fields)``: ``template`` with ``{field}`` replaced by the chosen value's
-    text; a ``[...]`` part is dropped when one of its fields has no value; any other missing
-    value gives ``(None, [fields])``.  The template is checked by ``Schema``."""
-    from .schema import _PLACEHOLDER_RE, _summary_segments
-
-    out: list[str] = []
-    missing: list[str] = []
-    for optional, piece in _summary_segments(template):
-        refs = [r.strip() for r in _PLACEHOLDER_RE.findall(piece)]
-        absent = [r for r in refs if not chosen.get(r)]
-        if absent:
-            if not optional:
-                missing.extend(r for r in absent if r not in missing)
-            continue
-        out.append(_PLACEHOLDER_RE.sub(lambda m: chosen[m.group(1).strip()], piece))
-    if missing:
-        return None, missing
-    return "".join(out).strip(), []

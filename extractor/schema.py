@@ -1,10 +1,16 @@
-"""Field definitions (the schema) and the validation of a document's extracted values.
+"""Field definitions, the schema: what a person asks for, declared and checked once.
 
 A schema is what a person asks for: ``"甲方, 乙方, 合同金额, 签约日期(YYYY-MM-DD)"`` or a
 YAML/JSON file.  Each item is a :class:`Field`: a name, an optional hint in parentheses
 (sent to the model verbatim as part of the label, as SeqGPT expects), a type that picks the
 normalizer (:mod:`extractor.normalize`), and the checks the hint implies.  :class:`Rule`
-objects check fields against each other (``结束日期 >= 开始日期``).
+objects relate fields to each other (``结束日期 >= 开始日期``), :class:`RecordType` groups
+fields, and a summary template names fields.  This module parses, infers and checks these
+declarations (a bad one raises :class:`SchemaError` when the schema is built) and reads and
+writes schema files; it does not look at documents.  Applying a schema to a document's
+values is :mod:`extractor.validation` (normalization, thresholds, rules; ``Schema.validate``
+calls it), grouping records is :mod:`extractor.records`, filling the summary template is
+:mod:`extractor.summary`.
 
 Syntax of a field item (comma list or a string entry of a schema file)::
 
@@ -34,7 +40,7 @@ Without an explicit type, the type comes from the hint as above, then from the n
 ending (keyword tables in Chinese and English below, e.g. ``合同金额`` -> money, ``联系电话``
 -> phone, ``签约日期`` -> date, ``员工人数`` -> integer), and is ``text`` otherwise.
 
-Normalized values (``Span.normalized``): ``money`` -> ``{"amount": "2380.00", "currency":
+Normalized values (``Span.normalized``, set by :mod:`extractor.validation`): ``money`` -> ``{"amount": "2380.00", "currency":
 "CNY"}``; ``date`` -> ``"2023-09-12"`` (or the hint's pattern); ``phone`` ->
 ``"+8613812345678"`` / ``"+86-10-12345678"``; ``id_number`` -> the upper-cased ID;
 ``integer`` -> ``int``; ``percent`` -> ``"12.5"``; ``choice``/``class`` -> the matching
@@ -43,7 +49,7 @@ choice as written in the schema; ``text`` -> ``None`` (the span text is the valu
 pieces.  See the ``extractor.normalize`` docstring for the details of each format.
 A money, integer, percent or date value written only roughly (``约30万元``, ``五十多万``,
 ``三月中旬``) is normalized to what it names or its lower bound where it can be, and its
-span is flagged ``approximate`` (``Field.approximate``), never passed off as exact.
+span is flagged ``approximate`` (``extractor.validation.is_approximate_value``), never passed off as exact.
 
 Beyond single fields (``extractor.records``):
 
@@ -67,25 +73,16 @@ import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from extractor.normalize import (
-    id_birth_date,
-    id_check_digit,
-    is_approximate,
-    normalize_date,
-    normalize_integer,
-    normalize_money,
-    normalize_percent,
-    normalize_phone,
-    parse_money_unit,
-    validate_id_number,
-)
-from extractor.types import DocumentResult, Span, best_span
+from extractor.errors import SchemaError
+from extractor.normalize import parse_money_unit
+from extractor.summary import check_template
+from extractor.types import DocumentResult
+from extractor.validation import text_key, validate
 
 __all__ = [
     "FIELD_TYPES",
@@ -108,10 +105,6 @@ _FIELD_KEYS = (
 _SCHEMA_KEYS = ("name", "fields", "rules", "records", "summary")
 
 
-class SchemaError(ValueError):
-    """A schema (field list, file or rule) that cannot be used; the message says how to fix it."""
-
-
 # --------------------------------------------------------------------------------------
 # Small text helpers
 # --------------------------------------------------------------------------------------
@@ -123,11 +116,6 @@ def _ascii_parens(s: str) -> str:
 
 def _collapse(s: str) -> str:
     return re.sub(r"\s+", " ", s).strip()
-
-
-def _key(s: str) -> str:
-    """Comparison key: NFKC, case-folded, without whitespace."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s)).casefold()
 
 
 def _check_balanced(s: str, what: str) -> None:
@@ -194,7 +182,6 @@ _INTEGER_HINT_WORDS = ("整数", "integer", "int", "whole number")
 _LENGTH_RE = re.compile(r"(\d+)\s*-?\s*(位(?:数字|数)?|个?字符?|digits?|chars?|characters?)", re.IGNORECASE)
 _CHOICE_SEP_RE = re.compile(r"\s*[/|,，、／｜]\s*")
 _PART_SEP_RE = re.compile(r"\s*[+＋]\s*")
-_PARTS_SPLIT_RE = re.compile(r"[\s,，、/／|｜;；:：()（）\[\]【】]+")
 
 # Name endings (Chinese heads are final: 电话费 is money, 费用类型 is not).
 _CN_SUFFIXES: dict[str, tuple[str, ...]] = {
@@ -283,7 +270,7 @@ def _type_from_name(name: str) -> str | None:
 
 def infer_type(name: str, hint: str | None = None) -> str:
     """The field type of ``name(hint)`` when none is given; ``text`` when unclear."""
-    h = _key(hint) if hint else ""
+    h = text_key(hint) if hint else ""
     if hint:
         if _date_pattern(hint) or h in _DATE_HINT_WORDS:
             return "date"
@@ -405,7 +392,7 @@ class Field:
                 f"field {name!r} has type {self.type!r} but no choices; give them in the hint "
                 f"('{name}(咨询/投诉/求助/建议)') or as 'choices: [...]'"
             )
-        keys = [_key(c) for c in self.choices]
+        keys = [text_key(c) for c in self.choices]
         if len(set(keys)) != len(keys):
             raise SchemaError(f"field {name!r} lists the same choice twice: {self.choices}")
 
@@ -489,133 +476,6 @@ class Field:
             return None
         return day < month
 
-    def _measure(self, text: str) -> tuple[int, str]:
-        if self.type in ("phone", "integer"):
-            digits = re.sub(r"\D", "", unicodedata.normalize("NFKC", text))
-            if self.type == "phone" and re.match(
-                r"\s*\(?\s*(?:\+|00)\s*86", unicodedata.normalize("NFKC", text)
-            ):
-                digits = digits[4:] if digits.startswith("0086") else digits[2:]
-            return len(digits), "digits"
-        return len(re.sub(r"\s+", "", text)), "characters"
-
-    def _format_date(self, iso: str) -> tuple[str, list[str]]:
-        if not self.pattern:
-            return iso, []
-        has_day = len(iso) == 10
-        if "D" in self.pattern and not has_day:
-            return iso, [f"date has no day (expected {self.pattern})"]
-        y, m = int(iso[:4]), int(iso[5:7])
-        d = int(iso[8:10]) if has_day else 0
-        tokens = {
-            "YYYY": f"{y:04d}",
-            "YY": f"{y % 100:02d}",
-            "MM": f"{m:02d}",
-            "M": str(m),
-            "DD": f"{d:02d}",
-            "D": str(d),
-        }
-        return re.sub(r"YYYY|YY|MM|M|DD|D", lambda mt: tokens[mt.group()], self.pattern), []
-
-    def _match_choice(self, text: str) -> str | None:
-        if text in self.choices:
-            return text
-        key = _key(text)
-        for choice in self.choices:
-            if _key(choice) == key:
-                return choice
-        return None
-
-    def normalize(self, text: str) -> tuple[Any, list[str]]:
-        """``(normalized value or None, issues)`` for one extracted text (see the module docstring)."""
-        raw = text if isinstance(text, str) else str(text)
-        stripped = raw.strip()
-        issues: list[str] = []
-        if self.length is not None:
-            got, unit = self._measure(stripped)
-            if got != self.length:
-                issues.append(f"expected {self.length} {unit}, got {got}")
-        value: Any = None
-        if self.type == "date":
-            iso = normalize_date(stripped, dayfirst=self.dayfirst)
-            if iso is None:
-                issues.append(
-                    "approximate date, not normalized" if self.approximate(stripped) else "not a valid date"
-                )
-            else:
-                value, more = self._format_date(iso)
-                issues.extend(more)
-        elif self.type == "money":
-            value = normalize_money(stripped, unit=self.hint)
-            if value is None:
-                issues.append("no amount found")
-        elif self.type == "phone":
-            value = normalize_phone(stripped)
-            if value is None:
-                issues.append("not a phone number")
-        elif self.type == "id_number":
-            value = validate_id_number(stripped)
-            if value is None:
-                issues.append(_id_issue(stripped))
-        elif self.type == "integer":
-            value = normalize_integer(stripped)
-            if value is None:
-                issues.append("not a whole number")
-        elif self.type == "percent":
-            value = normalize_percent(stripped)
-            if value is None:
-                issues.append("not a percentage")
-        elif self.type in ("choice", "class"):
-            value = self._match_choice(stripped)
-            if value is None:
-                issues.append(f"not one of {'/'.join(self.choices)}")
-        elif self.parts:
-            pieces = [p for p in _PARTS_SPLIT_RE.split(stripped) if p]
-            if len(pieces) == len(self.parts):
-                value = dict(zip(self.parts, pieces, strict=True))
-        return value, issues
-
-    def approximate(self, text: str) -> bool:
-        """Whether ``text`` states this money, integer, percent or date field's value only
-        roughly (``约30万元``, ``五十多万``, ``三月中旬``; ``extractor.normalize.is_approximate``);
-        always False for the other types, whose value is the text or a choice."""
-        if self.type in ("money", "integer", "percent"):
-            return is_approximate(text, "number")
-        if self.type == "date":
-            return is_approximate(text, "date")
-        return False
-
-    def comparable(self, text: str) -> Any:
-        """The value rules compare: an ISO date, ``(Decimal, currency)``, a Decimal, or a key."""
-        if self.type == "date":
-            return normalize_date(text, dayfirst=self.dayfirst)
-        if self.type == "money":
-            money = normalize_money(text.strip(), unit=self.hint)
-            return (Decimal(money["amount"]), money["currency"]) if money else None
-        if self.type == "integer":
-            number = normalize_integer(text)
-            return Decimal(number) if number is not None else None
-        if self.type == "percent":
-            percent = normalize_percent(text)
-            return Decimal(percent) if percent is not None else None
-        value, _ = self.normalize(text)
-        if value is not None and not isinstance(value, dict):
-            return _key(str(value))
-        return _key(text)
-
-
-def _id_issue(text: str) -> str:
-    t = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).upper()
-    m = re.search(r"(?<![0-9A-Z])\d{17}[\dX](?![0-9A-Z])", t)
-    if not m:
-        return "not an 18-character resident ID number"
-    value = m.group()
-    if id_check_digit(value[:17]) != value[17]:
-        return "invalid ID check digit"
-    if id_birth_date(value) is None:
-        return "invalid birth date in ID number"
-    return "invalid region code in ID number"
-
 
 # --------------------------------------------------------------------------------------
 # Rules
@@ -633,7 +493,7 @@ _SYMBOL = {
 
 @dataclass(frozen=True)
 class Rule:
-    """A check between two fields, on the first kept value of each.
+    """A check between two fields, on the chosen value of each (``extractor.validation.check_rule``).
 
     ``not_before``: date ``left >= right``; ``less_equal``/``greater_equal``: money or
     integers; ``different``/``same``: any two fields (normalized values, else the text
@@ -678,53 +538,6 @@ class Rule:
         kind = {"!=": "different", "==": "same", "->": "required_together"}.get(op, op)
         return cls(kind, left.name, right.name)
 
-    def check(self, left: tuple[Field, Span] | None, right: tuple[Field, Span] | None) -> str | None:
-        """The violation message for the first values of both fields, or None."""
-        if self.kind == "required_together":
-            if left is not None and right is None:
-                return f"rule {self} broken: {self.left}={left[1].text!r} but {self.right} not found"
-            return None
-        if left is None or right is None:
-            return None
-        lv, rv = left[0].comparable(left[1].text), right[0].comparable(right[1].text)
-        if lv is None or rv is None:
-            return None
-        values = f"{self.left}={_show(left)}, {self.right}={_show(right)}"
-        if self.kind == "not_before":
-            n = min(len(lv), len(rv))
-            if lv[:n] == rv[:n] or lv[:n] > rv[:n]:
-                return None
-            return f"rule {self} broken: {self.left} is before {self.right} ({values})"
-        if self.kind in ("less_equal", "greater_equal"):
-            (la, lc), (ra, rc) = _as_amount(lv), _as_amount(rv)
-            if lc and rc and lc != rc:
-                return None  # different currencies: not comparable without exchange rates
-            ok = la <= ra if self.kind == "less_equal" else la >= ra
-            word = "greater" if self.kind == "less_equal" else "less"
-            return None if ok else f"rule {self} broken: {self.left} is {word} than {self.right} ({values})"
-        if self.kind == "different":
-            return None if lv != rv else f"rule {self} broken: both are the same ({values})"
-        if self.kind == "same":
-            return None if lv == rv else f"rule {self} broken: they differ ({values})"
-        return None  # pragma: no cover - kinds are validated by Schema
-
-
-def _as_amount(value: Any) -> tuple[Decimal, str | None]:
-    return value if isinstance(value, tuple) else (value, None)
-
-
-def _show(entry: tuple[Field, Span]) -> str:
-    field, span = entry
-    normalized = span.normalized
-    if normalized is None:
-        normalized, _ = field.normalize(span.text)
-    if isinstance(normalized, dict) and "amount" in normalized:
-        currency = normalized.get("currency")
-        return f"{normalized['amount']} {currency}" if currency else str(normalized["amount"])
-    if normalized is None or isinstance(normalized, dict):
-        return repr(span.text)
-    return str(normalized)
-
 
 def _resolve(ref: str, fields: list[Field], rule: str) -> Field:
     ref = _collapse(_ascii_parens(ref))
@@ -732,7 +545,7 @@ def _resolve(ref: str, fields: list[Field], rule: str) -> Field:
         if f.name == ref or f.prompt_label == ref:
             return f
     for f in fields:
-        if _key(f.name) == _key(ref) or _key(f.prompt_label) == _key(ref):
+        if text_key(f.name) == text_key(ref) or text_key(f.prompt_label) == text_key(ref):
             return f
     names = [f.name for f in fields]
     raise SchemaError(
@@ -811,32 +624,6 @@ class RecordType:
         return f"{self.name}: {', '.join(self.fields)}"
 
 
-_PLACEHOLDER_RE = re.compile(r"\{([^{}]+)\}")
-
-
-def _summary_segments(template: str) -> list[tuple[bool, str]]:
-    """``(optional, text)`` pieces of a summary template; square brackets mark optional pieces."""
-    out: list[tuple[bool, str]] = []
-    buf, optional = "", False
-    for ch in template:
-        if ch == "[":
-            if optional:
-                raise SchemaError(f"summary {template!r}: optional parts '[...]' cannot nest")
-            out.append((False, buf))
-            buf, optional = "", True
-        elif ch == "]":
-            if not optional:
-                raise SchemaError(f"summary {template!r}: a ']' without '['")
-            out.append((True, buf))
-            buf, optional = "", False
-        else:
-            buf += ch
-    if optional:
-        raise SchemaError(f"summary {template!r}: '[' is never closed")
-    out.append((False, buf))
-    return [(opt, text) for opt, text in out if text]
-
-
 @dataclass
 class Schema:
     """An ordered list of fields, cross-field rules, record types, a summary template and an
@@ -863,7 +650,7 @@ class Schema:
             raise SchemaError("empty field list: give at least one field, e.g. '甲方, 乙方, 合同金额'")
         seen: dict[str, str] = {}
         for f in fields:
-            k = _key(f.name)
+            k = text_key(f.name)
             if k in seen:
                 raise SchemaError(
                     f"duplicate field name {f.name!r} (also {seen[k]!r}); every field needs its own name"
@@ -882,13 +669,13 @@ class Schema:
             self.rules = [self.rules]
         self.rules = [self._check_rule(r) for r in self.rules or []]
         if self.summary is not None:
-            self._check_summary(self.summary)
+            check_template(self.summary, [f.name for f in self.fields])
 
     def _check_record(self, record: RecordType, seen: dict[str, str]) -> RecordType:
         names: list[str] = []
         for item in record.fields:
             f = Field.parse(item)
-            k = _key(f.name)
+            k = text_key(f.name)
             if k not in seen:  # a record field not listed yet joins the fields
                 self.fields.append(f)
                 seen[k] = f.name
@@ -907,28 +694,6 @@ class Schema:
                 raise SchemaError(f"record type {record.name!r} lists {field_.name!r} twice")
             names.append(field_.name)
         return RecordType(record.name, names)
-
-    def _check_summary(self, template: str) -> None:
-        if not isinstance(template, str) or not template.strip():
-            raise SchemaError(
-                f"the summary must be a template string like '{{申请人}} 于 {{日期}} 反映 {{核心诉求}}', got {template!r}"
-            )
-        names = [f.name for f in self.fields]
-        found = False
-        for _, text in _summary_segments(template):
-            for ref in _PLACEHOLDER_RE.findall(text):
-                found = True
-                if ref.strip() not in names:
-                    raise SchemaError(
-                        f"summary names an unknown field {{{ref}}}{_did_you_mean(ref.strip(), names)} "
-                        f"(fields: {', '.join(names)})"
-                    )
-            if "{" in _PLACEHOLDER_RE.sub("", text) or "}" in _PLACEHOLDER_RE.sub("", text):
-                raise SchemaError(f"summary {template!r}: unbalanced '{{' or '}}'")
-        if not found:
-            raise SchemaError(
-                f"summary {template!r} names no field; write fields in braces: '{{申请人}} 反映 {{核心诉求}}'"
-            )
 
     def _check_rule(self, rule: Rule | str) -> Rule:
         if isinstance(rule, str):
@@ -1119,80 +884,22 @@ class Schema:
     def by_prompt_label(self, label: str) -> Field | None:
         """The field a model output label refers to, tolerant of width, spacing and case
         (``项目阶段(立项，招标)`` matches ``项目阶段(立项,招标)``); None when unknown."""
-        key = _key(_ascii_parens(label))
+        key = text_key(_ascii_parens(label))
         for f in self.fields:
-            if _key(f.prompt_label) == key:
+            if text_key(f.prompt_label) == key:
                 return f
         for f in self.fields:
-            if _key(f.name) == key:
+            if text_key(f.name) == key:
                 return f
         return None
 
     # -- validation -------------------------------------------------------------------
 
     def validate(self, result: DocumentResult, text: str | None = None) -> DocumentResult:
-        """Normalize every span, apply thresholds, check required fields and rules, and build
-        records and the summary (in place).
-
-        Spans of ``result.values[field.name]`` (or keyed by the prompt label) get
-        ``normalized``/``issues`` from :meth:`Field.normalize`; spans below the field's
-        threshold move to ``result.dropped``.  ``result.violations`` gets one message per
-        missing required field, per class label outside the choices and per broken rule.
-        Rules compare each field's chosen value (:func:`extractor.types.best_span`, the value
-        the Parquet ``<f>`` column holds) and are skipped when a value is absent or cannot be
-        normalized (except ``required_together``).  With the document ``text``, the record
-        types are grouped (``extractor.records.group_records``); the summary needs no text.
-        """
-        from extractor.records import group_records, render_summary
-
-        chosen: dict[str, tuple[Field, Span]] = {}
-        violations: list[str] = []
-        for f in self.extraction_fields:
-            key = f.name if f.name in result.values else f.prompt_label
-            spans = result.values.get(key)
-            kept: list[Span] = []
-            for span in spans or []:
-                span.normalized, span.issues = f.normalize(span.text)
-                span.approximate = f.approximate(span.text)
-                if span.confidence < f.threshold:
-                    result.dropped.append(span)
-                else:
-                    kept.append(span)
-            if spans is not None:
-                spans[:] = kept
-            if kept:
-                chosen[f.name] = (f, best_span(kept))
-            elif f.required:
-                violations.append(f"required field {f.name} not found")
-        for f in self.classification_fields:
-            key = f.name if f.name in result.classes else f.prompt_label
-            labels = result.classes.get(key) or []
-            if f.required and not labels:
-                violations.append(f"required field {f.name} not found")
-            for label in labels:
-                if f._match_choice(label.label) is None:
-                    violations.append(
-                        f"field {f.name}: label {label.label!r} is not one of {'/'.join(f.choices)}"
-                    )
-            if labels:
-                top = max(labels, key=lambda c: c.confidence)
-                chosen[f.name] = (f, Span(f.name, top.label, 0, 0, top.confidence))
-        for rule in self.rules:
-            message = rule.check(chosen.get(rule.left), chosen.get(rule.right))
-            if message:
-                violations.append(message)
-        for message in violations:
-            if message not in result.violations:
-                result.violations.append(message)
-        if text is not None and self.records:
-            result.records = [r for rt in self.records for r in group_records(text, result.values, rt)]
-        if self.summary is not None:
-            result.summary, missing = render_summary(self.summary, {k: v[1].text for k, v in chosen.items()})
-            if result.summary is None:
-                note = f"summary left empty: no value for {', '.join(missing)}"
-                if note not in result.warnings:
-                    result.warnings.append(note)
-        return result
+        """Validate one document's result against this schema, in place
+        (:func:`extractor.validation.validate`: normalized values, thresholds, required
+        fields, rules, records and the summary); returns ``result``."""
+        return validate(self, result, text)
 
 
 def as_schema(fields: Any) -> Schema:

@@ -60,9 +60,12 @@ def build_tokenizer(vocab_size: int = 700, corpus: list[str] | None = None):
 
 
 def build_model(tokenizer, arch: str = "bloom", seed: int = 0, layers: int = 2, hidden: int = 64):
-    """A randomly initialised causal LM of ``arch`` ("bloom" or "llama") for ``tokenizer``."""
+    """A randomly initialised causal LM of ``arch`` ("bloom", "llama" or "gemma3") for ``tokenizer``.
+
+    The tiny Gemma 3 has a sliding-window layer (window 8) before its global one, so short
+    test prompts already exercise the windowed attention masks of seqgpt-mini's base."""
     import torch
-    from transformers import AutoModelForCausalLM, BloomConfig, LlamaConfig
+    from transformers import AutoModelForCausalLM, BloomConfig, Gemma3TextConfig, LlamaConfig
 
     vocab = len(tokenizer)
     common = dict(
@@ -83,8 +86,21 @@ def build_model(tokenizer, arch: str = "bloom", seed: int = 0, layers: int = 2, 
             max_position_embeddings=4096,
             **common,
         )
+    elif arch == "gemma3":
+        config = Gemma3TextConfig(
+            num_hidden_layers=layers,
+            hidden_size=hidden,
+            intermediate_size=hidden * 2,
+            num_attention_heads=4,
+            num_key_value_heads=1,
+            head_dim=16,
+            sliding_window=8,
+            layer_types=["sliding_attention"] * (layers - 1) + ["full_attention"],
+            max_position_embeddings=4096,
+            **common,
+        )
     else:
-        raise ValueError(f"unknown tiny architecture {arch!r} (bloom or llama)")
+        raise ValueError(f"unknown tiny architecture {arch!r} (bloom, llama or gemma3)")
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_config(config)
     # widen the logits so greedy choices are not near-ties (keeps tests meaningful)

@@ -10,8 +10,15 @@ Two tokenizer families are understood:
 - byte-level BPE (``ByteLevel`` pre-tokenizer/decoder): token strings use GPT-2's
   printable stand-ins for the 256 byte values;
 - SentencePiece-style with byte fallback (``▁`` for a space, ``<0x0A>`` for raw bytes).
-Special and added tokens (``<s>``, ``</s>``, ``<pad>`` ...) map to ``None``: they can never
-be part of a value.
+Special tokens (``<s>``, ``</s>``, ``<pad>``, ``<start_of_image>`` ...) map to ``None``: they
+can never be part of a value.  Added tokens that are *not* special are literal text, whatever
+the tokenizer family: Gemma lists ``\n``, ``\n\n``, ``\t`` and HTML tags such as ``<b>``
+that way, and its tokenizer always writes a line break as that added ``\n`` token.
+
+Several ids can carry the same bytes (a SentencePiece piece and its ``<0xNN>`` byte
+fallback; an added ``\n`` and ``<0x0A>``).  The grammar names one id per byte string, and it
+must be the one the tokenizer itself produces for that text, since that is the one the model
+was trained on: ``by_bytes`` prefers it, and the lowest id where the text does not say.
 """
 
 from __future__ import annotations
@@ -52,8 +59,8 @@ def _is_byte_level(tokenizer) -> bool:
 class TokenBytes:
     """Bytes of every token id, plus an index for prefix walks over byte strings.
 
-    ``by_bytes`` maps a token's bytes to its id (the lowest id when several tokens share
-    the same bytes); ``prefixes`` holds every proper prefix of every token, so a walk along
+    ``by_bytes`` maps a token's bytes to its id (the tokenizer's own choice when several
+    tokens share the same bytes); ``prefixes`` holds every proper prefix of every token, so a walk along
     a byte string can stop as soon as no token can continue it.
     """
 
@@ -62,26 +69,54 @@ class TokenBytes:
         size = max(vocab_size or 0, max(vocab.values()) + 1)
         special = set(getattr(tokenizer, "all_special_ids", []) or [])
         added = getattr(tokenizer, "added_tokens_decoder", {}) or {}
-        special.update(int(i) for i in added)
+        literal: dict[int, str] = {}
+        for i, tok in added.items():
+            if getattr(tok, "special", True):
+                special.add(int(i))
+            else:
+                literal[int(i)] = str(getattr(tok, "content", tok))
         byte_level = _is_byte_level(tokenizer)
         alphabet = byte_level_alphabet()
         self.bytes: list[bytes | None] = [None] * size
         for tok, idx in vocab.items():
             if idx in special:
                 continue
-            b = self._token_to_bytes(tok, byte_level, alphabet)
+            if idx in literal:
+                b = literal[idx].encode("utf-8")
+            else:
+                b = self._token_to_bytes(tok, byte_level, alphabet)
             if b:
                 self.bytes[idx] = b
         self.by_bytes: dict[bytes, int] = {}
         self.prefixes: set[bytes] = set()
+        shared: set[bytes] = set()
         for idx, b in enumerate(self.bytes):
             if b is None:
                 continue
-            if b not in self.by_bytes or idx < self.by_bytes[b]:
-                self.by_bytes[b] = idx
+            if b in self.by_bytes:
+                shared.add(b)
+            else:
+                self.by_bytes[b] = idx  # ids ascend: the lowest id unless the tokenizer says otherwise
             for k in range(1, len(b)):
                 self.prefixes.add(b[:k])
+        for b in shared:
+            own = self._own_id(tokenizer, b)
+            if own is not None and self.bytes[own] == b:
+                self.by_bytes[b] = own
         self.max_len = max((len(b) for b in self.by_bytes), default=1)
+
+    @staticmethod
+    def _own_id(tokenizer, data: bytes) -> int | None:
+        """The single id the tokenizer writes for ``data`` alone, if it is one token."""
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None  # a piece of a character: only byte tokens write it
+        try:
+            ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        except Exception:  # a tokenizer that cannot encode a lone piece; keep the lowest id
+            return None
+        return int(ids[0]) if len(ids) == 1 else None
 
     @staticmethod
     def _token_to_bytes(tok: str, byte_level: bool, alphabet: dict[str, int]) -> bytes | None:

@@ -16,7 +16,6 @@ killed run is finished by running it again (see pipelines/run.py).
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -34,30 +33,26 @@ def _default(path: str) -> str:
     return str(ROOT / path)
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    from pipelines.run import add_job_arguments
-
-    p = argparse.ArgumentParser(
-        prog="jobs/contracts.py",
-        description="Extract parties, amount, dates, term, governing law and dispute resolution from contracts.",
-        epilog="Example: ray job submit --working-dir . -- python jobs/contracts.py "
-        "--input s3://archive/contracts/ --output s3://warehouse/contracts/ --gpus-per-actor 1",
-    )
-    p.add_argument("--input", default=_default(DEFAULT_INPUT), help=f"folder or s3:// URI [{DEFAULT_INPUT}]")
-    p.add_argument(
-        "--output", default=_default(DEFAULT_OUTPUT), help=f"folder or s3:// URI [{DEFAULT_OUTPUT}]"
-    )
-    p.add_argument("--schema", default=_default(DEFAULT_SCHEMA), help=f"schema file [{DEFAULT_SCHEMA}]")
-    p.add_argument("--model", default=None, help="hub id or model folder [the bundled model]")
-    add_job_arguments(p, noun="contracts", batch_size=8, rows_per_part=256)
-    return p.parse_args(argv)
+DESCRIPTION = "Extract parties, amount, dates, term, governing law and dispute resolution from contracts."
+EPILOG = """\b
+Example:
+  ray job submit --working-dir . -- python jobs/contracts.py \\
+      --input s3://archive/contracts/ --output s3://warehouse/contracts/ --gpus-per-actor 1
+Every option of `seqgpt run` works here too (this script is `seqgpt run` with these defaults)."""
+DEFAULTS = {
+    "input_uri": _default(DEFAULT_INPUT),
+    "output_uri": _default(DEFAULT_OUTPUT),
+    "schema_file": _default(DEFAULT_SCHEMA),
+    "kind": "pdf",
+    "batch_size": 8,
+    "rows_per_part": 256,
+}
 
 
 def main(argv=None) -> int:
-    from pipelines.run import run_job
+    from pipelines.options import job_main
 
-    args = parse_args(argv)
-    return run_job("jobs/contracts.py", "contracts", args, kind="pdf")
+    return job_main("jobs/contracts.py", argv, description=DESCRIPTION, epilog=EPILOG, defaults=DEFAULTS)
 
 
 if __name__ == "__main__":

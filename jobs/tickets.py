@@ -16,7 +16,6 @@ or duplicate ids become quarantine rows.  Rerunning skips tickets already writte
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -34,51 +33,26 @@ def _default(path: str) -> str:
     return str(ROOT / path)
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    from pipelines.run import add_job_arguments
-
-    p = argparse.ArgumentParser(
-        prog="jobs/tickets.py",
-        description="Extract applicant, phone, address, category and request from hotline tickets.",
-        epilog="Example: ray job submit --working-dir . -- python jobs/tickets.py "
-        "--input s3://hotline/2024/ --output s3://warehouse/tickets/ --gpus-per-actor 1",
-    )
-    p.add_argument(
-        "--input", default=_default(DEFAULT_INPUT), help=f"folder, file or s3:// URI [{DEFAULT_INPUT}]"
-    )
-    p.add_argument(
-        "--output", default=_default(DEFAULT_OUTPUT), help=f"folder or s3:// URI [{DEFAULT_OUTPUT}]"
-    )
-    p.add_argument("--schema", default=_default(DEFAULT_SCHEMA), help=f"schema file [{DEFAULT_SCHEMA}]")
-    p.add_argument("--model", default=None, help="hub id or model folder [the bundled model]")
-    p.add_argument("--id-column", default="id", help="the ticket id column [id]")
-    p.add_argument(
-        "--text-column",
-        dest="text_columns",
-        action="append",
-        default=None,
-        help="text column, repeatable [text]",
-    )
-    p.add_argument(
-        "--format", dest="ticket_format", default=None, help="jsonl, json, csv, tsv or parquet [by extension]"
-    )
-    add_job_arguments(p, noun="tickets", batch_size=16, rows_per_part=1024)
-    return p.parse_args(argv)
+DESCRIPTION = "Extract applicant, phone, address, category and request from hotline tickets."
+EPILOG = """\b
+Example:
+  ray job submit --working-dir . -- python jobs/tickets.py \\
+      --input s3://hotline/2024/ --output s3://warehouse/tickets/ --gpus-per-actor 1
+Every option of `seqgpt run` works here too (this script is `seqgpt run` with these defaults)."""
+DEFAULTS = {
+    "input_uri": _default(DEFAULT_INPUT),
+    "output_uri": _default(DEFAULT_OUTPUT),
+    "schema_file": _default(DEFAULT_SCHEMA),
+    "kind": "tickets",
+    "batch_size": 16,
+    "rows_per_part": 1024,
+}
 
 
 def main(argv=None) -> int:
-    from pipelines.run import run_job
+    from pipelines.options import job_main
 
-    args = parse_args(argv)
-    return run_job(
-        "jobs/tickets.py",
-        "tickets",
-        args,
-        kind="tickets",
-        id_column=args.id_column,
-        text_columns=tuple(args.text_columns or ("text",)),
-        ticket_format=args.ticket_format,
-    )
+    return job_main("jobs/tickets.py", argv, description=DESCRIPTION, epilog=EPILOG, defaults=DEFAULTS)
 
 
 if __name__ == "__main__":

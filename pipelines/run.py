@@ -1,17 +1,24 @@
 """The batch pipeline: documents in a folder or bucket -> one Parquet row per document.
 
-``run_pipeline(input_uri, output_uri, schema, ...)`` (and ``seqgpt run``, ``jobs/*.py``) runs
-on Ray Data::
+``run_pipeline(config)`` runs one :class:`~pipelines.config.RunConfig` (built once by
+``seqgpt run``, a ``jobs/*.py`` script, a test or a benchmark; every stage reads it) on
+Ray Data::
 
-    driver: list input (connectors.fs.Folder), recover the output, read the done set
+    driver: list input (connectors.fs.Folder), recover the output, read the done set,
+            resolve the config's automatic settings (actors, GPUs, threads)
       -> ray.data.from_items(files)
-      -> flat_map(ReadStage)        CPU tasks: bytes -> PDF pages / ticket records / text
-      -> map(CleanStage)            CPU tasks: pipelines.clean (NFKC, headers, wraps, mojibake)
+      -> flat_map(ReadStage)        CPU tasks: connectors.documents.parse_documents: bytes -> PDF
+                                    pages / ticket records / text
+      -> map(CleanStage)            CPU tasks: connectors.documents.clean_document (NFKC, headers,
+                                    wraps, mojibake): the cleaner of `seqgpt extract` and the app
       -> map_batches(ExtractStage)  actor pool, one model per actor (GPU: num_gpus per actor;
                                     CPU: fractional num_cpus and few torch threads, so the
                                     pool never starves the readers); chunking, validation
-                                    and normalization happen inside Extractor.extract_batch
-      -> map_batches(WriteStage)    CPU tasks: commit part files (below), return counts
+                                    and normalization happen inside Extractor.extract_batch;
+                                    passes each document's DocumentResult on
+      -> map_batches(WriteStage)    CPU tasks: shape the rows from the results (the one owner
+                                    of the output row, connectors.parquet.OutputAdapter),
+                                    commit part files (below), return counts
       -> driver: iterate the counts (progress lines), print the summary
 
 Every row carries either a document or a quarantine verdict; every stage turns an
@@ -40,7 +47,7 @@ reader's verdict on input that never became a document (a corrupt PDF, a malform
 line, a duplicate id -- the detail names the line, so the quarantine row of a duplicate id
 does not share the key of the record that kept the id).
 
-1. **Parts are content-addressed.**  The writer stage commits each batch as two files named
+1. **Parts are content-addressed.**  The writer stage commits each batch as files named
    by ``k`` = a hash of the batch's record keys.  Each file is written under ``_tmp/`` and
    renamed into place (atomic on local disks; on S3 a copy of a complete object).  A task
    that Ray retries (worker lost, actor killed) gets the same input blocks, so it writes the
@@ -69,7 +76,6 @@ record keys unique within the input (readers quarantine duplicate ids).
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import logging
 import os
@@ -83,16 +89,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from extractor.errors import SeqgptError
+from pipelines.config import UNTRAINED_NOTE, RunConfig
 from pipelines.stages import (
     QUARANTINE_DIR,
     RECORDS_DIR,
+    RESULT_SCHEMA,
     CleanStage,
     ExtractStage,
     ReadStage,
     WriteStage,
     kind_of,
-    quarantine_result,
     record_key,
+    result_row,
     with_retries,
     work_row,
 )
@@ -101,11 +110,9 @@ log = logging.getLogger("seqgpt.pipeline")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = "_manifest.json"
-UNTRAINED_LABEL = "seqgpt-tiny-untrained"
-KINDS = ("auto", "pdf", "tickets", "text")
 
 
-class PipelineError(RuntimeError):
+class PipelineError(SeqgptError, RuntimeError):
     """The run could not start or stopped early; the message says why and what to do."""
 
     def __init__(self, message: str, summary: Summary | None = None):
@@ -206,27 +213,6 @@ def init_ray(num_cpus: int | None = None) -> bool:
 
 
 # ------------------------------------------------------------------ output state
-def _load_schema(schema):
-    from extractor.schema import Schema
-
-    if isinstance(schema, Schema):
-        return schema
-    if isinstance(schema, (str, os.PathLike)) and str(schema).lower().endswith((".yaml", ".yml", ".json")):
-        return Schema.from_file(schema)
-    return Schema.parse(str(schema))
-
-
-def model_label(model: str | None) -> tuple[str, bool]:
-    """(the model id written into every row, whether it is the untrained demo model)."""
-    if model in (None, "", "default"):
-        from extractor.loading import TINY_MODEL, default_model
-
-        default = default_model()  # seqgpt-mini when it ships and its base is installed
-        return (UNTRAINED_LABEL, True) if default == TINY_MODEL else (default, False)
-    path = Path(str(model)).expanduser()
-    return str(model), (path / "TINY_UNTRAINED").exists()
-
-
 def _check_manifest(out, manifest: dict[str, Any]) -> None:
     def read():
         return json.loads(out.read_bytes(MANIFEST)) if out.exists(MANIFEST) else None
@@ -303,93 +289,60 @@ def recover_output(out, record_types: Iterable[str] = ()) -> tuple[dict[str, set
 
 
 # ----------------------------------------------------------------------- running
-def run_pipeline(
-    input_uri: str,
-    output_uri: str,
-    schema,
-    model: str | None = None,
-    actors: int | None = 1,
-    gpus_per_actor: float | None = 0,
-    batch_size: int = 8,
-    run_id: str | None = None,
-    kind: str = "auto",
-    id_column: str = "id",
-    text_columns: tuple[str, ...] | list[str] = ("text",),
-    *,
-    pattern: str | list[str] | None = None,
-    ticket_format: str | None = None,
-    rows_per_part: int = 256,
-    cpus_per_actor: float | None = None,
-    threads_per_actor: int | None = None,
-    dtype: str = "auto",
-    keep_text: bool = False,
-    max_bytes: int | None = None,
-    max_chars: int | None = None,
-    extractor_kwargs: dict[str, Any] | None = None,
-    progress_every_s: float = 5.0,
-    echo=None,
-    fault: str | None = None,
-) -> Summary:
-    """Run the pipeline (module docstring) and return its :class:`Summary`.
+@dataclass(frozen=True)
+class Stages:
+    """The stage classes a run builds, each constructed from the run's :class:`RunConfig`.
+    Production runs use the defaults; tests pass subclasses to inject faults (a writer that
+    stops before a data part, an actor that dies) without hooks in the stages themselves."""
 
-    ``schema``: an ``extractor.schema.Schema``, a schema file path or a field list.
-    ``model``: hub id or folder; None for the bundled default (``extractor.loading.default_model``:
-    seqgpt-mini, or the untrained demo model where it is not available).  ``actors`` extraction actors, each with ``gpus_per_actor`` GPUs (0: CPU, with
-    ``cpus_per_actor``, default 0.5, and ``threads_per_actor`` torch threads).  None means
-    auto: one GPU per actor when the cluster has GPUs, and one actor per GPU (else 1 actor).
-    ``batch_size`` documents per extraction call; ``rows_per_part`` records per part file.
-    ``kind``: ``auto`` (by extension: .pdf, .jsonl/.json/.csv/.tsv/.parquet[.gz], .txt/.md),
-    or force ``pdf``, ``tickets`` or ``text``.  Tickets: ``id_column``, ``text_columns``,
-    ``ticket_format``.  ``keep_text`` adds the cleaned text (what offsets refer to) to each
-    row.  ``echo`` receives progress lines (default: log + stderr).  ``fault`` is a test
-    hook (``stages._Fault``; also read from ``SEQGPT_FAULT``).
+    read: type[ReadStage] = ReadStage
+    clean: type[CleanStage] = CleanStage
+    extract: type[ExtractStage] = ExtractStage
+    write: type[WriteStage] = WriteStage
 
+
+def run_pipeline(config: RunConfig, *, echo=None, stages: Stages | None = None) -> Summary:
+    """Run the pipeline (module docstring) as ``config`` says and return its :class:`Summary`.
+
+    ``echo`` receives the progress lines (default: log + stderr), among them
+    :data:`~pipelines.config.UNTRAINED_NOTE` once when the model is the untrained demo model.
     Raises :class:`PipelineError` when the run cannot start or stops early (the error's
     ``summary`` holds what was committed; a rerun finishes the job).
     """
     from connectors.fs import Folder
     from connectors.records import ConnectorError
-    from pipelines.stages import DEFAULT_MAX_BYTES, DEFAULT_MAX_CHARS
 
     say = echo or _default_echo
-    if kind not in KINDS:
-        raise PipelineError(f"unknown --kind {kind!r} (choose one of {', '.join(KINDS)})")
-    if (actors is not None and actors < 1) or batch_size < 1 or rows_per_part < 1:
-        raise PipelineError("actors, batch size and rows per part must be at least 1")
-    schema = _load_schema(schema)
-    run_id = run_id or f"{_dt.datetime.now(_dt.timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
-    label, untrained = model_label(model)
-    fault = fault if fault is not None else os.environ.get("SEQGPT_FAULT") or None
-    max_bytes = max_bytes or DEFAULT_MAX_BYTES
-    max_chars = max_chars or DEFAULT_MAX_CHARS
+    stages = stages or Stages()
+    label, untrained = config.model.label, config.model.untrained
     summary = Summary(
-        run_id=run_id, model=label, untrained=untrained, input_uri=input_uri, output_uri=output_uri
+        run_id=config.run_id,
+        model=label,
+        untrained=untrained,
+        input_uri=config.input_uri,
+        output_uri=config.output_uri,
     )
     t_start = time.perf_counter()
     if untrained:
-        say(
-            "note: the model is the untrained tiny demo model: values are verbatim spans of the text but NOT "
-            "meaningful. Pass --model DAMO-NLP/SeqGPT-560M (or a model folder) for real extraction."
-        )
+        say(UNTRAINED_NOTE)
 
     # -- driver: list, recover, skip --------------------------------------------
     try:
-        src = Folder.from_uri(input_uri)
-        out = Folder.from_uri(output_uri)
+        src = Folder.from_uri(config.input_uri)
+        out = Folder.from_uri(config.output_uri)
         summary.input_uri, summary.output_uri = src.uri(), out.uri()
-        entries = with_retries(lambda: src.list_entries(pattern), f"listing {input_uri}")
-        _check_manifest(
-            out,
-            {"schema": schema.to_dict(), "model": label, "keep_text": keep_text, "first_run": run_id},
+        entries = with_retries(
+            lambda: src.list_entries(list(config.pattern) or None), f"listing {config.input_uri}"
         )
-        done, summary.recovered = recover_output(out, [rt.name for rt in schema.records])
+        _check_manifest(out, config.manifest())
+        done, summary.recovered = recover_output(out, [rt.name for rt in config.schema.records])
     except ConnectorError as e:
         raise PipelineError(str(e)) from None
     summary.files = len(entries)
     items, pre_quarantined = [], []
     for e in entries:
         source = src.uri(e.path)
-        k = kind_of(e.path, kind)
+        k = kind_of(e.path, config.kind)
         keys = done.get(source, set())
         if k in ("pdf", "text", None) and keys:
             summary.skipped += 1
@@ -412,7 +365,7 @@ def run_pipeline(
             {"path": e.path, "source": source, "kind": k, "size": e.size, "done": json.dumps(sorted(keys))}
         )
     say(
-        f"run {run_id}: {len(entries)} files in {summary.input_uri}, {len(items)} to read, "
+        f"run {config.run_id}: {len(entries)} files in {summary.input_uri}, {len(items)} to read, "
         f"{summary.skipped} already done"
         + (f", recovered {summary.recovered}" if any(summary.recovered.values()) else "")
     )
@@ -426,35 +379,13 @@ def run_pipeline(
 
     started = init_ray()
     try:
-        actors, gpus_per_actor = resolve_resources(ray, actors, gpus_per_actor)
-        say(f"extraction: {actors} actor(s), " + (f"{gpus_per_actor} GPU each" if gpus_per_actor else "CPU"))
-        ds = _build_dataset(
-            ray,
-            items,
-            pre_quarantined,
-            src=src,
-            out=out,
-            schema=schema,
-            model=model,
-            label=label,
-            run_id=run_id,
-            actors=actors,
-            gpus_per_actor=gpus_per_actor,
-            batch_size=batch_size,
-            rows_per_part=rows_per_part,
-            cpus_per_actor=cpus_per_actor,
-            threads_per_actor=threads_per_actor,
-            dtype=dtype,
-            keep_text=keep_text,
-            id_column=id_column,
-            text_columns=tuple(text_columns),
-            ticket_format=ticket_format,
-            max_bytes=max_bytes,
-            max_chars=max_chars,
-            extractor_kwargs=extractor_kwargs,
-            fault=fault,
+        config = config.resolved(float(ray.cluster_resources().get("GPU", 0)))
+        say(
+            f"extraction: {config.actors} actor(s), "
+            + (f"{config.gpus_per_actor} GPU each" if config.on_gpu else "CPU")
         )
-        _consume(ds, summary, t_start, say, progress_every_s)
+        ds = _build_dataset(ray, items, pre_quarantined, src, out, config, stages)
+        _consume(ds, summary, t_start, say, config.progress_every_s)
     except Exception as e:
         summary.seconds = time.perf_counter() - t_start
         parts = _committed_parts(out)
@@ -471,71 +402,30 @@ def run_pipeline(
     return summary
 
 
-def resolve_resources(ray, actors: int | None, gpus_per_actor: float | None) -> tuple[int, float]:
-    """Fill in ``None`` (auto): a GPU per actor if the cluster has GPUs, an actor per GPU."""
-    gpus = float(ray.cluster_resources().get("GPU", 0))
-    if gpus_per_actor is None:
-        gpus_per_actor = 1.0 if gpus >= 1 else 0.0
-    if actors is None:
-        actors = max(1, int(gpus // gpus_per_actor)) if gpus_per_actor else 1
-    return actors, gpus_per_actor
-
-
-def _build_dataset(ray, items, pre_quarantined, *, src, out, schema, model, label, run_id, actors,
-                   gpus_per_actor, batch_size, rows_per_part, cpus_per_actor, threads_per_actor, dtype,
-                   keep_text, id_column, text_columns, ticket_format, max_bytes, max_chars,
-                   extractor_kwargs, fault):  # fmt: skip
+def _build_dataset(ray, items, pre_quarantined, src, out, config: RunConfig, stages: Stages):
     import pyarrow as pa
-
-    from pipelines.stages import RESULT_SCHEMA
 
     cpus = max(1.0, float(ray.cluster_resources().get("CPU", 1)))
     blocks = max(1, min(len(items), int(cpus) * 4, 1000))
     ds = ray.data.from_items(items, override_num_blocks=blocks)
-    ds = ds.flat_map(
-        ReadStage(
-            src,
-            id_column=id_column,
-            text_columns=text_columns,
-            ticket_format=ticket_format,
-            max_bytes=max_bytes,
-            max_chars=max_chars,
-        )
-    )
-    ds = ds.map(CleanStage(max_chars))
-    on_gpu = gpus_per_actor and gpus_per_actor > 0
+    ds = ds.flat_map(stages.read(src, config))
+    ds = ds.map(stages.clean())
     extract_args: dict[str, Any] = {
-        "compute": ray.data.ActorPoolStrategy(size=actors),
-        "batch_size": batch_size,
+        "compute": ray.data.ActorPoolStrategy(size=config.actors),
+        "batch_size": config.batch_size,
         "batch_format": "pyarrow",
-        "fn_constructor_kwargs": {
-            "schema": schema,
-            "model": model,
-            "model_label": label,
-            "run_id": run_id,
-            "device": "cuda" if on_gpu else "cpu",
-            "dtype": dtype,
-            "threads": threads_per_actor or max(1, (os.cpu_count() or 2) // (actors + 1)),
-            "keep_text": keep_text,
-            "extractor_kwargs": extractor_kwargs,
-            "fault": fault,
-        },
+        "fn_constructor_kwargs": {"config": config},
+        "num_cpus": config.cpus_per_actor,
     }
-    if on_gpu:
-        extract_args.update(num_gpus=gpus_per_actor, num_cpus=cpus_per_actor or 1)
-    else:
-        extract_args.update(num_cpus=cpus_per_actor or 0.5)
-    results = ds.map_batches(ExtractStage, **extract_args)
+    if config.on_gpu:
+        extract_args["num_gpus"] = config.gpus_per_actor
+    results = ds.map_batches(stages.extract, **extract_args)
     if pre_quarantined:  # files no reader takes: straight to the writer
-        pre = ray.data.from_arrow(
-            pa.Table.from_pylist(
-                [quarantine_result(r, run_id) for r in pre_quarantined], schema=RESULT_SCHEMA
-            )
-        )
-        results = results.union(pre)
+        table = pa.Table.from_pylist([result_row(r) for r in pre_quarantined], schema=RESULT_SCHEMA)
+        results = results.union(ray.data.from_arrow(table))
     return results.map_batches(
-        WriteStage(out, schema, keep_text=keep_text, fault=fault),
-        batch_size=rows_per_part,
+        stages.write(out, config),
+        batch_size=config.rows_per_part,
         batch_format="pyarrow",
         num_cpus=0.5,
     )
@@ -602,56 +492,3 @@ def _committed_parts(out) -> int:
 def _default_echo(line: str) -> None:
     log.info(line)
     print(f"[seqgpt] {line}", file=sys.stderr, flush=True)
-
-
-# ------------------------------------------------------------------- job scripts
-def add_job_arguments(parser, *, noun: str, batch_size: int, rows_per_part: int) -> None:
-    """The options every ``jobs/*.py`` script shares (model, pool, batching, run id)."""
-    parser.add_argument("--actors", type=int, default=None, help="extraction actors [1 per GPU, or 1]")
-    parser.add_argument(
-        "--gpus-per-actor", type=float, default=None, help="[1 if the cluster has GPUs, else 0]"
-    )
-    parser.add_argument(
-        "--batch-size", type=int, default=batch_size, help=f"{noun} per extraction call [{batch_size}]"
-    )
-    parser.add_argument(
-        "--rows-per-part",
-        type=int,
-        default=rows_per_part,
-        help=f"{noun} per Parquet part file [{rows_per_part}]",
-    )
-    parser.add_argument("--keep-text", action="store_true", help="also store the cleaned text")
-    parser.add_argument("--run-id", default=None, help="run id written into every row [time + random]")
-
-
-def run_job(name: str, noun: str, args, **options) -> int:
-    """Run the pipeline for a job script: say when the untrained default model is used,
-    print the summary, turn a ``PipelineError`` into exit status 1."""
-    if args.model is None and model_label(None)[1]:
-        print(
-            f"{name}: no --model given, so the bundled default is used. It is currently an UNTRAINED "
-            f"tiny demo model: the values it writes are verbatim spans of the {noun} but NOT meaningful "
-            "extractions. Pass --model DAMO-NLP/SeqGPT-560M (from the local cache) or a model folder.",
-            flush=True,
-        )
-    try:
-        summary = run_pipeline(
-            args.input,
-            args.output,
-            args.schema,
-            model=args.model,
-            actors=args.actors,
-            gpus_per_actor=args.gpus_per_actor,
-            batch_size=args.batch_size,
-            rows_per_part=args.rows_per_part,
-            run_id=args.run_id,
-            keep_text=args.keep_text,
-            **options,
-        )
-    except PipelineError as e:
-        if e.summary is not None:
-            print(e.summary.format(), flush=True)
-        print(f"{name}: {e}", file=sys.stderr, flush=True)
-        return 1
-    print(summary.format(), flush=True)
-    return 0

@@ -21,6 +21,12 @@ a fraction of a CPU and a few torch threads on CPU machines) and answers:
 ``GET /schemas``
     ``{"schemas": {"<name>": <schema in file form>, ...}}``.
 
+Documents are read as ``seqgpt extract`` reads the same bytes from a file: ``text`` (as
+UTF-8) and the PDF in ``pdf_base64`` go through ``connectors.documents.read_document``, the
+one reader and cleaner of the CLI, the app and ``seqgpt run`` (PDF text with page-layout
+repair; text with line ends, Unicode NFKC, control characters and whitespace normalized).
+Offsets count in that cleaned text -- for text that needs no cleaning, the text sent.
+
 Concurrent requests are batched (``@serve.batch``): requests that arrive while a batch is
 decoding form the next one, grouped by schema and sent through ``Extractor.extract_batch``
 together.  Values are what the CLI gives for the same text and fields (same engine, same
@@ -32,7 +38,8 @@ is not UTF-8 or not JSON, a missing document or fields, unknown keys, a bad fiel
 bad base64; 404 for an unknown schema name; 413 for a body over ``--max-body-mb`` or a text
 over ``--max-chars``; 415 when ``pdf_base64`` does not hold a PDF; 422 for a PDF that cannot
 be read (encrypted, no text layer ...), a document without text, or fields that leave no
-room for text in a prompt.  A failure inside the engine is a 500 with its message.
+room for text in a prompt.  A failure inside the engine is a 500 with its message.  A server
+that cannot start raises :class:`ServeError` (a ``SeqgptError``: the CLI prints its message).
 
 The request checks (:func:`parse_request`) are plain Python, testable without Ray; Ray,
 Serve and FastAPI are imported only when a server starts.
@@ -53,6 +60,10 @@ from typing import Any
 
 import click
 
+from extractor.errors import SchemaError, SeqgptError
+from pipelines.config import ModelConfig
+from pipelines.options import Command, model_config, model_options
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024  # a base64 PDF of ~15 MB
@@ -66,6 +77,10 @@ _KEYS = {
     "extract": (*_DOC_KEYS, "fields", "schema"),
     "classify": (*_DOC_KEYS, "labels", "name", "schema"),
 }
+
+
+class ServeError(SeqgptError, RuntimeError):
+    """``seqgpt serve`` could not start (Ray, Serve or a replica failed); the message says why."""
 
 
 class RequestError(Exception):
@@ -137,18 +152,39 @@ def _check_text(text: str, what: str, max_chars: int) -> str:
     return text
 
 
-def document_text(data: dict[str, Any], max_chars: int, read_pdf=None) -> str:
-    """The document of a request: ``text``, or the text of the PDF in ``pdf_base64`` (read as
-    ``seqgpt extract`` reads a PDF file); RequestError otherwise."""
+def _read(raw: bytes, source: str, kind: str, what: str, max_chars: int) -> str:
+    """The clean text of a request's document: ``connectors.documents.read_document``, as
+    ``seqgpt extract`` reads the same bytes from a file; RequestError for what it refuses."""
+    from connectors.documents import ReadOptions, read_document
+    from connectors.records import Quarantine
+
+    doc = read_document(raw, source, kind, ReadOptions(max_chars=max_chars))
+    if isinstance(doc, Quarantine):
+        if doc.reason == "too_large":
+            raise RequestError(413, f"{what} is too large: {doc.detail}")
+        if doc.reason in ("empty", "empty_text"):
+            raise RequestError(422, f"{what} contains no text to extract from")
+        if kind == "text" and doc.reason == "bad_encoding":
+            raise RequestError(400, f"{what} holds NUL characters (\\u0000): not a document's text")
+        raise RequestError(422, f"cannot read {what}: {doc.reason} ({doc.detail})")
+    return _check_text(doc.text, what, max_chars)
+
+
+def document_text(data: dict[str, Any], max_chars: int) -> str:
+    """The document of a request, read and cleaned as ``seqgpt extract`` reads the same bytes
+    from a file (``connectors.documents.read_document``): ``text`` as a text file, or the PDF
+    in ``pdf_base64``; RequestError otherwise."""
     has_text, has_pdf = data.get("text") is not None, data.get("pdf_base64") is not None
     if has_text and has_pdf:
         raise RequestError(400, "give the document either as 'text' or as 'pdf_base64', not both")
     if not has_text and not has_pdf:
         raise RequestError(400, "no document: give 'text' (a string) or 'pdf_base64' (a base64-encoded PDF)")
+    source = str(data.get("source") or "<request>")
     if has_text:
         if not isinstance(data["text"], str):
             raise RequestError(400, f"'text' must be a string, got {type(data['text']).__name__}")
-        return _check_text(data["text"], "the text", max_chars)
+        text = _check_text(data["text"], "the text", max_chars)  # limits and surrogates first
+        return _read(text.encode("utf-8"), source, "text", "the text", max_chars)
     raw = data["pdf_base64"]
     if not isinstance(raw, str):
         raise RequestError(400, f"'pdf_base64' must be a base64 string, got {type(raw).__name__}")
@@ -158,14 +194,7 @@ def document_text(data: dict[str, Any], max_chars: int, read_pdf=None) -> str:
         raise RequestError(400, "'pdf_base64' is not valid base64") from None
     if not pdf.startswith(b"%PDF-"):
         raise RequestError(415, f"'pdf_base64' does not hold a PDF: it starts with {pdf[:8]!r}, not b'%PDF-'")
-    if read_pdf is None:
-        from connectors.pdf import read_pdf
-    from connectors.records import Quarantine
-
-    doc = read_pdf(pdf, str(data.get("source") or "<request>"))
-    if isinstance(doc, Quarantine):
-        raise RequestError(422, f"cannot read the PDF: {doc.reason} ({doc.detail})")
-    return _check_text(doc.text, "the PDF", max_chars)
+    return _read(pdf, source, "pdf", "the PDF", max_chars)
 
 
 def _schema_key(schema) -> str:
@@ -175,7 +204,7 @@ def _schema_key(schema) -> str:
 def request_schema(data: dict[str, Any], kind: str, schemas: dict[str, Any]):
     """The schema a request asks for: ``fields`` (extract) / ``labels`` (classify), or a
     named ``schema`` loaded with the server; RequestError otherwise."""
-    from extractor.schema import Schema, SchemaError, as_schema
+    from extractor.schema import Schema, as_schema
     from seqgpt.api import classification_schema
 
     given = "fields" if kind == "extract" else "labels"
@@ -227,7 +256,6 @@ def parse_request(
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     max_chars: int = DEFAULT_MAX_CHARS,
-    read_pdf=None,
 ) -> Job:
     """Check one ``/extract`` or ``/classify`` request body; a :class:`Job` or RequestError."""
     data = _read_json(body, max_body_bytes)
@@ -236,12 +264,13 @@ def parse_request(
     if source is not None and not isinstance(source, str):
         raise RequestError(400, f"'source' must be a string, got {type(source).__name__}")
     schema = request_schema(data, kind, schemas)  # before the document: cheap checks first
-    text = document_text(data, max_chars, read_pdf)
+    text = document_text(data, max_chars)
     return Job(text, schema, source, _schema_key(schema))
 
 
 def load_schemas(paths) -> dict[str, Any]:
-    """``--schema FILE`` files by name: the schema's ``name``, else the file's stem."""
+    """``--schema FILE`` files by name: the schema's ``name``, else the file's stem
+    (``SchemaError`` for a file that cannot be read and for two files with one name)."""
     from extractor.schema import Schema
 
     out: dict[str, Any] = {}
@@ -249,17 +278,19 @@ def load_schemas(paths) -> dict[str, Any]:
         schema = Schema.from_file(path)
         name = schema.name or Path(path).stem
         if name in out:
-            raise ValueError(f"two schemas are named {name!r} ({path}); give each file its own 'name:'")
+            raise SchemaError(f"two schemas are named {name!r} ({path}); give each file its own 'name:'")
         out[name] = schema
     return out
 
 
 # ---------------------------------------------------------------------- the deployment
-@dataclass
+@dataclass(frozen=True)
 class ServeOptions:
-    model: str | None = None
-    device: str = "auto"
-    dtype: str = "auto"
+    """What every replica runs with: the model (:class:`~pipelines.config.ModelConfig`, as
+    ``seqgpt extract`` loads it), torch threads on CPU (None: cores / (replicas + 1)), the
+    batching and the request limits."""
+
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     threads: int | None = None
     max_batch_size: int = DEFAULT_MAX_BATCH
     batch_wait_s: float = DEFAULT_BATCH_WAIT_S
@@ -310,16 +341,15 @@ def build_app(
         def __init__(self, options: ServeOptions, schema_files: dict[str, str]):
             import torch
 
+            from extractor.schema import Schema
             from seqgpt.api import Extractor
 
             self.options = options
             threads = options.threads or max(1, (os.cpu_count() or 2) // (replicas + 1))
-            if not torch.cuda.is_available() or options.device == "cpu":
+            if not torch.cuda.is_available() or options.model.device == "cpu":
                 torch.set_num_threads(threads)
-            from extractor.schema import Schema
-
             self.schemas = {name: Schema.from_file(path) for name, path in schema_files.items()}
-            self.ex = Extractor.load(options.model, device=options.device, dtype=options.dtype)
+            self.ex = options.model.load(cls=Extractor)
             self.pdf_pool = ThreadPoolExecutor(
                 max_workers=1, thread_name_prefix="pdf"
             )  # pypdfium2: one thread
@@ -480,7 +510,9 @@ def start_server(
     timeout_s: float = 300.0,
 ) -> Server:
     """Start Ray (the cluster in ``RAY_ADDRESS``, or a local one) and Serve on ``host:port``,
-    deploy the app and wait until it answers ``GET /health``."""
+    deploy the app and wait until it answers ``GET /health``.  ``SchemaError`` for a schema
+    file that cannot be used, :class:`ServeError` for a server that cannot start (nothing is
+    left running then)."""
     import urllib.request
 
     from ray import serve
@@ -488,11 +520,16 @@ def start_server(
     from pipelines.run import init_ray
 
     options = options or ServeOptions()
-    if options.model and Path(options.model).expanduser().exists():  # replicas may run elsewhere
-        options = dataclasses.replace(options, model=str(Path(options.model).expanduser().resolve()))
+    model = options.model.model
+    if model and Path(model).expanduser().exists():  # replicas may run elsewhere
+        local = dataclasses.replace(options.model, model=str(Path(model).expanduser().resolve()))
+        options = dataclasses.replace(options, model=local)
     schemas = load_schemas(schema_files)  # fail here, not in every replica
     named = {name: str(Path(p).resolve()) for name, p in zip(schemas, schema_files)}
-    started = init_ray()
+    try:
+        started = init_ray()
+    except Exception as exc:  # no cluster at RAY_ADDRESS, no room for a local Ray ...
+        raise ServeError(f"seqgpt serve could not start Ray: {type(exc).__name__}: {exc}") from exc
     try:
         if gpus_per_replica is None:
             gpus_per_replica = 1.0 if _cluster_has_gpu() else 0.0
@@ -507,7 +544,9 @@ def start_server(
         try:
             serve.run(app, name=APP_NAME, route_prefix="/", blocking=False)
         except Exception as exc:  # say why the replica failed (a model that cannot load ...)
-            raise RuntimeError(f"{exc} -- {_deploy_error() or 'see the replica log above'}") from exc
+            raise ServeError(
+                f"seqgpt serve could not start: {exc} -- {_deploy_error() or 'see the replica log above'}"
+            ) from exc
         url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
         deadline = time.monotonic() + timeout_s
         while True:
@@ -517,11 +556,11 @@ def start_server(
                         break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"seqgpt serve did not answer {url}/health within {timeout_s:.0f} s"
+                    raise ServeError(
+                        f"seqgpt serve could not start: it did not answer {url}/health within {timeout_s:.0f} s"
                     ) from None
                 time.sleep(0.2)
-    except BaseException:
+    except BaseException as exc:  # never leave a half-started server behind
         try:
             serve.shutdown()
         finally:
@@ -529,6 +568,8 @@ def start_server(
                 import ray
 
                 ray.shutdown()
+        if isinstance(exc, Exception) and not isinstance(exc, SeqgptError):  # Serve's own errors
+            raise ServeError(f"seqgpt serve could not start: {type(exc).__name__}: {exc}") from exc
         raise
     return Server(url, started)
 
@@ -544,9 +585,8 @@ Examples:
 """
 
 
-@click.command("serve", epilog=SERVE_EXAMPLES)
-@click.option("--model", default=None, metavar="ID_OR_DIR", help="Hub id (local cache), folder or adapter folder "
-              "every replica can read. Default: the bundled model.")  # fmt: skip
+@click.command("serve", cls=Command, epilog=SERVE_EXAMPLES)
+@model_options
 @click.option("--schema", "schema_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="A schema file requests may name (repeatable); its name is its 'name:' or the file stem.")  # fmt: skip
 @click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
@@ -558,8 +598,6 @@ Examples:
               help="Ray CPUs per replica [default: 0.5 on CPU, 1 with a GPU].")  # fmt: skip
 @click.option("--threads", default=None, type=click.IntRange(min=1),
               help="torch threads per CPU replica [default: cores / (replicas + 1), at least 1].")  # fmt: skip
-@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
-@click.option("--dtype", default="auto", show_default=True, help="auto, fp32, fp16 or bf16.")
 @click.option("--max-batch-size", default=DEFAULT_MAX_BATCH, show_default=True, type=click.IntRange(min=1),
               help="Most requests decoded together.")  # fmt: skip
 @click.option("--batch-wait-ms", default=DEFAULT_BATCH_WAIT_S * 1000, show_default=True,
@@ -569,31 +607,30 @@ Examples:
 @click.option("--max-chars", default=DEFAULT_MAX_CHARS, show_default=True, type=click.IntRange(min=1),
               help="Longest document text (413 above).")  # fmt: skip
 def serve_cmd(
-    model, schema_files, host, port, replicas, gpus_per_replica, cpus_per_replica, threads, device, dtype,
-    max_batch_size, batch_wait_ms, max_body_mb, max_chars,
+    model, device, dtype, compile, schema_files, host, port, replicas, gpus_per_replica, cpus_per_replica,
+    threads, max_batch_size, batch_wait_ms, max_body_mb, max_chars,
 ):  # fmt: skip
     """Serve extraction over HTTP (Ray Serve): POST /extract, POST /classify, GET /health,
     GET /schemas.
 
-    Each replica loads the model once; concurrent requests are batched.  Answers are the JSON
-    of `seqgpt extract --format json`; bad requests get a 4xx with {"error": "..."}.  Uses
-    the Ray cluster in RAY_ADDRESS, or starts a local one.  Ctrl+C stops.
+    Each replica loads the model once (as `seqgpt extract` loads it); concurrent requests
+    are batched.  Documents are read and cleaned as `seqgpt extract` reads a file, and the
+    answers are its JSON (`--format json`); bad requests get a 4xx with {"error": "..."}.
+    Uses the Ray cluster in RAY_ADDRESS, or starts a local one.  Ctrl+C stops.
     """
-    from extractor.schema import SchemaError
+    from pipelines.config import UNTRAINED_NOTE
 
+    params = {"model": model, "device": device, "dtype": dtype, "compile": compile}
     options = ServeOptions(
-        model=model, device=device, dtype=dtype, threads=threads, max_batch_size=max_batch_size,
+        model=model_config(params), threads=threads, max_batch_size=max_batch_size,
         batch_wait_s=batch_wait_ms / 1000, max_body_bytes=int(max_body_mb * 2**20), max_chars=max_chars,
     )  # fmt: skip
-    try:
-        server = start_server(
-            options, list(schema_files), host=host, port=port, replicas=replicas,
-            gpus_per_replica=gpus_per_replica, cpus_per_replica=cpus_per_replica,
-        )  # fmt: skip
-    except (SchemaError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    except RuntimeError as exc:
-        raise click.ClickException(f"seqgpt serve could not start: {exc}") from exc
+    if options.model.untrained:
+        click.echo(f"{UNTRAINED_NOTE} (model: {options.model.label})", err=True)
+    server = start_server(  # SchemaError and ServeError become a message (pipelines.options.Command)
+        options, list(schema_files), host=host, port=port, replicas=replicas,
+        gpus_per_replica=gpus_per_replica, cpus_per_replica=cpus_per_replica,
+    )  # fmt: skip
     click.echo(f"seqgpt serve: {server.url} ({replicas} replica(s)); Ctrl+C stops", err=True)
     import signal
 

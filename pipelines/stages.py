@@ -1,24 +1,30 @@
 """The Ray Data stages of ``seqgpt run``: read/parse -> clean -> extract -> write.
 
-Each stage is a callable in the style of Ray's LLM batch stages: configuration (and, for
-:class:`ExtractStage`, the heavy state -- the loaded model) is set up in ``__init__``; the
-per-row or per-batch method is pure and never raises for one bad document: an exception
-becomes a *quarantine* row naming the stage and the reason, and the other rows go on.
+Each stage is a callable in the style of Ray's LLM batch stages: configuration (the run's
+one :class:`~pipelines.config.RunConfig`) and, for :class:`ExtractStage`, the heavy state --
+the loaded model -- are set up in ``__init__``; the per-row or per-batch method is pure and
+never raises for one bad document: an exception becomes a *quarantine* row naming the stage
+and the reason, and the other rows go on.
 
-Rows between stages are plain dicts (Ray Data carries them as Arrow blocks):
+Rows between stages (Ray Data carries them as Arrow blocks):
 
-``WORK_SCHEMA`` (read -> clean -> extract)
+``WORK_SCHEMA`` (read -> clean -> extract; plain dicts)
     ``key`` (the record key, see :func:`record_key`), ``source``, ``id``, ``kind`` (``pdf``,
     ``tickets``, ``text``), ``text``, ``pages``, ``meta`` (JSON), ``notes`` (JSON list),
     ``stage``/``reason``/``detail`` (empty for a good document, else why it is quarantined),
     ``t_read``/``t_clean``/``t_extract`` (seconds spent on the row in each stage).
-``RESULT_SCHEMA`` (extract -> write)
-    the key, source, id, pages and timings, ``status`` (``data`` or ``quarantine``),
-    ``reason``, and ``row``: the finished output row (``connectors.parquet``'s schema) as a
-    pickled dict -- Arrow cannot hold the per-schema columns of every job in one fixed
-    block schema, and the writer turns the rows into a table with the explicit schema.
+``RESULT_SCHEMA`` (extract -> write; an explicit Arrow schema)
+    the work row's key, source, id, pages, quarantine columns, notes and timings, the text
+    (``keep_text`` only), ``result``: the document's ``extractor.types.DocumentResult``
+    (pickled: its spans, records and summary are nested Python objects), ``extracted_at``
+    and ``untrained``.  The extractor does not shape output rows: the writer does, once.
 ``STATS_SCHEMA`` (write -> driver)
     one row per written part: counts, pages, reasons and stage timings for the summary.
+
+The output row has one owner, :class:`WriteStage`: its ``connectors.parquet.OutputAdapter``
+(built once per writer, with the run's table schemas) shapes the data row and the record
+rows of every document from its result and checks them against those schemas; a document
+whose rows do not fit is quarantined alone (``stage="write"``, ``row_error``).
 
 Only errors of the *document* become quarantine rows.  Storage errors (S3 down, a
 connection reset) are retried with backoff (:func:`with_retries`) and, if they persist,
@@ -28,29 +34,29 @@ verdict; the rerun then completes the work (see :mod:`pipelines.run`).
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import json
 import logging
-import os
 import pickle
 import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+if TYPE_CHECKING:
+    from pipelines.config import RunConfig
+
 log = logging.getLogger("seqgpt.pipeline")
 
-DATA, QUARANTINE = "data", "quarantine"
 QUARANTINE_DIR = "_quarantine"
 RECORDS_DIR = "_records"  # _records/<record type>/part-<k>.parquet
 PDF_EXTENSIONS = (".pdf",)
 TEXT_EXTENSIONS = (".txt", ".text", ".md")
 TICKET_EXTENSIONS = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".pq")
-DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # one PDF or text file
-DEFAULT_MAX_CHARS = 2_000_000  # one document's text (about 1,000 pages)
 
 WORK_SCHEMA = pa.schema(
     [
@@ -76,10 +82,13 @@ RESULT_SCHEMA = pa.schema(
         ("source", pa.string()),
         ("id", pa.string()),
         ("pages", pa.int32()),
-        ("status", pa.string()),
-        ("reason", pa.string()),
-        ("row", pa.binary()),
-        ("records", pa.binary()),  # pickled {record type: [record rows]} of a data row
+        ("stage", pa.string()),
+        ("reason", pa.string()),  # empty for a document with a result
+        ("detail", pa.string()),
+        ("notes", pa.string()),  # JSON list: the cleaner's notes
+        ("text", pa.large_string()),  # the cleaned text with keep_text, else empty
+        ("result", pa.binary()),  # pickled DocumentResult (null for a quarantined document)
+        ("extracted_at", pa.timestamp("us", tz="UTC")),
         ("t_read", pa.float64()),
         ("t_clean", pa.float64()),
         ("t_extract", pa.float64()),
@@ -213,27 +222,15 @@ class ReadStage:
 
     The input row is ``{"path", "source", "kind", "size", "done"}``; ``done`` lists the
     record keys of this file already committed by an earlier run (ticket files only: PDF
-    and text files that are done were never listed).  Runs as a Ray task (CPU).
+    and text files that are done were never listed).  Parsing is
+    ``connectors.documents.parse_documents`` -- the reader of ``seqgpt extract`` and the
+    app -- with the run's ``config.read``.  ``folder`` is the input ``connectors.fs.Folder``
+    the driver opened.  Runs as a Ray task (CPU).
     """
 
-    def __init__(
-        self,
-        folder,
-        *,
-        id_column: str = "id",
-        text_columns: tuple[str, ...] = ("text",),
-        ticket_format: str | None = None,
-        max_bytes: int = DEFAULT_MAX_BYTES,
-        max_chars: int = DEFAULT_MAX_CHARS,
-        pdf_engine: str = "pdfium",
-    ):
+    def __init__(self, folder, config: RunConfig):
         self.folder = folder
-        self.id_column = id_column
-        self.text_columns = tuple(text_columns)
-        self.ticket_format = ticket_format
-        self.max_bytes = max_bytes
-        self.max_chars = max_chars
-        self.pdf_engine = pdf_engine
+        self.options = config.read
 
     def __call__(self, item: dict[str, Any]) -> list[dict[str, Any]]:
         t0 = time.perf_counter()
@@ -265,94 +262,25 @@ class ReadStage:
             raise _StorageError(str(e)) from e
 
     def _read(self, item: dict[str, Any]) -> list[dict[str, Any]]:
+        from connectors.documents import parse_documents, size_limit, too_large
+        from connectors.records import Quarantine
+
         path, source, kind = item["path"], item["source"], item["kind"]
-        # a text file of more than 4 bytes per allowed character cannot fit: reject it unread
-        limit = {"pdf": self.max_bytes, "text": min(self.max_bytes, 4 * self.max_chars)}.get(kind)
-        if limit is not None and item.get("size", 0) > limit:
-            size = item["size"]
-            return [
-                work_row(
-                    source,
-                    path,
-                    kind,
-                    stage="parse",
-                    reason="too_large",
-                    detail=f"{size:,} bytes is over the limit of {limit:,} bytes for a {kind} file",
-                )
-            ]
+        limit = size_limit(kind, self.options)
+        if limit is not None and item.get("size", 0) > limit:  # rejected unread
+            q = too_large(source, path, kind, item["size"], limit)
+            return [work_row(source, path, kind, stage=q.stage, reason=q.reason, detail=q.detail)]
         try:
             data = self._bytes(item)
         except FileNotFoundError as e:
             return [work_row(source, path, kind, stage="parse", reason="missing", detail=str(e))]
-        if kind == "pdf":
-            return [self._pdf(data, path, source)]
-        if kind == "text":
-            return [self._text(data, path, source)]
-        if kind == "tickets":
-            return self._tickets(data, source, set(json.loads(item.get("done") or "[]")))
-        raise ValueError(f"unknown input kind {kind!r}")
-
-    def _doc_row(self, doc, kind: str) -> dict[str, Any]:
-        if len(doc.text) > self.max_chars:
-            return work_row(
-                doc.source,
-                doc.id,
-                kind,
-                pages=doc.pages,
-                stage="parse",
-                reason="too_large",
-                detail=f"{len(doc.text):,} characters is over the limit of {self.max_chars:,}",
-            )
-        return work_row(doc.source, doc.id, kind, text=doc.text, pages=doc.pages, meta=doc.meta)
-
-    def _pdf(self, data: bytes, path: str, source: str) -> dict[str, Any]:
-        from connectors.pdf import read_pdf
-        from connectors.records import Quarantine
-
-        rec = read_pdf(data, source, doc_id=path, engine=self.pdf_engine, max_bytes=self.max_bytes)
-        if isinstance(rec, Quarantine):
-            return work_row(source, path, "pdf", stage=rec.stage, reason=rec.reason, detail=rec.detail)
-        return self._doc_row(rec, "pdf")
-
-    def _text(self, data: bytes, path: str, source: str) -> dict[str, Any]:
-        from connectors.records import Doc
-        from connectors.tickets import decode_text
-
-        if not data.strip():
-            return work_row(source, path, "text", stage="parse", reason="empty", detail="no text in the file")
-        text, encoding = decode_text(data)
-        bad = sum(1 for ch in text if "\udc80" <= ch <= "\udcff")
-        if bad > max(10, len(text) // 100):
-            return work_row(
-                source,
-                path,
-                "text",
-                stage="parse",
-                reason="bad_encoding",
-                detail=f"{bad} bytes are invalid UTF-8 and invalid GB18030",
-            )
-        if bad:
-            text = "".join("\ufffd" if "\udc80" <= ch <= "\udcff" else ch for ch in text)
-        doc = Doc(
-            id=path, source=source, text=text, pages=1, meta={"_encoding": encoding, "bytes": len(data)}
-        )
-        return self._doc_row(doc, "text")
-
-    def _tickets(self, data: bytes, source: str, done: set[str]) -> list[dict[str, Any]]:
-        from connectors.records import Quarantine
-        from connectors.tickets import read_tickets
-
+        done = set(json.loads(item.get("done") or "[]"))
         rows = []
-        records = read_tickets(
-            data, source, self.ticket_format, id_column=self.id_column, text_columns=self.text_columns
-        )
-        for rec in records:
+        for rec in parse_documents(data, source, kind, self.options, doc_id=path):
             if isinstance(rec, Quarantine):
-                row = work_row(
-                    source, rec.id, "tickets", stage=rec.stage, reason=rec.reason, detail=rec.detail
-                )
+                row = work_row(source, rec.id, kind, stage=rec.stage, reason=rec.reason, detail=rec.detail)
             else:
-                row = self._doc_row(rec, "tickets")
+                row = work_row(rec.source, rec.id, kind, text=rec.text, pages=rec.pages, meta=rec.meta)
             if row["key"] not in done:
                 rows.append(row)
         return rows
@@ -364,24 +292,22 @@ class _StorageError(Exception):
 
 # ------------------------------------------------------------------------ clean
 class CleanStage:
-    """``map`` function: clean a document's text (``pipelines.clean``); empty -> quarantine."""
-
-    def __init__(self, max_chars: int = DEFAULT_MAX_CHARS):
-        self.max_chars = max_chars
+    """``map`` function: clean a document's text with ``connectors.documents.clean_document``
+    (what ``seqgpt extract`` and the app run too); nothing left -> quarantine."""
 
     def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
+        from connectors.documents import clean_document
+        from connectors.records import Doc, Quarantine
+
         if row["reason"]:
             return row
         t0 = time.perf_counter()
-        try:
-            from pipelines.clean import clean_text
-
-            text, notes = clean_text(row["text"], layout=row["kind"] == "pdf")
-            row = {**row, "text": text, "notes": json.dumps(notes, ensure_ascii=False)}
-            if not text.strip():
-                row = quarantine(row, "clean", "empty_text", "no text left after cleaning")
-        except Exception as e:
-            row = quarantine(row, "clean", "clean_error", _error_detail(e))
+        doc = Doc(id=row["id"], source=row["source"], text=row["text"], pages=row["pages"])
+        rec = clean_document(doc, row["kind"])
+        if isinstance(rec, Quarantine):
+            row = quarantine(row, rec.stage, rec.reason, rec.detail)
+        else:
+            row = {**row, "text": rec.text, "notes": json.dumps(rec.notes, ensure_ascii=False)}
         row["t_clean"] = time.perf_counter() - t0
         return row
 
@@ -390,239 +316,138 @@ class CleanStage:
 class ExtractStage:
     """``map_batches`` callable class on an actor pool: the loaded extractor, one per actor.
 
-    ``__init__`` loads the model once per actor (on its GPU when the actor has one; on CPU
-    with ``threads`` torch threads so actors and read tasks share the cores).  ``__call__``
-    runs ``Extractor.extract_batch`` on the batch's good documents -- chunking, validation
-    and normalization happen inside -- and turns each result into a finished output row.
-    If the batch fails, each document is retried alone so one bad document is quarantined
-    (``stage="extract"``) without taking its neighbours with it.
+    ``__init__`` loads ``config.model`` once per actor (on its GPU when the run gives actors
+    GPUs; on CPU with ``config.threads_per_actor`` torch threads so actors and read tasks
+    share the cores).  ``__call__`` runs ``Extractor.extract_batch`` on the batch's good
+    documents -- chunking, validation and normalization happen inside -- and passes each
+    ``DocumentResult`` on to the writer.  If the batch fails, each document is retried alone
+    so one bad document is quarantined (``stage="extract"``) without its neighbours.
     """
 
-    def __init__(
-        self,
-        schema,
-        *,
-        model: str | None,
-        model_label: str,
-        run_id: str,
-        device: str = "cpu",
-        dtype: str = "auto",
-        threads: int = 1,
-        keep_text: bool = False,
-        extractor_kwargs: dict | None = None,
-        fault: str | None = None,
-    ):
-        self.fault = _Fault(fault)
-        self.fault.on_init()
-        if device == "cpu":
+    def __init__(self, config: RunConfig):
+        if not config.on_gpu:
             import torch
 
-            torch.set_num_threads(max(1, int(threads)))
-        from extractor.engine import Extractor
-
-        self.schema = schema
-        self.extractor = Extractor.load(model, device=device, dtype=dtype, **(extractor_kwargs or {}))
-        self.model_label = model_label
-        self.run_id = run_id
-        self.keep_text = keep_text
+            torch.set_num_threads(max(1, int(config.threads_per_actor or 1)))
+        self.config = config
+        self.extractor = config.model.load(device="cuda" if config.on_gpu else "cpu")
         self.untrained = bool(self.extractor.untrained)
-        self.table_schema = data_schema(schema, keep_text=keep_text)
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        self.fault.on_extract()
+        schema = self.config.schema
         rows = batch.to_pylist()
         out: list[dict[str, Any] | None] = [None] * len(rows)
         todo = [i for i, r in enumerate(rows) if not r["reason"]]
         for i, r in enumerate(rows):
             if r["reason"]:
-                out[i] = self._quarantine_result(r)
+                out[i] = self._result_row(r)
         t0 = time.perf_counter()
         results: dict[int, Any] = {}
         if todo:
             try:
-                got = self.extractor.extract_batch([rows[i]["text"] for i in todo], self.schema)
+                got = self.extractor.extract_batch([rows[i]["text"] for i in todo], schema)
                 results = dict(zip(todo, got))
             except Exception:
                 for i in todo:  # find the document that broke the batch
                     try:
-                        results[i] = self.extractor.extract_batch([rows[i]["text"]], self.schema)[0]
+                        results[i] = self.extractor.extract_batch([rows[i]["text"]], schema)[0]
                     except Exception as e:
-                        out[i] = self._quarantine_result(
+                        out[i] = self._result_row(
                             quarantine(rows[i], "extract", "extract_error", _error_detail(e))
                         )
         per_doc = (time.perf_counter() - t0) / max(1, len(todo))
         for i, result in results.items():
-            r = rows[i]
-            r["t_extract"] = per_doc
-            try:
-                out[i] = self._data_result(r, result)
-            except Exception as e:
-                out[i] = self._quarantine_result(quarantine(r, "extract", "row_error", _error_detail(e)))
+            out[i] = self._result_row({**rows[i], "t_extract": per_doc}, result)
         return pa.Table.from_pylist(out, schema=RESULT_SCHEMA)
 
-    def _data_result(self, r: dict[str, Any], result) -> dict[str, Any]:
-        return data_result(
-            r,
-            result,
-            self.schema,
-            self.model_label,
-            self.run_id,
-            self.untrained,
-            self.table_schema,
-            self.keep_text,
-        )
-
-    def _quarantine_result(self, r: dict[str, Any]) -> dict[str, Any]:
-        return quarantine_result(r, self.run_id, self.untrained)
+    def _result_row(self, r: dict[str, Any], result=None) -> dict[str, Any]:
+        return result_row(r, result, keep_text=self.config.keep_text, untrained=self.untrained)
 
 
-def data_result(
-    r: dict[str, Any], result, schema, model_label: str, run_id: str, untrained: bool, table_schema: pa.Schema,
-    keep_text: bool = False,
-) -> dict[str, Any]:  # fmt: skip
-    """A work row and its ``DocumentResult`` -> a ``RESULT_SCHEMA`` row: the pickled output
-    row and the pickled record rows of each record type, both checked against their tables."""
-    from connectors.parquet import record_schema, records_to_rows, result_to_row
-
-    meta = {"id": r["id"], "source": r["source"], "pages": r["pages"]}
-    row = result_to_row(
-        meta,
-        result,
-        schema.extraction_fields,
-        schema.classification_fields,
-        model=model_label,
-        run_id=run_id,
-        summary=schema.summary is not None,
-    )
-    records = {}
-    for rt in schema.records:
-        fields = schema.record_fields(rt)
-        rows = records_to_rows(meta, result, rt.name, fields, model_label, run_id)
-        pa.Table.from_pylist(rows, schema=record_schema(fields))  # fits, or the caller's row_error
-        records[rt.name] = rows
-    row["notes"] = json.loads(r["notes"] or "[]") + [f"warning: {w}" for w in result.warnings]
-    if keep_text:
-        row["text"] = r["text"]
-    # a row that does not fit the table is this document's problem (quarantined as
-    # row_error by the caller), not the writer's: it would fail the whole part
-    pa.Table.from_pylist([row], schema=table_schema)
-    return {
-        **_result_base(r, untrained),
-        "status": DATA,
-        "reason": "",
-        "row": pickle.dumps(row),
-        "records": pickle.dumps(records),
-    }
-
-
-def _result_base(r: dict[str, Any], untrained: bool) -> dict[str, Any]:
+def result_row(
+    r: dict[str, Any], result=None, *, keep_text: bool = False, untrained: bool = False
+) -> dict[str, Any]:
+    """A work row (and its ``DocumentResult``, for a document that was extracted) as a
+    ``RESULT_SCHEMA`` row; a quarantined work row has no result."""
+    has_result = result is not None and not r["reason"]
     return {
         "key": r["key"],
         "source": r["source"],
         "id": r["id"],
         "pages": r["pages"],
-        "t_read": r["t_read"],
-        "t_clean": r["t_clean"],
+        "stage": r["stage"],
+        "reason": r["reason"],
+        "detail": r["detail"],
+        "notes": r.get("notes") or "[]",
+        "text": r["text"] if keep_text and has_result else "",
+        "result": pickle.dumps(result) if has_result else None,
+        "extracted_at": _dt.datetime.now(_dt.timezone.utc) if has_result else None,
+        "t_read": r.get("t_read", 0.0),
+        "t_clean": r.get("t_clean", 0.0),
         "t_extract": r.get("t_extract", 0.0),
         "untrained": untrained,
     }
 
 
-def quarantine_result(r: dict[str, Any], run_id: str, untrained: bool = False) -> dict[str, Any]:
-    from connectors.parquet import quarantine_to_row
-
-    row = quarantine_to_row(
-        {
-            "id": r["id"],
-            "source": r["source"],
-            "stage": r["stage"],
-            "reason": r["reason"],
-            "detail": r["detail"],
-        },
-        run_id,
-    )
-    return {
-        **_result_base(r, untrained),
-        "status": QUARANTINE,
-        "reason": r["reason"],
-        "row": pickle.dumps(row),
-    }
-
-
 # ------------------------------------------------------------------------ write
-def data_schema(schema, *, keep_text: bool = False) -> pa.Schema:
-    """The output table's schema: ``connectors.parquet.output_schema`` plus ``notes``
-    (cleaning notes such as repaired or suspected mojibake, and engine warnings) and, with
-    ``keep_text``, the cleaned ``text`` every offset refers to."""
-    from connectors.parquet import output_schema
-
-    s = output_schema(
-        schema.extraction_fields, schema.classification_fields, summary=schema.summary is not None
-    )
-    s = s.append(pa.field("notes", pa.list_(pa.string())))
-    if keep_text:
-        s = s.append(pa.field("text", pa.large_string()))
-    return s
-
-
 class WriteStage:
-    """``map_batches`` function (a Ray task): commit one batch of results as part files.
+    """``map_batches`` callable class (Ray tasks): shape one batch's rows and commit them as
+    part files.  The owner of the output row (module docstring).
 
-    The quarantine part (``_quarantine/part-<k>.parquet``) is written first, then one part per
-    record type with records (``_records/<type>/part-<k>.parquet``), then the data
-    part (``part-<k>.parquet``, possibly empty), which is the batch's commit marker; ``<k>``
-    is :func:`part_key` of the batch's record keys.  Each file is written under ``_tmp/``
-    and renamed (``connectors.parquet.ParquetWriter``).  Storage errors are retried with
-    backoff; both files are rewritten from the start, which is safe because the names are
+    ``__init__`` builds the run's ``connectors.parquet.OutputAdapter`` -- the data, record
+    and quarantine table schemas -- once.  Per batch, every document's data row and record
+    rows are shaped from its result; a document whose rows cannot be shaped or do not fit
+    the tables is quarantined alone (``stage="write"``, ``reason="row_error"``).  Then the
+    quarantine part (``_quarantine/part-<k>.parquet``) is written first, one part per record
+    type with records (``_records/<type>/part-<k>.parquet``) next, and the data part
+    (``part-<k>.parquet``, possibly empty) last: it is the batch's commit marker.  ``<k>`` is
+    :func:`part_key` of the batch's record keys.  Each file is written under ``_tmp/`` and
+    renamed (``connectors.parquet.ParquetWriter``).  Storage errors are retried with
+    backoff; every file is rewritten from the start, which is safe because the names are
     fixed.  Returns one ``STATS_SCHEMA`` row.
     """
 
-    def __init__(self, out, schema, *, keep_text: bool = False, fault: str | None = None):
+    def __init__(self, out, config: RunConfig):
+        from connectors.parquet import OutputAdapter
+
         self.out = out
-        self.schema = schema
-        self.keep_text = keep_text
-        self.fault = fault
+        self.config = config
+        self.adapter = OutputAdapter(
+            config.schema, model=config.model.label, run_id=config.run_id, keep_text=config.keep_text
+        )
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        from connectors.parquet import ParquetWriter, quarantine_schema, record_schema
-
         t0 = time.perf_counter()
         rows = batch.to_pylist()
         if not rows:
             return STATS_SCHEMA.empty_table()
         key = part_key(r["key"] for r in rows)
-        data = [pickle.loads(r["row"]) for r in rows if r["status"] == DATA]
-        bad = [pickle.loads(r["row"]) for r in rows if r["status"] == QUARANTINE]
-        records: dict[str, list[dict[str, Any]]] = {rt.name: [] for rt in self.schema.records}
+        bad: list[dict[str, Any]] = [r for r in rows if r["reason"]]
+        docs: list[dict[str, Any]] = []
+        shaped = []
         for r in rows:
-            if r["status"] == DATA and r.get("records"):
-                for name, recs in pickle.loads(r["records"]).items():
-                    records[name].extend(recs)
-        schema = data_schema(self.schema, keep_text=self.keep_text)
-        fault = _Fault(self.fault)
+            if r["reason"]:
+                continue
+            try:
+                shaped.append(self._shape(r))
+                docs.append(r)
+            except Exception as e:  # this document's rows cannot be built: it alone is quarantined
+                bad.append(quarantine(r, "write", "row_error", _error_detail(e)))
+        data, records, misfits = self.adapter.tables(shaped)
+        bad += [quarantine(docs[i], "write", "row_error", error) for i, error in misfits.items()]
+        written = [r for i, r in enumerate(docs) if i not in misfits]
+        quarantined = self.adapter.quarantine_table([_quarantine_record(r) for r in bad])
 
-        def commit() -> None:
-            if bad:
-                with ParquetWriter(self.out.child(QUARANTINE_DIR), quarantine_schema(), key) as w:
-                    w.write_rows(bad)
-            for rt in self.schema.records:
-                if records[rt.name]:
-                    fields = self.schema.record_fields(rt)
-                    folder = self.out.child(f"{RECORDS_DIR}/{rt.name}")
-                    with ParquetWriter(folder, record_schema(fields), key) as w:
-                        w.write_rows(records[rt.name])
-            fault.before_data_part(self.out)
-            with ParquetWriter(self.out, schema, key) as w:
-                w.write_rows(data)
-
-        with_retries(commit, f"writing part {key} to {self.out.uri()}")
-        reasons = Counter(r["reason"] for r in rows if r["status"] == QUARANTINE)
+        with_retries(
+            lambda: self.commit(key, quarantined, records, data), f"writing part {key} to {self.out.uri()}"
+        )
+        reasons = Counter(r["reason"] for r in bad)
         stats = {
             "part": f"part-{key}.parquet",
             "docs": len(rows),
-            "rows": len(data),
-            "records": sum(len(v) for v in records.values()),
-            "pages": sum(int(r["pages"] or 0) for r in rows if r["status"] == DATA),
+            "rows": data.num_rows,
+            "records": sum(t.num_rows for t in records.values()),
+            "pages": sum(int(r["pages"] or 0) for r in written),
             "quarantined": json.dumps(dict(reasons), ensure_ascii=False),
             "t_read": sum(r["t_read"] or 0.0 for r in rows),
             "t_clean": sum(r["t_clean"] or 0.0 for r in rows),
@@ -632,48 +457,39 @@ class WriteStage:
         }
         return pa.Table.from_pylist([stats], schema=STATS_SCHEMA)
 
+    def _shape(self, r: dict[str, Any]):
+        return self.adapter.shape(
+            {"id": r["id"], "source": r["source"], "pages": r["pages"]},
+            pickle.loads(r["result"]),
+            notes=json.loads(r["notes"] or "[]"),
+            text=r["text"] if self.config.keep_text else None,
+            extracted_at=r["extracted_at"],
+        )
 
-# ------------------------------------------------------------------- test hooks
-class _Fault:
-    """Fault injection for the tests (``SEQGPT_FAULT`` or ``run_pipeline(fault=...)``).
+    def commit(self, key: str, quarantined: pa.Table, records: dict[str, pa.Table], data: pa.Table) -> None:
+        """Write the batch's parts in commit order: quarantine, records, data (the marker)."""
+        if quarantined.num_rows:
+            self.write_part(self.out.child(QUARANTINE_DIR), key, quarantined)
+        for name, table in records.items():
+            if table.num_rows:
+                self.write_part(self.out.child(f"{RECORDS_DIR}/{name}"), key, table)
+        self.write_data_part(key, data)
 
-    ``stop_after_parts:N``      the writer raises (failing the job) before writing the data
-                                part of a batch once N data parts are committed -- after its
-                                quarantine part, like a crash between the two files;
-    ``exit_actor_once:PATH``    an extraction actor kills its own process (``os._exit``) on
-                                its first batch if PATH does not exist yet (it creates it),
-                                so exactly one actor dies mid-run.
-    """
+    def write_data_part(self, key: str, data: pa.Table) -> None:
+        """The data part, written last: once it exists the batch is committed."""
+        self.write_part(self.out, key, data)
 
-    def __init__(self, spec: str | None):
-        self.kind, _, self.arg = (spec or "").partition(":")
+    @staticmethod
+    def write_part(folder, key: str, table: pa.Table) -> None:
+        from connectors.parquet import ParquetWriter
 
-    def on_init(self) -> None:
-        pass
-
-    def on_extract(self) -> None:
-        if self.kind == "exit_actor_once":
-            try:
-                fd = os.open(self.arg, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                return
-            os.close(fd)
-            log.warning("fault injection: extraction actor %d exits now", os.getpid())
-            os._exit(3)
-
-    def before_data_part(self, out) -> None:
-        if self.kind == "stop_after_parts":
-            committed = len(out.list("part-*.parquet", recursive=False)) if out.exists() else 0
-            if committed >= int(self.arg):
-                raise InjectedFault(f"fault injection: stopping after {committed} committed parts")
+        with ParquetWriter(folder, table.schema, key) as w:
+            w.write_table(table)
 
 
-class InjectedFault(RuntimeError):
-    """Raised by the ``stop_after_parts`` test hook (never retried)."""
+def _quarantine_record(r: dict[str, Any]):
+    from connectors.records import Quarantine
 
-
-def quarantine_reasons(stats: Iterable[dict[str, Any]]) -> Counter:
-    c: Counter = Counter()
-    for s in stats:
-        c.update(json.loads(s["quarantined"] or "{}"))
-    return c
+    return Quarantine(
+        id=r["id"], source=r["source"], stage=r["stage"], reason=r["reason"], detail=r["detail"]
+    )

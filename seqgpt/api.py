@@ -91,33 +91,28 @@ class Results(list):
 
     def to_arrow(self, *, run_id: str = ""):
         """A ``pyarrow.Table``, one row per document, with the columns of ``seqgpt run``'s
-        Parquet rows (``connectors.parquet.output_schema``): ``doc_id`` (the source, or the
-        position in the batch), ``source``, per field ``<f>``, ``<f>_all``,
-        ``<f>_confidence``, ``<f>_offsets`` and the normalized columns, per classification
-        field ``<c>`` and ``<c>_confidence``, ``violations``, ``model`` ..."""
-        import pyarrow as pa
-
-        from connectors.parquet import output_schema, result_to_row
+        Parquet rows, shaped by the same ``connectors.parquet.OutputAdapter``: ``doc_id``
+        (the source, or the position in the batch), ``source``, per field ``<f>``,
+        ``<f>_all``, ``<f>_confidence``, ``<f>_offsets`` and the normalized columns (with
+        ``<f>_approximate``), per classification field ``<c>`` and ``<c>_confidence``,
+        ``violations``, ``model`` ... and ``notes`` (the engine's warnings)."""
+        from connectors.parquet import OutputAdapter
 
         if self.schema is None:
             raise ValueError("these Results have no schema: build them with Extractor.extract_batch")
-        fields_ = self.schema.extraction_fields
-        classes = self.schema.classification_fields
-        summary = self.schema.summary is not None
-        arrow_schema = output_schema(fields_, classes, summary=summary)
-        rows = [
-            result_to_row(
-                {"doc_id": r.source if r.source is not None else str(i), "source": r.source, "pages": None},
-                r,
-                fields_,
-                classes,
-                model=r.model or self.model,
-                run_id=run_id,
-                summary=summary,
+        model = self.model or next((r.model for r in self if r.model), "")
+        adapter = OutputAdapter(self.schema, model=model, run_id=run_id)
+        shaped = [
+            adapter.shape(
+                {"doc_id": r.source if r.source is not None else str(i), "source": r.source, "pages": None}, r
             )
             for i, r in enumerate(self)
         ]
-        return pa.Table.from_pylist(rows, schema=arrow_schema)
+        table, _, misfits = adapter.tables(shaped)
+        if misfits:
+            i, why = next(iter(misfits.items()))
+            raise ValueError(f"result {i} does not fit the table: {why}")
+        return table
 
     def to_pandas(self, **kwargs: Any):
         """``to_arrow().to_pandas()`` (needs pandas)."""

@@ -330,6 +330,13 @@ def tiny_llama_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tiny_gemma3_dir(tmp_path_factory):
+    from extractor.tiny import save_tiny
+
+    return save_tiny(tmp_path_factory.mktemp("models") / "tiny-gemma3", arch="gemma3")
+
+
+@pytest.fixture(scope="session")
 def tiny_extractor(tiny_bloom_dir):
     """The real loading path on a saved tiny BLOOM."""
     from extractor.engine import Extractor

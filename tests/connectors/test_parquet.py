@@ -178,6 +178,39 @@ def test_approximate_values_get_their_flag_next_to_the_normalized_column():
     assert table.column("金额_approximate").to_pylist() == [True]
 
 
+def test_the_output_adapter_writes_the_approximate_flag_in_data_and_record_rows():
+    """seqgpt run's rows (and seqgpt.Results.to_arrow) are shaped by OutputAdapter: the flag
+    set by validation reaches the data row and the record rows, and both fit their tables."""
+    from connectors.parquet import OutputAdapter
+    from extractor.schema import Schema
+
+    schema = Schema.parse("车牌号, 损失金额, 签约日期", records=["车辆: 车牌号, 损失金额"])
+    text = "京A12345 损失约3万元；沪B67890 损失2万元。签约日期：2023年3月中旬。"
+    result = DocumentResult(
+        values={
+            "车牌号": [Span("车牌号", "京A12345", 0, 7, 0.9), Span("车牌号", "沪B67890", 15, 22, 0.9)],
+            "损失金额": [Span("损失金额", "约3万元", 10, 14, 0.95), Span("损失金额", "2万元", 25, 28, 0.9)],
+            "签约日期": [Span("签约日期", "2023年3月中旬", 34, 43, 0.9)],
+        }
+    )
+    schema.validate(result, text)
+    adapter = OutputAdapter(schema, model="m", run_id="r")
+    row, records = adapter.shape({"doc_id": "d", "source": "d.txt", "pages": 1}, result, extracted_at=AT)
+    assert (row["损失金额"], row["损失金额_amount"], row["损失金额_approximate"]) == (
+        "约3万元",
+        Decimal("30000.0000"),
+        True,
+    )
+    assert (row["签约日期_normalized"], row["签约日期_approximate"]) == ("2023-03", True)
+    assert "车牌号_approximate" not in row
+    by_plate = {r["车牌号"]: r["损失金额_approximate"] for r in records["车辆"]}
+    assert by_plate == {"京A12345": True, "沪B67890": False}
+    data, record_tables, misfits = adapter.tables([(row, records)])
+    assert misfits == {} and data.column("损失金额_approximate").to_pylist() == [True]
+    assert data.schema.field("签约日期_approximate").type == pa.bool_()
+    assert record_tables["车辆"].column("损失金额_approximate").to_pylist() == [True, False]
+
+
 def test_ties_go_to_the_earliest_offset_and_amount_edge_cases():
     fields = [("x", "text"), ("m", "money"), ("n", "integer")]
     result = DocumentResult(

@@ -7,32 +7,67 @@ or a dict from a substring of the prompt to the answer): its logits put almost a
 probability on the next token of that answer, then on the end token.  An answer given as
 ``(text, logit)`` is said less surely: the chosen token gets ``logit`` against 0 for every
 other token (the default, 20 against -20, is near certainty).  It goes through the
-real engine: the real tokenizer, our greedy decoder with its batch pruning and the output
-grammar, which must accept every token of the answer (it does for a well-formed answer that
-only quotes the prompt's text).
+real engine: the real tokenizer, our greedy decoder with continuous batching and shared
+prompt prefixes, and the output grammar, which must accept every token of the answer (it
+does for a well-formed answer that only quotes the prompt's text).
+
+How it remembers: its "KV cache" is a real ``DynamicCache`` whose one layer holds, per row,
+the token ids it was fed (keys) and whether each came in a prompt forward pass (values), so
+the decoder's own cache surgery (copying a shared prefix, padding, merging, dropping rows)
+keeps each row's history, and every step reads the row's prompt and answer position from it.
+Its "hidden state" is (next answer token, high logit, low logit); its head turns that into
+logits over the vocabulary.
 """
 
 from __future__ import annotations
 
 import torch
-from transformers import BloomConfig
-from transformers.modeling_outputs import CausalLMOutputWithPast
+from transformers import BloomConfig, DynamicCache
+from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutputWithPast
+
+GEN = "[GEN]"
 
 
-class _Cache:
-    """Per-row state the decoder carries between steps (prunes it like a KV cache)."""
+class _Head(torch.nn.Module):
+    def __init__(self, vocab: int):
+        super().__init__()
+        self.vocab = vocab
 
-    def __init__(self, targets: list[list[int]], steps: list[int], sureness: list[tuple[float, float]]):
-        self.targets, self.steps, self.sureness = targets, steps, sureness
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        flat = hidden.reshape(-1, 3)
+        logits = flat[:, 2:3].expand(-1, self.vocab).clone()
+        logits[torch.arange(flat.shape[0]), flat[:, 0].long()] = flat[:, 1]
+        return logits.reshape(*hidden.shape[:-1], self.vocab)
 
-    def batch_select_indices(self, sel: torch.Tensor) -> None:
-        keep = sel.tolist()
-        self.targets = [self.targets[i] for i in keep]
-        self.steps = [self.steps[i] for i in keep]
-        self.sureness = [self.sureness[i] for i in keep]
+
+class _Body(torch.nn.Module):
+    def __init__(self, owner: ScriptedLM):
+        super().__init__()
+        self.owner = [owner]  # not a submodule
+
+    def forward(self, input_ids=None, attention_mask=None, past_key_values=None, use_cache=True, **_):
+        owner = self.owner[0]
+        cache = past_key_values if past_key_values is not None else DynamicCache()
+        b, s = input_ids.shape
+        keys = input_ids.float()[:, None, :, None]
+        values = torch.full_like(keys, 1.0 if s > 1 else 0.0)
+        cache.update(keys, values, 0)
+        layer = cache.layers[0]
+        hidden = torch.zeros((b, s, 3))
+        for r in range(b):
+            real = attention_mask[r].bool()
+            ids = layer.keys[r, 0, :, 0][real].long().tolist()
+            in_prompt = layer.values[r, 0, :, 0][real].tolist()
+            prompt = [t for t, p in zip(ids, in_prompt) if p]
+            step = sum(1 for p in in_prompt if not p)
+            target, (high, low) = owner.target(prompt, first=step == 0)
+            hidden[r, -1] = torch.tensor([float(target[min(step, len(target) - 1)]), high, low])
+        return BaseModelOutputWithPast(last_hidden_state=hidden, past_key_values=cache)
 
 
 class ScriptedLM(torch.nn.Module):
+    base_model_prefix = "model"
+
     def __init__(self, tokenizer, answers):
         super().__init__()
         self.tokenizer = tokenizer
@@ -40,7 +75,20 @@ class ScriptedLM(torch.nn.Module):
         self.config = BloomConfig(vocab_size=len(tokenizer), n_layer=1, hidden_size=8, n_head=2)
         self.generation_config = None
         self._dummy = torch.nn.Parameter(torch.zeros(1))
-        self.prompts: list[str] = []  # every prompt seen, for assertions
+        self.model = _Body(self)
+        self.lm_head = _Head(len(tokenizer))
+        self.prompts: list[str] = []  # every prompt answered, for assertions
+        self._targets: dict[tuple[int, ...], tuple[list[int], tuple[float, float]]] = {}
+
+    @property
+    def base_model(self):
+        return self.model
+
+    def get_output_embeddings(self):
+        return self.lm_head
+
+    def get_input_embeddings(self):
+        return None
 
     def _answer(self, prompt: str) -> str:
         if callable(self.answers):
@@ -50,29 +98,29 @@ class ScriptedLM(torch.nn.Module):
                 return answer
         return ""
 
-    def forward(self, input_ids=None, attention_mask=None, past_key_values=None, use_cache=True, **_):
-        vocab = self.config.vocab_size
-        if not isinstance(past_key_values, _Cache):  # the prompt: look up each row's answer
-            targets, sureness = [], []
-            for row, mask in zip(input_ids.tolist(), attention_mask.tolist()):
-                prompt = self.tokenizer.decode([t for t, m in zip(row, mask) if m], skip_special_tokens=False)
-                self.prompts.append(prompt)
-                answer = self._answer(prompt)
-                answer, sure = (
-                    (answer, (20.0, -20.0)) if isinstance(answer, str) else (answer[0], (answer[1], 0.0))
-                )
-                ids = self.tokenizer(answer, add_special_tokens=False)["input_ids"] if answer else []
-                targets.append([*ids, self.tokenizer.eos_token_id])
-                sureness.append(sure)
-            cache = _Cache(targets, [0] * len(targets), sureness)
-        else:
-            cache = past_key_values
-            cache.steps = [s + 1 for s in cache.steps]
-        logits = torch.zeros((input_ids.shape[0], input_ids.shape[1], vocab))
-        for r, (target, step, (high, low)) in enumerate(zip(cache.targets, cache.steps, cache.sureness)):
-            logits[r, -1] = low
-            logits[r, -1, target[min(step, len(target) - 1)]] = high
-        return CausalLMOutputWithPast(logits=logits, past_key_values=cache)
+    def target(self, prompt_ids: list[int], first: bool = False) -> tuple[list[int], tuple[float, float]]:
+        """The answer's token ids (then the end token) and its sureness; ``first``: a row's
+        first step (its prompt is recorded in ``prompts``)."""
+        key = tuple(prompt_ids)
+        prompt = self.tokenizer.decode(prompt_ids, skip_special_tokens=False)
+        if not prompt.rstrip().endswith(GEN):  # a shared prefix alone: not a question yet
+            return [self.tokenizer.eos_token_id], (20.0, -20.0)
+        if first:
+            self.prompts.append(prompt)
+        if key not in self._targets:
+            answer = self._answer(prompt)
+            answer, sure = (
+                (answer, (20.0, -20.0)) if isinstance(answer, str) else (answer[0], (answer[1], 0.0))
+            )
+            ids = self.tokenizer(answer, add_special_tokens=False)["input_ids"] if answer else []
+            self._targets[key] = ([*ids, self.tokenizer.eos_token_id], sure)
+        return self._targets[key]
+
+    def forward(self, input_ids=None, attention_mask=None, past_key_values=None, use_cache=True, **kw):
+        out = self.model(input_ids=input_ids, attention_mask=attention_mask, past_key_values=past_key_values)
+        return CausalLMOutputWithPast(
+            logits=self.lm_head(out.last_hidden_state), past_key_values=out.past_key_values
+        )
 
 
 def scripted_extractor(tokenizer, answers, **kwargs):

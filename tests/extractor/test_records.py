@@ -4,8 +4,9 @@ schema syntax, and the engine end to end with a scripted model."""
 import pytest
 
 from extractor.compare import compare
-from extractor.records import group_records, occurrences, render_summary
+from extractor.records import group_records, occurrences
 from extractor.schema import RecordType, Schema, SchemaError
+from extractor.summary import render_summary
 from extractor.types import ClassLabel, DocumentResult, Span
 from training.evaluate import score_records
 

@@ -11,6 +11,7 @@ import yaml
 from extractor.normalize import id_check_digit
 from extractor.schema import FIELD_TYPES, Field, Rule, Schema, SchemaError, infer_type
 from extractor.types import ClassLabel, DocumentResult, Span
+from extractor.validation import is_approximate_value, normalize_value
 
 EXAMPLE = "甲方, 乙方, 合同金额, 签约日期(YYYY-MM-DD), 身份证号(18位), 项目阶段(立项/招标/实施/验收), 负责人(姓名+职务)"
 
@@ -176,61 +177,64 @@ def test_infer_type_function_and_explicit_type_wins():
 
 def test_normalize_money_date_phone_integer():
     s = Schema.parse("合同金额, 签约日期, 电话, 人数, 比例(%)")
-    assert s.field("合同金额").normalize("¥2,380.00元") == ({"amount": "2380.00", "currency": "CNY"}, [])
-    assert s.field("合同金额").normalize("面议") == (None, ["no amount found"])
-    assert s.field("签约日期").normalize("2023年9月12日") == ("2023-09-12", [])
-    assert s.field("签约日期").normalize("2023-02-30") == (None, ["not a valid date"])
-    assert s.field("电话").normalize("+86 138-1234-5678") == ("+8613812345678", [])
-    assert s.field("电话").normalize("见附件") == (None, ["not a phone number"])
-    assert s.field("人数").normalize("12人") == (12, [])
-    assert s.field("人数").normalize("若干") == (None, ["not a whole number"])
-    assert s.field("比例").normalize("12.5%") == ("12.5", [])
-    assert s.field("比例").normalize("一半") == (None, ["not a percentage"])
+    assert normalize_value(s.field("合同金额"), "¥2,380.00元") == (
+        {"amount": "2380.00", "currency": "CNY"},
+        [],
+    )
+    assert normalize_value(s.field("合同金额"), "面议") == (None, ["no amount found"])
+    assert normalize_value(s.field("签约日期"), "2023年9月12日") == ("2023-09-12", [])
+    assert normalize_value(s.field("签约日期"), "2023-02-30") == (None, ["not a valid date"])
+    assert normalize_value(s.field("电话"), "+86 138-1234-5678") == ("+8613812345678", [])
+    assert normalize_value(s.field("电话"), "见附件") == (None, ["not a phone number"])
+    assert normalize_value(s.field("人数"), "12人") == (12, [])
+    assert normalize_value(s.field("人数"), "若干") == (None, ["not a whole number"])
+    assert normalize_value(s.field("比例"), "12.5%") == ("12.5", [])
+    assert normalize_value(s.field("比例"), "一半") == (None, ["not a percentage"])
 
 
 def test_money_hint_unit_scales_bare_numbers():
     f = Field.parse("合同金额(万元)")
-    assert f.normalize("120") == ({"amount": "1200000.00", "currency": "CNY"}, [])
-    assert f.normalize("120万元") == ({"amount": "1200000.00", "currency": "CNY"}, [])
+    assert normalize_value(f, "120") == ({"amount": "1200000.00", "currency": "CNY"}, [])
+    assert normalize_value(f, "120万元") == ({"amount": "1200000.00", "currency": "CNY"}, [])
 
 
 def test_length_hint():
     f = Field.parse("编号(6位)")
-    assert f.normalize("AB1234") == (None, [])
-    assert f.normalize("AB 12 34") == (None, [])  # spaces ignored
-    assert f.normalize("AB123") == (None, ["expected 6 characters, got 5"])
+    assert normalize_value(f, "AB1234") == (None, [])
+    assert normalize_value(f, "AB 12 34") == (None, [])  # spaces ignored
+    assert normalize_value(f, "AB123") == (None, ["expected 6 characters, got 5"])
     g = Field.parse("验证码(6 digits)")
-    assert g.length == 6 and g.normalize("1234567")[1] == ["expected 6 characters, got 7"]
+    assert g.length == 6 and normalize_value(g, "1234567")[1] == ["expected 6 characters, got 7"]
     m = Field.parse("手机(11位)")
     assert m.type == "phone" and m.length == 11
-    assert m.normalize("+86 138-1234-5678") == ("+8613812345678", [])  # digits, without +86
-    assert m.normalize("138-1234-567")[1] == ["expected 11 digits, got 10", "not a phone number"]
+    assert normalize_value(m, "+86 138-1234-5678") == ("+8613812345678", [])  # digits, without +86
+    assert normalize_value(m, "138-1234-567")[1] == ["expected 11 digits, got 10", "not a phone number"]
 
 
 def test_id_number_issues():
     f = Field.parse("身份证号(18位)")
-    assert f.normalize("11010519491231002x") == ("11010519491231002X", [])
-    assert f.normalize("110105194912310021") == (None, ["invalid ID check digit"])
-    assert f.normalize("11010519491231002") == (
+    assert normalize_value(f, "11010519491231002x") == ("11010519491231002X", [])
+    assert normalize_value(f, "110105194912310021") == (None, ["invalid ID check digit"])
+    assert normalize_value(f, "11010519491231002") == (
         None,
         ["expected 18 characters, got 17", "not an 18-character resident ID number"],
     )
     # valid check digit, impossible birth date (1949-02-31)
     bad_birth = "11010519490231002" + id_check_digit("11010519490231002")
-    assert f.normalize(bad_birth) == (None, ["invalid birth date in ID number"])
+    assert normalize_value(f, bad_birth) == (None, ["invalid birth date in ID number"])
 
 
 def test_choices():
     f = Field.parse("项目阶段(立项/招标/实施/验收)")
-    assert f.normalize("招标") == ("招标", [])
-    assert f.normalize(" 招标 ") == ("招标", [])
-    assert f.normalize("验收阶段") == (None, ["not one of 立项/招标/实施/验收"])
+    assert normalize_value(f, "招标") == ("招标", [])
+    assert normalize_value(f, " 招标 ") == ("招标", [])
+    assert normalize_value(f, "验收阶段") == (None, ["not one of 立项/招标/实施/验收"])
     g = Field.parse("status(Open/Closed)")
-    assert g.normalize("open") == (
+    assert normalize_value(g, "open") == (
         "Open",
         [],
     )  # case and width do not matter; the schema's spelling is returned
-    assert g.normalize("ＣＬＯＳＥＤ") == ("Closed", [])
+    assert normalize_value(g, "ＣＬＯＳＥＤ") == ("Closed", [])
 
 
 @pytest.mark.parametrize(
@@ -248,30 +252,30 @@ def test_choices():
 def test_date_pattern_is_the_output_form(hint, text, value):
     f = Field.parse(f"日期({hint})")
     assert f.type == "date"
-    assert f.normalize(text) == (value, [])
+    assert normalize_value(f, text) == (value, [])
 
 
 def test_date_pattern_day_first_changes_the_reading():
-    assert Field.parse("d(DD/MM/YYYY)").normalize("12/09/2023")[0] == "12/09/2023"
-    assert Field.parse("d(YYYY-MM-DD)").normalize("12/09/2023")[0] == "2023-12-09"
-    assert Field.parse("d(DD-MM-YYYY)").normalize("03/04/2024")[0] == "03-04-2024"
-    assert Field.parse("d(YYYY-MM-DD)").normalize("03/04/2024")[0] == "2024-03-04"
+    assert normalize_value(Field.parse("d(DD/MM/YYYY)"), "12/09/2023")[0] == "12/09/2023"
+    assert normalize_value(Field.parse("d(YYYY-MM-DD)"), "12/09/2023")[0] == "2023-12-09"
+    assert normalize_value(Field.parse("d(DD-MM-YYYY)"), "03/04/2024")[0] == "03-04-2024"
+    assert normalize_value(Field.parse("d(YYYY-MM-DD)"), "03/04/2024")[0] == "2024-03-04"
 
 
 def test_date_missing_day_with_a_day_pattern():
     f = Field.parse("签约日期(YYYY-MM-DD)")
-    assert f.normalize("2023年9月") == ("2023-09", ["date has no day (expected YYYY-MM-DD)"])
+    assert normalize_value(f, "2023年9月") == ("2023-09", ["date has no day (expected YYYY-MM-DD)"])
 
 
 def test_parts_hint_splits_when_it_can():
     f = Field.parse("负责人(姓名+职务)")
-    assert f.normalize("张三 总经理") == ({"姓名": "张三", "职务": "总经理"}, [])
-    assert f.normalize("张三（总经理）") == ({"姓名": "张三", "职务": "总经理"}, [])
-    assert f.normalize("张三总经理") == (None, [])  # cannot split: no issue, the text is the value
+    assert normalize_value(f, "张三 总经理") == ({"姓名": "张三", "职务": "总经理"}, [])
+    assert normalize_value(f, "张三（总经理）") == ({"姓名": "张三", "职务": "总经理"}, [])
+    assert normalize_value(f, "张三总经理") == (None, [])  # cannot split: no issue, the text is the value
 
 
 def test_plain_text_has_no_normalized_value():
-    assert Field.parse("甲方").normalize("北京云杉科技有限公司") == (None, [])
+    assert normalize_value(Field.parse("甲方"), "北京云杉科技有限公司") == (None, [])
 
 
 # --------------------------------------------------------------------------------------
@@ -853,8 +857,8 @@ def test_validate_flags_approximate_values_and_json_says_so():
 
 
 def test_a_date_that_is_not_a_date_is_still_not_a_valid_date():
-    assert Field.parse("签约日期").normalize("上海静安置业有限公司") == (None, ["not a valid date"])
-    assert Field.parse("签约日期").approximate("上海静安置业有限公司") is False
+    assert normalize_value(Field.parse("签约日期"), "上海静安置业有限公司") == (None, ["not a valid date"])
+    assert is_approximate_value(Field.parse("签约日期"), "上海静安置业有限公司") is False
 
 
 def test_records_keep_the_approximate_flag():

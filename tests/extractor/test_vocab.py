@@ -49,3 +49,52 @@ def test_ids_along_finds_every_token_prefix(tiny_tokenizer):
     found = {tid for tid, _ in vb.ids_along(data, 0)}
     brute = {i for i, b in enumerate(vb.bytes) if b and data.startswith(b)}
     assert found == brute and found
+
+
+def _sentencepiece_byte_fallback_tokenizer():
+    """A SentencePiece-style vocabulary built in-process: ``▁`` for spaces, ``<0xNN>`` byte
+    fallback for characters it lacks, and ``\\n`` as an added non-special token (as Gemma's)."""
+    from tokenizers import AddedToken, Tokenizer, decoders, normalizers
+    from tokenizers.models import BPE
+    from transformers import PreTrainedTokenizerFast
+
+    pieces = [
+        "<unk>",
+        "<s>",
+        "</s>",
+        *[f"<0x{b:02X}>" for b in range(256)],
+        "▁",
+        "甲",
+        "方",
+        "甲方",
+        "a",
+        "b",
+    ]
+    model = BPE(
+        vocab={p: i for i, p in enumerate(pieces)},
+        merges=[("甲", "方")],
+        unk_token="<unk>",
+        byte_fallback=True,
+    )
+    tk = Tokenizer(model)
+    tk.normalizer = normalizers.Replace(" ", "▁")
+    tk.decoder = decoders.Sequence([decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse()])
+    tk.add_tokens([AddedToken("\n", special=False, normalized=False)])
+    return PreTrainedTokenizerFast(tokenizer_object=tk, bos_token="<s>", eos_token="</s>", unk_token="<unk>")
+
+
+def test_sentencepiece_byte_fallback_vocabulary():
+    tok = _sentencepiece_byte_fallback_tokenizer()
+    vb = TokenBytes(tok)
+    newline = tok("\n", add_special_tokens=False)["input_ids"]
+    assert len(newline) == 1 and newline[0] != tok.convert_tokens_to_ids("<0x0A>")
+    # the added, non-special line break is text, and the id the grammar names for b"\n"
+    assert vb.bytes[newline[0]] == b"\n" and vb.by_bytes[b"\n"] == newline[0]
+    # pieces and their byte fallbacks: the tokenizer's own piece wins for the space
+    assert vb.by_bytes[b" "] == tok.convert_tokens_to_ids("▁")
+    assert vb.bytes[tok.convert_tokens_to_ids("<0x0A>")] == b"\n"
+    for tid in tok.all_special_ids:
+        assert vb.bytes[tid] is None
+    for text in ["甲方 ab\n乙方", "龘\n\na"]:  # 乙 and 龘 only exist as bytes
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        assert b"".join(vb.bytes[i] for i in ids) == text.encode("utf-8")

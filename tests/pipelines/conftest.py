@@ -62,6 +62,16 @@ SCHEMA = "jobs/schemas/contracts.yaml"
 RUN_ARGS = dict(batch_size=2, rows_per_part=3, keep_text=True)
 
 
+def corpus_config(corpus, out, tiny_model_dir, **changes):
+    """The RunConfig of the corpus runs: the contracts schema, the tiny model, the corpus's
+    character limit, small batches and parts, the cleaned text kept."""
+    from connectors.documents import ReadOptions
+    from pipelines.config import ModelConfig, RunConfig
+
+    args = dict(model=ModelConfig(tiny_model_dir), read=ReadOptions(max_chars=corpus.max_chars), **RUN_ARGS)
+    return RunConfig(str(corpus.root), str(out), str(REPO / SCHEMA), **{**args, **changes})
+
+
 @pytest.fixture(scope="module")
 def reference(corpus, tiny_model_dir, tmp_path_factory):
     """One uninterrupted run over the corpus: (output dir, summary)."""
@@ -69,15 +79,7 @@ def reference(corpus, tiny_model_dir, tmp_path_factory):
 
     start_local_ray()
     out = tmp_path_factory.mktemp("reference") / "out"
-    summary = run_pipeline(
-        str(corpus.root),
-        str(out),
-        str(REPO / SCHEMA),
-        model=tiny_model_dir,
-        max_chars=corpus.max_chars,
-        echo=lambda line: None,
-        **RUN_ARGS,
-    )
+    summary = run_pipeline(corpus_config(corpus, out, tiny_model_dir), echo=lambda line: None)
     return out, summary
 
 

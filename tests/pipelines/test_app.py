@@ -282,7 +282,9 @@ def test_paste_add_fields_run_highlights_and_json(page, tmp_path):
     check_marks_against(found, DOC, result)
     # the highlighted element's text is exactly the document, so the offsets are the document's
     assert page.eval_on_selector(".seqgpt-doc", "e => e.textContent") == DOC
-    assert page.locator(".st-key-values_table table tbody tr").count() == len(found)
+    values = page.locator(".st-key-values_table table tbody tr")
+    values.nth(len(found) - 1).wait_for(state="attached")  # the grid renders after the marks
+    assert values.count() == len(found)
 
     # clicking a value shows where it came from
     target = found[-1]
@@ -481,3 +483,59 @@ def test_records_summary_and_compare_two_documents(page, tmp_path):
     assert any(c in ("same", "in neither") for c in cells)
     assert_no_traceback(page)
     assert screenshot(page, tmp_path / "app-compare.png").exists()
+
+
+HOSTILE_DOC = (
+    "甲方：北京云杉科技有限公司 <script>window.__xss = 'script'</script>\n"
+    "乙方：<img src=x onerror=\"window.__xss = 'img'\">上海海川贸易有限公司\n"
+    "备注：[点我](javascript:window.__xss='link') ![图](x.png) <b>加粗</b> `代码` **星号**\n"
+)
+HOSTILE_FIELD = "<img src=y onerror=window.__xss=1>"
+MARKDOWN_FIELD = "__粗体__"  # Markdown for bold: must stay two underscores, the word, two more
+TICK_FIELD = "条款`__粗体二__`"  # a backtick that would close a code span around it
+
+
+def no_injected_markup(page) -> None:
+    """Nothing the document or a field name holds ran or became an element."""
+    assert page.evaluate("() => window.__xss === undefined")
+    for selector in ('img[src="x"]', 'img[src="y"]', "img[src$='x.png']", "a[href^='javascript']"):
+        assert page.locator(selector).count() == 0, selector
+    assert (
+        page.eval_on_selector_all("script", "els => els.filter(e => e.textContent.includes('__xss')).length")
+        == 0
+    )
+    assert page.locator("b", has_text="加粗").count() == 0
+    for tag in ("strong", "em", "b", "i", "code"):  # no element made of a name's markup alone
+        assert page.locator(tag, has_text=re.compile(r"^\s*(粗体|粗体二|斜体)\s*$")).count() == 0, tag
+
+
+def test_document_text_and_field_names_are_shown_as_text(page, tmp_path):
+    fill_document(page, HOSTILE_DOC)
+    add_fields(page, f"甲方, 乙方, 备注, {HOSTILE_FIELD}, {MARKDOWN_FIELD}")
+    records = page.locator(".st-key-records_text textarea")
+    records.fill(f"合同: 甲方, {HOSTILE_FIELD}, {TICK_FIELD}")
+    records.press("Control+Enter")
+    template = page.locator(".st-key-summary_text input")
+    template.fill("{甲方} <i>斜体</i> {乙方}")
+    template.press("Enter")
+    page.get_by_text(re.compile("summary: ")).wait_for()
+    number = run(page)
+    result = output_json(page, number)
+    assert list(result["fields"]) == ["甲方", "乙方", "备注", HOSTILE_FIELD, MARKDOWN_FIELD, TICK_FIELD]
+    # the document view holds the document's characters, not its markup
+    assert page.eval_on_selector(".seqgpt-doc", "e => e.textContent") == HOSTILE_DOC
+    check_marks_against(marks(page, number), HOSTILE_DOC, result)
+    # field names appear as typed where the page names fields
+    page.get_by_text(re.compile("Labels sent to the model: .*" + re.escape(HOSTILE_FIELD))).wait_for()
+    page.get_by_text(re.compile(re.escape(f"records: 合同: 甲方, {HOSTILE_FIELD}, {TICK_FIELD}"))).wait_for()
+    page.get_by_text(re.compile(re.escape("{甲方} <i>斜体</i> {乙方}"))).first.wait_for()
+    no_injected_markup(page)
+    # every output format, the Markdown one rendered as Markdown included
+    for fmt, cells in (("Table", "code"), ("Markdown", "table td")):
+        page.get_by_text(fmt, exact=True).click()
+        output = page.locator(f".st-key-output_{number} {cells}")
+        output.filter(has_text=HOSTILE_FIELD).first.wait_for()
+        output.filter(has_text=MARKDOWN_FIELD).first.wait_for()  # the underscores are still there
+        no_injected_markup(page)
+    assert_no_traceback(page)
+    screenshot(page, tmp_path / "app-hostile.png")

@@ -404,3 +404,30 @@ def test_record_rows_compare_rows_and_schema_with_records():
         "DIFFERENT",
         "in neither",
     ]
+
+
+def test_md_text_leaves_no_markup_in_markdown():
+    hostile = '<script>x</script> <img src=x onerror="y"> [a](javascript:z) ![i](p.png) __b__ *c* `d` $e$ | f'
+    escaped = sup.md_text(hostile)
+    for special in "<>[]()!_*`$|":
+        assert all(escaped[i - 1] == "\\" for i, ch in enumerate(escaped) if ch == special), special
+    assert escaped.replace("\\", "") == hostile.replace("\\", "")  # nothing else changes
+    assert sup.md_text("甲方：北京云杉科技有限公司") == "甲方：北京云杉科技有限公司"
+
+
+def test_markdown_output_escapes_document_text_for_the_page_only():
+    from pipelines.cli import render
+
+    schema = Schema.parse("甲方")
+    text = "甲方：__粗体__ <b>x</b> | y"
+    result = DocumentResult(values={"甲方": [Span("甲方", text[3:], 3, len(text), 0.9)]})
+    raw = render(result, schema, "markdown")
+    assert "| __粗体__ <b>x</b> \\| y |" in raw  # what `seqgpt extract --format markdown` prints
+    shown = render(result, schema, "markdown", escape=sup.md_text)
+    assert "\\_\\_粗体\\_\\_ \\<b\\>x\\</b\\> \\| y" in shown
+
+
+def test_md_code_cannot_be_closed_from_inside():
+    assert sup.md_code("结束日期 >= 开始日期") == "`结束日期 >= 开始日期`"
+    assert sup.md_code("a`b") == "`` a`b ``"
+    assert sup.md_code("x ``` y\nz") == "```` x ``` y z ````"

@@ -84,7 +84,7 @@ def test_eval_jsonl_with_classification_unconstrained(model_dir, tmp_path):
     ("args", "message"),
     [
         (["--dataset", "conll03"], "unknown dataset"),
-        (["--dataset", "wnut16", "--split", "test"], "only WNUT-16's train split"),
+        (["--dataset", "wnut16", "--split", "test"], "only WNUT-16's train file"),
         (["--dataset", "msra", "--split", "train", "--subset", "quick"], "taken from the test split"),
     ],
 )

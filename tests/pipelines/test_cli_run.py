@@ -115,6 +115,64 @@ def test_tickets_job_on_the_bundled_samples(tmp_path, tiny_model_dir, local_ray,
     assert {"联系电话_normalized", "类别_confidence", "诉求_offsets"} <= set(data[0])
 
 
+@pytest.mark.slow
+def test_a_job_says_once_that_the_default_model_is_untrained(tmp_path, local_ray, capsys):
+    """Without --model the tests' default is the untrained demo model: one note, not one from
+    the job script and another from the pipeline."""
+    from pipelines.config import UNTRAINED_NOTE
+
+    sys.path.insert(0, str(REPO / "jobs"))
+    try:
+        import tickets as tickets_job
+    finally:
+        sys.path.remove(str(REPO / "jobs"))
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "t.jsonl").write_text(
+        '{"id": "T1", "text": "市民张伟来电，电话13812345678。"}\n', encoding="utf-8"
+    )
+    rc = tickets_job.main(["--input", str(src), "--output", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert rc == 0, captured.err
+    assert (captured.out + captured.err).count(UNTRAINED_NOTE) == 1
+    assert (captured.out + captured.err).lower().count("untrained tiny demo model") == 1
+    assert "UNTRAINED" in captured.out  # and the summary says it too
+
+
+@pytest.mark.parametrize("job", ["contracts", "tickets"])
+def test_jobs_take_the_options_of_seqgpt_run(job):
+    """One declaration: a job script takes exactly `seqgpt run`'s options, with its defaults."""
+    import click
+
+    from pipelines.cli import main
+    from pipelines.options import job_command
+
+    sys.path.insert(0, str(REPO / "jobs"))
+    try:
+        module = __import__(job)
+    finally:
+        sys.path.remove(str(REPO / "jobs"))
+    command = job_command(
+        f"jobs/{job}.py", description=module.DESCRIPTION, epilog=module.EPILOG, defaults=module.DEFAULTS
+    )
+    run = main.commands["run"]
+
+    def options(cmd):
+        return [(p.name, p.opts, p.secondary_opts) for p in cmd.params if isinstance(p, click.Option)]
+
+    assert options(command) == options(run)
+    job_defaults = {p.name: p.default for p in command.params}
+    assert job_defaults["kind"] == {"contracts": "pdf", "tickets": "tickets"}[job]
+    assert job_defaults["schema_file"].endswith(f"jobs/schemas/{job}.yaml")
+    assert job_defaults["input_uri"].endswith(f"samples/{job}")
+    run_defaults = {p.name: p.default for p in run.params}
+    assert (run_defaults["kind"], run_defaults["schema_file"], run_defaults["input_uri"]) == (
+        "auto",
+        None,
+        None,
+    )
+
+
 def test_ray_cluster_yaml_is_a_valid_launcher_config():
     from ray.autoscaler._private.util import validate_config
 

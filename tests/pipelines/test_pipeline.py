@@ -10,10 +10,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from pipelines.config import ModelConfig, RunConfig
 from pipelines.run import PipelineError, Summary, recover_output, run_pipeline
 from pipelines.stages import kind_of, part_key, record_key
 
-from .conftest import REPO, RUN_ARGS, SCHEMA, comparable, keys_of, read_rows
+from .conftest import REPO, SCHEMA, comparable, corpus_config, keys_of, read_rows
+from .faults import exit_actor_once, stop_after_parts
 
 QUIET = {"echo": lambda line: None}
 
@@ -99,14 +101,10 @@ def test_recovery_deletes_orphans_and_temp_files_and_reads_the_done_set(tmp_path
     )
 
 
-def test_write_stage_commits_record_parts_before_the_data_part(tmp_path):
-    """Records and summaries go from a DocumentResult to _records/<type>/part-<k>.parquet and
-    the summary column, through the same functions the actors and writers run."""
-    from connectors.fs import Folder
-    from connectors.parquet import read_table
+def _vehicles():
+    """A schema with a record type and a summary, a text and its DocumentResult (validated)."""
     from extractor.schema import Schema
     from extractor.types import DocumentResult, Span
-    from pipelines.stages import RESULT_SCHEMA, WriteStage, data_result, data_schema, quarantine_result
 
     text = "车辆一：京A12345，驾驶人张三，损失约¥2,000元。车辆二：京B67890，驾驶人李四，损失约¥500元。"
 
@@ -128,14 +126,28 @@ def test_write_stage_commits_record_parts_before_the_data_part(tmp_path):
         }
     )
     schema.validate(result, text)
-    work = {"key": "k1", "source": "/in/a.txt", "id": "a.txt", "pages": 1, "notes": None, "text": text,
-            "t_read": 0.0, "t_clean": 0.0, "stage": "", "reason": "", "detail": ""}  # fmt: skip
-    good = data_result(work, result, schema, "m", "run1", False, data_schema(schema))
-    bad = quarantine_result(
-        {**work, "key": "k2", "id": "b.txt", "stage": "parse", "reason": "corrupt", "detail": "x"}, "run1"
-    )
+    return schema, text, result
+
+
+def _work(text: str, **changes) -> dict:
+    row = {"key": "k1", "source": "/in/a.txt", "id": "a.txt", "pages": 1, "notes": None, "text": text,
+           "t_read": 0.0, "t_clean": 0.0, "stage": "", "reason": "", "detail": ""}  # fmt: skip
+    return {**row, **changes}
+
+
+def test_write_stage_commits_record_parts_before_the_data_part(tmp_path):
+    """Records and summaries go from a DocumentResult to _records/<type>/part-<k>.parquet and
+    the summary column, through the same functions the actors and writers run."""
+    from connectors.fs import Folder
+    from connectors.parquet import read_table
+    from pipelines.stages import RESULT_SCHEMA, WriteStage, result_row
+
+    schema, text, result = _vehicles()
+    good = result_row(_work(text), result)
+    bad = result_row(_work(text, key="k2", id="b.txt", stage="parse", reason="corrupt", detail="x"))
     out = Folder.from_uri(str(tmp_path / "out"))
-    stats = WriteStage(out, schema)(pa.Table.from_pylist([good, bad], schema=RESULT_SCHEMA)).to_pylist()[0]
+    config = RunConfig("unused", out.uri(), schema, model=ModelConfig("m"), run_id="run1")
+    stats = WriteStage(out, config)(pa.Table.from_pylist([good, bad], schema=RESULT_SCHEMA)).to_pylist()[0]
     assert (stats["docs"], stats["rows"], stats["records"]) == (2, 1, 2)
     part = stats["part"]
     assert (tmp_path / "out" / "_records" / "车辆" / part).exists() and (tmp_path / "out" / part).exists()
@@ -149,6 +161,49 @@ def test_write_stage_commits_record_parts_before_the_data_part(tmp_path):
     assert all(text[r["驾驶人_start"] : r["驾驶人_end"]] == r["驾驶人"] for r in recs)
     (row,) = read_table(out).to_pylist()
     assert row["summary"] == "张三 驾驶 京A12345"  # the chosen values: equal confidence, earliest first
+    assert (row["model"], row["run_id"]) == ("m", "run1")
+    (q,) = read_table(out.child("_quarantine")).to_pylist()
+    assert (q["doc_id"], q["stage"], q["reason"], q["detail"], q["run_id"]) == (
+        "b.txt",
+        "parse",
+        "corrupt",
+        "x",
+        "run1",
+    )
+
+
+def test_write_stage_quarantines_a_document_whose_rows_do_not_fit_and_keeps_the_others(tmp_path):
+    """One document with a value that cannot become its column (a span whose offsets are
+    not numbers, an amount that is not text): that document alone is quarantined."""
+    import copy
+
+    from connectors.fs import Folder
+    from connectors.parquet import read_table
+    from pipelines.stages import RESULT_SCHEMA, WriteStage, result_row
+
+    schema, text, result = _vehicles()
+    unshapeable = copy.deepcopy(result)
+    unshapeable.values["驾驶人"][0].start = "here"  # int("here") fails while the row is shaped
+    misfit = copy.deepcopy(result)
+    misfit.summary = {"not": "text"}  # shaped, but does not fit the string summary column
+    rows = [
+        result_row(_work(text), result),
+        result_row(_work(text, key="k2", id="b.txt"), unshapeable),
+        result_row(_work(text, key="k3", id="c.txt"), misfit),
+    ]
+    out = Folder.from_uri(str(tmp_path / "out"))
+    config = RunConfig("unused", out.uri(), schema, model=ModelConfig("m"))
+    stats = WriteStage(out, config)(pa.Table.from_pylist(rows, schema=RESULT_SCHEMA)).to_pylist()[0]
+    assert (stats["docs"], stats["rows"], stats["records"]) == (3, 1, 2)
+    assert json.loads(stats["quarantined"]) == {"row_error": 2}
+    assert [r["doc_id"] for r in read_table(out).to_pylist()] == ["a.txt"]
+    assert {r["doc_id"] for r in read_table(out.child("_records/车辆")).to_pylist()} == {"a.txt"}
+    bad = sorted(read_table(out.child("_quarantine")).to_pylist(), key=lambda r: r["doc_id"])
+    assert [(r["doc_id"], r["stage"], r["reason"]) for r in bad] == [
+        ("b.txt", "write", "row_error"),
+        ("c.txt", "write", "row_error"),
+    ]
+    assert "Error: " in bad[0]["detail"] and "do not fit the output table" in bad[1]["detail"]
 
 
 def test_rerun_with_another_schema_is_refused(tmp_path):
@@ -160,12 +215,12 @@ def test_rerun_with_another_schema_is_refused(tmp_path):
         json.dumps({"schema": {"fields": [{"name": "x", "type": "text"}]}, "model": "m", "keep_text": False})
     )
     with pytest.raises(PipelineError, match="different schema"):
-        run_pipeline(str(tmp_path / "in"), str(out), "甲方,乙方", model="m", **QUIET)
+        run_pipeline(RunConfig(str(tmp_path / "in"), str(out), "甲方,乙方", model=ModelConfig("m")), **QUIET)
 
 
 def test_missing_input_is_a_clear_error(tmp_path):
     with pytest.raises(PipelineError, match="not found"):
-        run_pipeline(str(tmp_path / "nope"), str(tmp_path / "out"), "甲方", **QUIET)
+        run_pipeline(RunConfig(str(tmp_path / "nope"), str(tmp_path / "out"), "甲方"), **QUIET)
 
 
 def test_summary_format_mentions_everything():
@@ -256,15 +311,7 @@ def test_offsets_point_into_the_cleaned_text(reference):
 def test_rerun_skips_everything_already_done(reference, corpus, tiny_model_dir, local_ray):
     out, first = reference
     before = read_rows(out)
-    again = run_pipeline(
-        str(corpus.root),
-        str(out),
-        str(REPO / SCHEMA),
-        model=tiny_model_dir,
-        max_chars=corpus.max_chars,
-        **RUN_ARGS,
-        **QUIET,
-    )
+    again = run_pipeline(corpus_config(corpus, out, tiny_model_dir), **QUIET)
     assert again.completed and again.documents == 0 and again.parts == 0
     assert again.skipped == first.documents
     after = read_rows(out)
@@ -277,9 +324,9 @@ def test_interrupted_run_then_rerun_gives_exactly_the_uninterrupted_rows(
     reference, corpus, tiny_model_dir, local_ray, tmp_path
 ):
     out = tmp_path / "out"
-    args = dict(model=tiny_model_dir, max_chars=corpus.max_chars, **RUN_ARGS, **QUIET)
+    config = corpus_config(corpus, out, tiny_model_dir)
     with pytest.raises(PipelineError, match="stopped early") as err:
-        run_pipeline(str(corpus.root), str(out), str(REPO / SCHEMA), fault="stop_after_parts:2", **args)
+        run_pipeline(config, stages=stop_after_parts(2), **QUIET)
     partial = err.value.summary
     assert partial is not None and not partial.completed
     committed = {p.name for p in out.glob("part-*.parquet")}
@@ -291,7 +338,7 @@ def test_interrupted_run_then_rerun_gives_exactly_the_uninterrupted_rows(
     orphans = qparts(out) - committed
     committed_bad = sum(pq.read_metadata(out / "_quarantine" / n).num_rows for n in committed & qparts(out))
 
-    resumed = run_pipeline(str(corpus.root), str(out), str(REPO / SCHEMA), **args)
+    resumed = run_pipeline(corpus_config(corpus, out, tiny_model_dir), **QUIET)
     assert resumed.completed
     data, bad = read_rows(out)
     assert comparable(data) == comparable(ref_data)
@@ -309,14 +356,7 @@ def test_killed_extraction_actor_loses_nothing(reference, corpus, tiny_model_dir
     marker = tmp_path / "actor-killed"
     out = tmp_path / "out"
     summary = run_pipeline(
-        str(corpus.root),
-        str(out),
-        str(REPO / SCHEMA),
-        model=tiny_model_dir,
-        max_chars=corpus.max_chars,
-        fault=f"exit_actor_once:{marker}",
-        **RUN_ARGS,
-        **QUIET,
+        corpus_config(corpus, out, tiny_model_dir), stages=exit_actor_once(str(marker)), **QUIET
     )
     assert marker.exists()  # an actor really died (os._exit) on its first batch
     assert summary.completed

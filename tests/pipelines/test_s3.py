@@ -14,6 +14,8 @@ from collections import Counter
 
 import pytest
 
+from connectors.documents import ReadOptions
+from pipelines.config import ModelConfig, RunConfig
 from pipelines.run import run_pipeline
 
 from .conftest import REPO, SCHEMA, read_rows
@@ -60,17 +62,17 @@ def test_s3_input_and_output_survive_a_brief_outage(s3_env, s3_prefix, tiny_mode
     t = threading.Thread(target=cut_the_power, daemon=True)
     t.start()
     try:
-        summary = run_pipeline(
+        config = RunConfig(
             f"{s3_prefix}/in",
             f"{s3_prefix}/out",
             str(REPO / SCHEMA),
-            model=tiny_model_dir,
+            model=ModelConfig(tiny_model_dir),
+            read=ReadOptions(max_chars=corpus.max_chars),
             batch_size=1,
             rows_per_part=1,
-            max_chars=corpus.max_chars,
             keep_text=True,
-            echo=lambda line: None,
         )
+        summary = run_pipeline(config, echo=lambda line: None)
         done_at = time.monotonic()
     finally:
         finished.set()

@@ -34,6 +34,9 @@ TEXTS = {
     "t1.txt": "甲方：北京云杉科技有限公司，乙方：上海海川贸易有限公司。合同金额约30万元，签约日期2024年3月中旬。",
     "t2.txt": "市民王女士来电反映，朝阳区建国路88号院垃圾五天无人清运。联系电话13812345678。",
     "t3.txt": "Acme Corp. hired John Smith on Sep 12, 2023 for about $2M.",
+    # full-width digits, CRLFs, a tab and doubled spaces: cleaning changes this one, so the
+    # server must clean `text` as `seqgpt extract` cleans a file for the offsets to agree
+    "t4.txt": "甲方：北京云杉科技有限公司\r\n乙方：上海海川贸易有限公司\r\n合同金额：１２０万元\t签约日期：２０２４年３月１５日，  联系电话１３９１０２３４５６７。",
 }
 FIELD_LISTS = ["甲方,乙方,合同金额,签约日期", "申请人,电话,地址"]
 
@@ -82,6 +85,8 @@ BAD_REQUESTS = [
     ({"pdf_base64": base64.b64encode(b"hello world").decode(), "fields": "a"}, "extract", 415, "does not hold a PDF"),
     ({"pdf_base64": base64.b64encode(b"%PDF-1.4 garbage").decode(), "fields": "a"}, "extract", 422, "cannot read the PDF"),
     ({"text": "   \n ", "fields": "a"}, "extract", 422, "contains no text"),
+    ({"text": "\u200b\u200b", "fields": "a"}, "extract", 422, "contains no text"),  # nothing left after cleaning
+    ({"text": "a\u0000b", "fields": "a"}, "extract", 400, "NUL characters"),
     ({"text": "x" * (MAX_CHARS + 1), "fields": "a"}, "extract", 413, "over the limit of 20,000"),
     ({"text": "x", "fields": "a", "source": 1}, "extract", 400, "'source' must be a string"),
     ({"text": "投诉噪音", "labels": ["投诉"]}, "classify", 400, "at least two labels"),
@@ -128,13 +133,46 @@ def test_good_requests_become_jobs():
     assert [f.type for f in classes.schema] == ["class"]
 
 
+def test_documents_are_read_as_seqgpt_extract_reads_a_file():
+    """`text` is cleaned as a text file is, a PDF as a PDF file is (connectors.documents)."""
+    from connectors.documents import read_document
+
+    text = TEXTS["t4.txt"]
+    job = parse_request(json.dumps({"text": text, "fields": "甲方"}).encode(), "extract", SCHEMAS)
+    assert job.text == read_document(text.encode("utf-8"), "t4.txt").text != text
+    assert "\r" not in job.text and "１" not in job.text and "\t" not in job.text
+    clean = "Acme Corp. hired John Smith."
+    same_text = parse_request(json.dumps({"text": clean, "fields": "a"}).encode(), "extract", SCHEMAS)
+    assert same_text.text == clean  # clean text comes back as it is: offsets into the text sent
+    pdf = base64.b64encode(PDF.read_bytes()).decode()
+    from_pdf = parse_request(json.dumps({"pdf_base64": pdf, "fields": "a"}).encode(), "extract", SCHEMAS)
+    assert from_pdf.text == read_document(PDF.read_bytes(), PDF.name).text
+
+
 def test_two_schema_files_with_one_name_are_refused(tmp_path):
+    from extractor.errors import SchemaError, SeqgptError
+    from pipelines.cli import main
+
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
     a.write_text("name: same\nfields: [甲方]\n", encoding="utf-8")
     b.write_text("name: same\nfields: [乙方]\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="two schemas are named 'same'"):
+    with pytest.raises(SchemaError, match="two schemas are named 'same'") as info:
         load_schemas([a, b])
+    assert isinstance(info.value, SeqgptError) and isinstance(info.value, ValueError)
     assert set(load_schemas([a, TICKETS])) == {"same", "tickets"}
+    # the command says so and exits 1 before it starts Ray (a SeqgptError, caught in one place)
+    res = CliRunner().invoke(main, ["serve", "--schema", str(a), "--schema", str(b), "--port", "1"])
+    assert res.exit_code == 1 and "Error: two schemas are named 'same'" in res.output, res.output
+    assert "Traceback" not in res.output
+
+
+def test_serve_takes_the_model_options_of_the_other_commands():
+    from pipelines.cli import main
+
+    res = CliRunner().invoke(main, ["serve", "--help"])
+    assert res.exit_code == 0
+    for option in ("--model", "--device", "--dtype", "--compile", "--schema", "--replicas"):
+        assert option in res.output
 
 
 # ------------------------------------------------------------------ one real server
@@ -237,10 +275,12 @@ def test_health_and_schemas(server):
 
 
 def test_concurrent_requests_answer_what_seqgpt_extract_answers(server, tmp_path):
+    from connectors.documents import read_document
+
     docs = []
     for name, text in TEXTS.items():
         path = tmp_path / name
-        path.write_text(text, encoding="utf-8")
+        path.write_bytes(text.encode("utf-8"))  # CRLFs kept
         docs += [(path, {"text": text}, fields) for fields in FIELD_LISTS]
     pdf = {"pdf_base64": base64.b64encode(PDF.read_bytes()).decode()}
     docs.append((PDF, pdf, "party, amount, date"))
@@ -254,14 +294,14 @@ def test_concurrent_requests_answer_what_seqgpt_extract_answers(server, tmp_path
                 lambda d: server.call("/extract", {**d[1], "fields": d[2], "source": str(d[0])}), requests
             )
         )
-    for (path, doc, fields), (status, payload) in zip(requests, answers):
+    for (path, _, fields), (status, payload) in zip(requests, answers):
         assert status == 200, payload
         want = expected[(str(path), fields)]
         assert same(payload, want), (path.name, fields, payload, want)
-        text = doc.get("text")
+        text = read_document(path.read_bytes(), path.name).text  # what seqgpt extract read
         for values in payload["fields"].values():
-            for v in values:  # verbatim spans with offsets into the text
-                assert text is None or text[v["start"] : v["end"]] == v["text"]
+            for v in values:  # verbatim spans with offsets into the cleaned text
+                assert text[v["start"] : v["end"]] == v["text"]
     after = server.call("/health")[1]["stats"]
     assert after["documents"] - before["documents"] == len(requests)
     assert after["largest_batch"] > 1  # requests that arrived together were decoded together

@@ -112,7 +112,7 @@ def test_bad_fields_raise_schema_error_with_an_example(ex):
 
 
 def test_batch_results_table_and_jsonl(ex, tmp_path):
-    from connectors.parquet import output_schema
+    from connectors.parquet import OutputAdapter, output_schema
 
     texts = [DOC, "Acme Corp. hired John Smith on Sep 12, 2023.", "   "]
     batch = ex.extract_batch(texts, ["甲方", "合同金额", "签约日期"], sources=["c.txt", "e.txt", "blank.txt"])
@@ -124,7 +124,12 @@ def test_batch_results_table_and_jsonl(ex, tmp_path):
 
     table = batch.to_arrow()
     assert isinstance(table, pa.Table) and table.num_rows == 3
-    assert table.schema == output_schema(batch.schema.extraction_fields, batch.schema.classification_fields)
+    # the rows of `seqgpt run`, shaped by its OutputAdapter: output_schema + notes
+    assert table.schema == OutputAdapter(batch.schema).data_schema
+    assert (
+        table.schema.names[:-1]
+        == output_schema(batch.schema.extraction_fields, batch.schema.classification_fields).names
+    )
     assert table.column("doc_id").to_pylist() == ["c.txt", "e.txt", "blank.txt"]
     assert {"合同金额_amount", "合同金额_approximate", "签约日期_normalized", "签约日期_approximate"} <= set(
         table.column_names
@@ -188,7 +193,9 @@ def test_approximate_values_through_the_engine_into_json_and_table(tiny_tokenize
     from tests.extractor.scripted import ScriptedLM
 
     text = "合同金额：大概五十万左右。签约日期：三月中旬。人数：五十多人。付款：¥2,380.00元。"
-    answer = "合同金额: 大概五十万左右\n签约日期: 三月中旬\n人数: 五十多人\n付款金额: ¥2,380.00元"
+    # 人数 is an integer field: with typed values (the engine's default) its value is the
+    # number without its unit, 五十多 of 五十多人 (extractor.recognize)
+    answer = "合同金额: 大概五十万左右\n签约日期: 三月中旬\n人数: 五十多\n付款金额: ¥2,380.00元"
     ex = seqgpt.Extractor(ScriptedLM(tiny_tokenizer, {"抽取": answer}), tiny_tokenizer, model_id="scripted")
     batch = ex.extract_batch([text], "合同金额,签约日期,人数,付款金额")
     fields = batch[0].to_dict()["fields"]

@@ -121,7 +121,7 @@ def msra_test():
 @pytest.fixture(scope="module")
 def wnut():
     _require(datasets.wnut16_path)
-    return load_wnut16()
+    return load_wnut16("all")
 
 
 def _check_offsets(examples, path, joiner):
@@ -200,8 +200,14 @@ def test_quick_subset_and_limit(msra_test):
         load_dataset("msra", subset="tiny")
 
 
-def test_wnut16_has_only_the_train_split():
-    with pytest.raises(DatasetError, match="only WNUT-16's train split"):
+def test_wnut16_splits_train_and_heldout_without_overlap(wnut):
+    train, heldout = load_wnut16("train"), load_wnut16("heldout")
+    assert len(train) == 1994 and len(heldout) == 400
+    assert train + heldout == wnut  # the whole file, in order, each tweet in one split only
+    ds = load_dataset("wnut16")
+    assert ds.split == "heldout" and ds.examples == heldout and ds.total == 400
+    assert load_dataset("wnut16", subset="quick").examples == heldout
+    with pytest.raises(DatasetError, match="only WNUT-16's train file"):
         load_dataset("wnut16", "test")
     with pytest.raises(DatasetError, match="choose one of train, test"):
         load_msra("dev")

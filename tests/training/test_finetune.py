@@ -17,6 +17,7 @@ from training.finetune import (
     finetune,
     load_sources,
     make_pairs,
+    pack_sentences,
     split_long,
 )
 
@@ -88,6 +89,7 @@ def _all_examples(train_file):
         examples += load_sources("docgen:40")
     except FinetuneError:
         pass
+    examples = pack_sentences(examples, 300, random.Random(0))
     return [w for ex in examples for w in split_long(ex, 300)]
 
 
@@ -198,7 +200,7 @@ def test_loss_covers_the_answer_only(tiny_tokenizer, train_file):
     pairs = build_pairs(load_sources(str(train_file)), seed=0)
     eos = end_token_id(tiny_tokenizer)
     enc = [encode_pair(p, tiny_tokenizer, eos) for p in pairs]
-    ids, mask, labels, ntok, nans = next(_batches(enc, 2, tiny_tokenizer.pad_token_id))
+    ids, mask, labels, ntok, nans = next(_batches([enc[:2]], tiny_tokenizer.pad_token_id))
     for row, (seq, start) in enumerate(enc[:2]):
         assert (labels[row, :start] == -100).all()
         assert labels[row, start : len(seq)].tolist() == seq[start:]
@@ -286,3 +288,45 @@ def test_bad_sources_are_clear_errors(tmp_path):
         load_sources(" , ")
     with pytest.raises(FinetuneError, match="no such file"):
         load_sources(str(tmp_path / "missing.jsonl"))
+
+
+def test_packed_passages_keep_every_entity_on_its_text():
+    """Neighbouring sentences joined into passages: entities move with their sentence, no
+    sentence is lost or repeated, and other sources pass unchanged."""
+    examples = _msra_or_skip(400) + load_sources("docgen:5")
+    packed = pack_sentences(examples, 300, random.Random(3), share=0.5)
+    msra_in = [ex for ex in examples if ex["source"] == "msra"]
+    msra_out = [ex for ex in packed if ex["source"] == "msra"]
+    assert len(msra_out) < len(msra_in) * 0.9  # some were joined
+    assert max(len(ex["text"]) for ex in msra_out) <= 300 or any(len(ex["text"]) > 300 for ex in msra_in)
+    values_in = [ex["text"][e["start"] : e["end"]] for ex in msra_in for e in ex["entities"]]
+    values_out = [ex["text"][e["start"] : e["end"]] for ex in msra_out for e in ex["entities"]]
+    assert values_out == values_in and values_in
+    joined = "".join(ex["text"] for ex in msra_out).replace("\n", "")
+    assert joined == "".join(ex["text"] for ex in msra_in).replace("\n", "")
+    assert [ex for ex in packed if ex["source"] == "docgen"] == [
+        ex for ex in examples if ex["source"] == "docgen"
+    ]
+    assert pack_sentences(examples, 300, random.Random(3), share=0.0) == examples
+
+
+def test_constant_schedule_keeps_the_rate_after_warmup():
+    from training.finetune import _lr_at
+
+    cfg = FinetuneConfig(base="x", train="x", output="x", lr=1e-3, warmup_steps=10, schedule="constant")
+    assert _lr_at(0, 100, cfg) == pytest.approx(1e-4)
+    assert _lr_at(50, 100, cfg) == _lr_at(99, 100, cfg) == 1e-3
+    cfg.schedule = "cosine"
+    assert _lr_at(99, 100, cfg) < 2e-4 < _lr_at(50, 100, cfg)
+
+
+def test_batches_respect_the_token_budget_and_keep_every_pair():
+    from training.finetune import _bucketed
+
+    rng = random.Random(0)
+    enc = [([1] * rng.randint(5, 400), 3) for _ in range(200)]
+    batches = _bucketed(enc, 8, random.Random(1), batch_tokens=800)
+    assert sorted(len(x[0]) for b in batches for x in b) == sorted(len(x[0]) for x in enc)
+    assert all(len(b) <= 8 and (len(b) == 1 or len(b) * max(len(x[0]) for x in b) <= 800) for b in batches)
+    assert any(len(b) < 8 for b in batches) and any(len(b) == 8 for b in batches)
+    assert batches == _bucketed(enc, 8, random.Random(1), batch_tokens=800)  # deterministic

@@ -1,10 +1,10 @@
-"""Unit tests of pipelines.clean on inputs shaped like what the PDF and ticket readers give."""
+"""Unit tests of connectors.clean on inputs shaped like what the PDF and ticket readers give."""
 
 from __future__ import annotations
 
 import pytest
 
-from pipelines.clean import clean_text, repair_mojibake
+from connectors.clean import clean_text, repair_mojibake
 
 
 def clean(text: str, **kw) -> str:

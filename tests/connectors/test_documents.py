@@ -1,0 +1,82 @@
+"""connectors.documents: the one reader + cleaner of the CLI, the app and the pipeline."""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import pytest
+
+from connectors.clean import clean_text
+from connectors.documents import (
+    DEFAULT_MAX_BYTES,
+    ReadOptions,
+    clean_document,
+    parse_documents,
+    parse_text,
+    read_document,
+    size_limit,
+    sniff_kind,
+)
+from connectors.pdf import read_pdf
+from connectors.records import Doc, Quarantine
+from tests.pipelines.corpus import ZH_PAGES, make_pdf
+
+
+def test_one_size_limit_for_every_reader():
+    assert DEFAULT_MAX_BYTES == 64 * 1024 * 1024
+    assert inspect.signature(read_pdf).parameters["max_bytes"].default == DEFAULT_MAX_BYTES
+    assert ReadOptions().max_bytes == DEFAULT_MAX_BYTES == size_limit("pdf")
+    assert size_limit("text", ReadOptions(max_chars=100)) == 400
+    assert size_limit("tickets") is None
+
+
+def test_sniff_kind():
+    assert sniff_kind(b"%PDF-1.7 ...", "upload") == "pdf"
+    assert sniff_kind(b"", "a.PDF") == "pdf"
+    assert sniff_kind("甲方".encode(), "<stdin>") == "text"
+
+
+def test_text_files_decode_and_refuse_binary():
+    assert parse_text("甲方：张三".encode("gb18030"), "a.txt").text == "甲方：张三"
+    assert parse_text(b"\xef\xbb\xbfParty A", "a.txt").text == "Party A"  # BOM dropped
+    empty = parse_text(b" \n", "a.txt")
+    assert isinstance(empty, Quarantine) and (empty.stage, empty.reason) == ("parse", "empty")
+    assert parse_text(b"\x00\xff\xfe\x00", "a.bin").reason == "bad_encoding"
+    assert parse_text("合同文本 A".encode("utf-16-le"), "u16.txt").reason == "bad_encoding"  # no BOM: NULs
+    mostly_bad = b"\xff\xfe\xfd\xfc" * 20 + b"ok"
+    assert parse_text(mostly_bad[2:], "x.txt").reason == "bad_encoding"
+    few_bad = "甲方：北京云杉科技有限公司".encode() + b"\xff" + "乙方".encode()
+    assert "\ufffd" in parse_text(few_bad, "x.txt").text
+
+
+def test_limits_quarantine_too_large_documents():
+    (q,) = parse_documents("很长".encode() * 60, "big.txt", "text", ReadOptions(max_chars=50))
+    assert isinstance(q, Quarantine) and q.reason == "too_large" and "bytes" in q.detail
+    (q,) = parse_documents("很长".encode() * 20, "big.txt", "text", ReadOptions(max_chars=30))
+    assert q.reason == "too_large" and "40 characters is over the limit of 30" in q.detail
+    tickets = "\n".join(json.dumps({"id": i, "text": "字" * n}) for i, n in ((1, 5), (2, 50))).encode()
+    recs = list(parse_documents(tickets, "t.jsonl", "tickets", ReadOptions(max_chars=10)))
+    assert [type(r).__name__ for r in recs] == ["Doc", "Quarantine"] and recs[1].id == "2"
+    with pytest.raises(ValueError, match="unknown document kind"):
+        list(parse_documents(b"x", "x", "docx"))
+
+
+def test_clean_document_keeps_notes_and_quarantines_nothing_left():
+    doc = Doc("a", "a.txt", "合同编号：ＨＴ－２０２３\u200b\r\n")
+    clean = clean_document(doc, "text")
+    assert clean.text == "合同编号：HT-2023" and clean.notes == ["control_chars_removed: 1"]
+    gone = clean_document(Doc("b", "b.txt", "\u200b\u200b"), "text")
+    assert isinstance(gone, Quarantine) and (gone.stage, gone.reason) == ("clean", "empty_text")
+
+
+def test_read_document_is_parse_then_clean_with_the_pdf_layout():
+    data = make_pdf(ZH_PAGES, header="设备采购合同 CG-2024-0315")
+    doc = read_document(data, "c.pdf")
+    raw = read_pdf(data, "c.pdf").text
+    assert "\f" in raw and "\f" not in doc.text and "第 1 页" in raw and "第 1 页" not in doc.text
+    assert doc.text == clean_text(raw, layout=True)[0]
+    assert read_document("甲方：张三\n\n\n乙方：李四".encode(), "t.txt").text == "甲方：张三\n\n乙方：李四"
+    assert read_document(b"%PDF-1.4 garbage", "<stdin>").reason == "corrupt"  # sniffed as a PDF
+    with pytest.raises(ValueError):
+        read_document(b"{}", "t.jsonl", "tickets")
