@@ -83,7 +83,13 @@ export default function(component) {
 def load_extractor(model: str | None, device: str):
     from pipelines.config import ModelConfig
 
-    return ModelConfig(model, device=device).load()
+    threads = os.environ.get("SEQGPT_THREADS") or None
+    return ModelConfig(
+        model,
+        device=device,
+        quantize=os.environ.get("SEQGPT_QUANTIZE") or "auto",
+        threads=int(threads) if threads else None,
+    ).load()
 
 
 @st.cache_resource(show_spinner=False)

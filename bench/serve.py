@@ -147,8 +147,7 @@ def bench_serve(args, docs: list[str], order: list[int], expected: dict[int, dic
     from pipelines.serve import ServeOptions, start_server
 
     options = ServeOptions(
-        model=ModelConfig(args.model, device=args.device),
-        threads=args.threads,
+        model=ModelConfig(args.model, device=args.device, threads=args.threads),
         max_batch_size=args.max_batch_size,
     )
     t0 = time.perf_counter()

@@ -184,6 +184,32 @@ def _load_adapter(path: Path, **kwargs) -> LoadedModel:
     return lm
 
 
+def cpu_cores() -> int:
+    """Cores this process may run on (its affinity, not the whole machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def default_threads() -> int:
+    """torch CPU threads when none are given: 1 on machines of 2 cores or less, else half the
+    cores.  OpenMP threads spin while they wait for each other, so on a small machine that
+    also runs readers, Ray or other people's jobs a second thread mostly waits (measured: see
+    the README's benchmark section); bigger machines gain from more."""
+    cores = cpu_cores()
+    return 1 if cores <= 2 else max(1, cores // 2)
+
+
+def set_threads(n: int | None) -> int:
+    """Set torch's CPU threads (``None``: ``default_threads()``); returns the number set."""
+    import torch
+
+    n = int(n) if n else default_threads()
+    torch.set_num_threads(max(1, n))
+    return torch.get_num_threads()
+
+
 def resolve_quantize(quantize: str | None, device: str, model_id: str | None) -> str:
     """``auto``: int8 for the bundled seqgpt-mini on CPU (measured: see extractor/seqgpt_mini's
     card), otherwise none; ``int8`` and ``none`` as said."""

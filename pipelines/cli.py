@@ -96,7 +96,7 @@ def _load_extractor(config):
 @click.option("--max-new-tokens", default=128, show_default=True, help="Answer budget per prompt.")
 @click.argument("source", metavar="FILE|-", default="-")
 def extract(
-    fields, schema_file, records, summary, model, device, dtype, compile, fmt, labels_per_prompt,
+    fields, schema_file, records, summary, model, device, dtype, compile, quantize, threads, fmt, labels_per_prompt,
     max_new_tokens, source,
 ):  # fmt: skip
     """Extract fields from one text or PDF file (or stdin).
@@ -109,7 +109,14 @@ def extract(
     """
     schema = load_schema(fields, schema_file, records, summary)
     text, name = _read_document(source)
-    params = {"model": model, "device": device, "dtype": dtype, "compile": compile}
+    params = {
+        "model": model,
+        "device": device,
+        "dtype": dtype,
+        "compile": compile,
+        "quantize": quantize,
+        "threads": threads,
+    }
     ex = _load_extractor(
         model_config(params, labels_per_prompt=labels_per_prompt, max_new_tokens=max_new_tokens)
     )
@@ -248,7 +255,7 @@ Examples:
 @click.argument("doc_a", metavar="A")
 @click.argument("doc_b", metavar="B")
 def compare_cmd(
-    fields, schema_file, records, summary, model, device, dtype, compile, fmt, show_all, doc_a, doc_b
+    fields, schema_file, records, summary, model, device, dtype, compile, quantize, threads, fmt, show_all, doc_a, doc_b
 ):  # fmt: skip
     """Extract the same fields from documents A and B (text or PDF) and report, field by field,
     what is the same, what differs and what is missing.
@@ -261,7 +268,15 @@ def compare_cmd(
     schema = load_schema(fields, schema_file, records, summary)
     text_a, name_a = _read_document(doc_a)
     text_b, name_b = _read_document(doc_b)
-    ex = _load_extractor(model_config({"model": model, "device": device, "dtype": dtype, "compile": compile}))
+    params = {
+        "model": model,
+        "device": device,
+        "dtype": dtype,
+        "compile": compile,
+        "quantize": quantize,
+        "threads": threads,
+    }
+    ex = _load_extractor(model_config(params))
     result_a, result_b = ex.extract_batch([text_a, text_b], schema)
     rows = [c for c in compare(schema, result_a, result_b) if show_all or c.status != "same"]
     if fmt == "json":
@@ -345,7 +360,7 @@ Examples:
     help="Write the full report as JSON here.",
 )
 def eval_cmd(
-    dataset, split, subset, limit, model, device, dtype, compile, batch_size, max_new_tokens, unconstrained, report_path,
+    dataset, split, subset, limit, model, device, dtype, compile, quantize, threads, batch_size, max_new_tokens, unconstrained, report_path,
 ):  # fmt: skip
     """Score the extractor on labelled data: entity precision, recall, F1 and throughput.
 
@@ -366,7 +381,14 @@ def eval_cmd(
     except DatasetError as exc:  # not a SeqgptError (yet): training/datasets.py keeps its own base
         raise click.ClickException(str(exc)) from exc
     t0 = time.perf_counter()
-    params = {"model": model, "device": device, "dtype": dtype, "compile": compile}
+    params = {
+        "model": model,
+        "device": device,
+        "dtype": dtype,
+        "compile": compile,
+        "quantize": quantize,
+        "threads": threads,
+    }
     ex = _load_extractor(model_config(params, prompt_batch_size=batch_size, max_new_tokens=max_new_tokens))
     load_s = time.perf_counter() - t0
     show = sys.stderr.isatty()
@@ -422,8 +444,13 @@ Examples:
 )
 @click.option("--address", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--headless", is_flag=True, help="Do not open a browser window.")
+@click.option(
+    "--quantize", type=click.Choice(["auto", "int8", "none"]), default="auto", show_default=True,
+    help="int8 linear layers on CPU (auto: on for the bundled model on CPU).",
+)  # fmt: skip
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
 @click.argument("streamlit_args", nargs=-1, type=click.UNPROCESSED, metavar="[-- STREAMLIT_OPTIONS]")
-def ui_cmd(model, device, port, address, headless, streamlit_args):
+def ui_cmd(model, device, port, address, headless, quantize, threads, streamlit_args):
     """Open the app (Streamlit): try a field list on one document, save it as a schema file.
 
     The model is loaded once when the page first opens.  Extra options after ``--`` go to
@@ -439,7 +466,7 @@ def ui_cmd(model, device, port, address, headless, streamlit_args):
         )
     if importlib.util.find_spec("streamlit") is None:
         raise click.ClickException("streamlit is not installed: pip install streamlit")
-    env = dict(os.environ, SEQGPT_DEVICE=device)
+    env = dict(os.environ, SEQGPT_DEVICE=device, SEQGPT_QUANTIZE=quantize, SEQGPT_THREADS=str(threads or ""))
     if model:
         env["SEQGPT_MODEL"] = model
     else:

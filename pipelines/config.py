@@ -15,6 +15,7 @@ the stages are built, and every stage reads that same object.  Its parts:
 
 - :class:`ModelConfig` -- which model and how to run it (also what ``seqgpt extract``,
   ``compare`` and ``eval`` load with): ``model``, ``device``, ``dtype``, ``compile`` and the
+  ``quantize`` (``auto``: int8 for the bundled model on CPU), ``threads`` (torch CPU threads) and the
   engine options ``max_new_tokens``, ``labels_per_prompt``, ``prompt_batch_size`` (None
   keeps the engine's default);
 - ``connectors.documents.ReadOptions`` -- how documents are read (size limits, PDF engine,
@@ -86,6 +87,8 @@ class ModelConfig:
     device: str = "auto"
     dtype: str = "auto"
     compile: bool = False
+    quantize: str = "auto"
+    threads: int | None = None
     max_new_tokens: int | None = None
     labels_per_prompt: int | None = None
     prompt_batch_size: int | None = None
@@ -100,15 +103,20 @@ class ModelConfig:
         return {k: v for k, v in options.items() if v is not None}
 
     def load(self, device: str | None = None, *, cls: type | None = None):
-        """The loaded ``extractor.engine.Extractor`` (on ``device`` if given); ``cls``: a
-        subclass to build instead (``seqgpt serve``'s replicas load ``seqgpt.api.Extractor``)."""
+        """The loaded ``extractor.engine.Extractor`` (on ``device`` if given), with
+        ``threads`` torch threads when set; ``cls``: a subclass to build instead (``seqgpt
+        serve``'s replicas load ``seqgpt.api.Extractor``)."""
         from extractor.engine import Extractor
+        from extractor.loading import set_threads
 
+        if self.threads or (device or self.device) in ("cpu", "auto"):
+            set_threads(self.threads)  # None: the default for this machine
         return (cls or Extractor).load(
             self.model,
             device=device or self.device,
             dtype=self.dtype,
             compile=self.compile,
+            quantize=self.quantize,
             **self.engine_options(),
         )
 

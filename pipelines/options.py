@@ -138,9 +138,12 @@ def load_schema(fields: str | None, schema_file: str | None, records=(), summary
 
 
 # ------------------------------------------------------------------------------ model
-def model_options(f: Callable | None = None, *, device: bool = True, compile: bool = True):
-    """--model and --dtype, with --device and --compile unless turned off (``seqgpt run``:
-    actors decide the device)."""
+def model_options(
+    f: Callable | None = None, *, device: bool = True, compile: bool = True, threads_help: str | None = None
+):
+    """--model, --dtype, --quantize and --threads, with --device and --compile unless turned
+    off (``seqgpt run``: actors decide the device); ``threads_help``: the --threads help of a
+    command whose default differs (``seqgpt serve``: per replica)."""
 
     def decorate(f: Callable) -> Callable:
         options = [click.option("--model", default=None, metavar="ID_OR_DIR", help=MODEL_HELP)]
@@ -150,6 +153,29 @@ def model_options(f: Callable | None = None, *, device: bool = True, compile: bo
             )
         options.append(
             click.option("--dtype", default="auto", show_default=True, help="auto, fp32, fp16 or bf16.")
+        )
+        options.append(
+            click.option(
+                "--quantize",
+                type=click.Choice(["auto", "int8", "none"]),
+                default="auto",
+                show_default=True,
+                help="int8 linear layers on CPU (several times faster; auto: on for the bundled model on CPU).",
+            )
+        )
+        options.append(
+            click.option(
+                "--threads",
+                type=click.IntRange(min=1),
+                default=None,
+                help=threads_help
+                or "torch CPU threads (per extraction actor in `seqgpt run`; default: "
+                + (
+                    "the cores divided among actors and readers)."
+                    if not device
+                    else "1 on a CPU of 2 cores or less, else half the cores)."
+                ),
+            )
         )
         if compile:
             options.append(
@@ -172,6 +198,8 @@ def model_config(params: Mapping[str, Any], **engine: int | None):
         device=params.get("device") or "auto",
         dtype=params.get("dtype") or "auto",
         compile=bool(params.get("compile")),
+        quantize=params.get("quantize") or "auto",
+        threads=params.get("threads") or None,
         **engine,
     )
 

@@ -52,7 +52,6 @@ import binascii
 import dataclasses
 import difflib
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -287,15 +286,23 @@ def load_schemas(paths) -> dict[str, Any]:
 @dataclass(frozen=True)
 class ServeOptions:
     """What every replica runs with: the model (:class:`~pipelines.config.ModelConfig`, as
-    ``seqgpt extract`` loads it), torch threads on CPU (None: cores / (replicas + 1)), the
+    ``seqgpt extract`` loads it; its ``threads`` None on CPU: :func:`replica_threads`), the
     batching and the request limits."""
 
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
-    threads: int | None = None
     max_batch_size: int = DEFAULT_MAX_BATCH
     batch_wait_s: float = DEFAULT_BATCH_WAIT_S
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     max_chars: int = DEFAULT_MAX_CHARS
+
+
+def replica_threads(replicas: int) -> int:
+    """torch threads of a CPU replica when ``--threads`` is not given: the default of the
+    other commands (``extractor.loading.default_threads``: 1 on a machine of 2 cores or less,
+    else half the cores) shared among the replicas, at least 1."""
+    from extractor.loading import default_threads
+
+    return max(1, default_threads() // max(1, replicas))
 
 
 def _error(status: int, message: str):
@@ -345,11 +352,12 @@ def build_app(
             from seqgpt.api import Extractor
 
             self.options = options
-            threads = options.threads or max(1, (os.cpu_count() or 2) // (replicas + 1))
-            if not torch.cuda.is_available() or options.model.device == "cpu":
-                torch.set_num_threads(threads)
+            model = options.model
+            on_cpu = not torch.cuda.is_available() or model.device == "cpu"
+            if on_cpu and model.threads is None:  # replicas share the machine
+                model = dataclasses.replace(model, threads=replica_threads(replicas))
             self.schemas = {name: Schema.from_file(path) for name, path in schema_files.items()}
-            self.ex = options.model.load(cls=Extractor)
+            self.ex = model.load(cls=Extractor)
             self.pdf_pool = ThreadPoolExecutor(
                 max_workers=1, thread_name_prefix="pdf"
             )  # pypdfium2: one thread
@@ -586,7 +594,10 @@ Examples:
 
 
 @click.command("serve", cls=Command, epilog=SERVE_EXAMPLES)
-@model_options
+@model_options(
+    threads_help="torch CPU threads per replica (default: 1 on a CPU of 2 cores or less, else half the cores, "
+    "divided among the replicas)."
+)
 @click.option("--schema", "schema_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="A schema file requests may name (repeatable); its name is its 'name:' or the file stem.")  # fmt: skip
 @click.option("--host", default=DEFAULT_HOST, show_default=True, help="Address to listen on.")
@@ -596,8 +607,6 @@ Examples:
               help="GPUs per replica [default: 1 if the cluster has GPUs, else 0].")  # fmt: skip
 @click.option("--cpus-per-replica", default=None, type=click.FloatRange(min=0, min_open=True),
               help="Ray CPUs per replica [default: 0.5 on CPU, 1 with a GPU].")  # fmt: skip
-@click.option("--threads", default=None, type=click.IntRange(min=1),
-              help="torch threads per CPU replica [default: cores / (replicas + 1), at least 1].")  # fmt: skip
 @click.option("--max-batch-size", default=DEFAULT_MAX_BATCH, show_default=True, type=click.IntRange(min=1),
               help="Most requests decoded together.")  # fmt: skip
 @click.option("--batch-wait-ms", default=DEFAULT_BATCH_WAIT_S * 1000, show_default=True,
@@ -607,8 +616,8 @@ Examples:
 @click.option("--max-chars", default=DEFAULT_MAX_CHARS, show_default=True, type=click.IntRange(min=1),
               help="Longest document text (413 above).")  # fmt: skip
 def serve_cmd(
-    model, device, dtype, compile, schema_files, host, port, replicas, gpus_per_replica, cpus_per_replica,
-    threads, max_batch_size, batch_wait_ms, max_body_mb, max_chars,
+    model, device, dtype, quantize, threads, compile, schema_files, host, port, replicas, gpus_per_replica,
+    cpus_per_replica, max_batch_size, batch_wait_ms, max_body_mb, max_chars,
 ):  # fmt: skip
     """Serve extraction over HTTP (Ray Serve): POST /extract, POST /classify, GET /health,
     GET /schemas.
@@ -620,9 +629,12 @@ def serve_cmd(
     """
     from pipelines.config import UNTRAINED_NOTE
 
-    params = {"model": model, "device": device, "dtype": dtype, "compile": compile}
+    params = {
+        "model": model, "device": device, "dtype": dtype, "compile": compile, "quantize": quantize,
+        "threads": threads,
+    }  # fmt: skip
     options = ServeOptions(
-        model=model_config(params), threads=threads, max_batch_size=max_batch_size,
+        model=model_config(params), max_batch_size=max_batch_size,
         batch_wait_s=batch_wait_ms / 1000, max_body_bytes=int(max_body_mb * 2**20), max_chars=max_chars,
     )  # fmt: skip
     if options.model.untrained:

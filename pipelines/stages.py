@@ -326,9 +326,9 @@ class ExtractStage:
 
     def __init__(self, config: RunConfig):
         if not config.on_gpu:
-            import torch
+            from extractor.loading import set_threads
 
-            torch.set_num_threads(max(1, int(config.threads_per_actor or 1)))
+            set_threads(max(1, int(config.model.threads or config.threads_per_actor or 1)))
         self.config = config
         self.extractor = config.model.load(device="cuda" if config.on_gpu else "cpu")
         self.untrained = bool(self.extractor.untrained)

@@ -177,3 +177,23 @@ def test_table_marks_approximate_values():
     assert '"amount": "300000.00"' in amount and "(approximate)" in amount
     date = next(line for line in lines if line.startswith("签约日期"))
     assert "(approximate) ! approximate date, not normalized" in date
+
+
+def test_extract_int8_with_threads_gives_verbatim_values_and_sets_threads(model_dir):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        res = run(
+            "extract", "-f", "甲方,合同金额", "--model", model_dir, "--quantize", "int8", "--threads", "1",
+            "--format", "json", "-", input=DOC,
+        )  # fmt: skip
+        assert res.exit_code == 0, res.output
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+    for values in json.loads(res.stdout)["fields"].values():
+        for v in values:
+            assert DOC[v["start"] : v["end"]] == v["text"]
+    bad = CliRunner().invoke(main, ["extract", "-f", "甲方", "--quantize", "int4", "-"], input=DOC)
+    assert bad.exit_code != 0 and "int4" in bad.output

@@ -171,8 +171,17 @@ def test_serve_takes_the_model_options_of_the_other_commands():
 
     res = CliRunner().invoke(main, ["serve", "--help"])
     assert res.exit_code == 0
-    for option in ("--model", "--device", "--dtype", "--compile", "--schema", "--replicas"):
+    for option in ("--model", "--device", "--dtype", "--quantize", "--threads", "--compile", "--schema"):
         assert option in res.output
+    assert "divided among the replicas" in " ".join(res.output.split())
+
+
+def test_cpu_replicas_share_the_default_threads():
+    from extractor.loading import default_threads
+    from pipelines.serve import replica_threads
+
+    assert replica_threads(1) == default_threads()
+    assert replica_threads(2) == max(1, default_threads() // 2) and replica_threads(64) == 1
 
 
 # ------------------------------------------------------------------ one real server
