@@ -242,7 +242,7 @@ class GreedyDecoder:
                     yield r, Generation(state=r.grammar.initial() if r.grammar is not None else None)
                 batch = [r for r in batch if r.max_new_tokens > 0]
                 if batch:
-                    new_rows, n_cache, n_mask, n_pos, n_hidden = self._prefill(batch, share, device)
+                    new_rows, n_cache, n_mask, n_pos, n_hidden = self._prefill_all(batch, share, device)
                     if rows:
                         cache, mask = _merge(cache, mask, n_cache, n_mask)
                         positions = torch.cat([positions, n_pos])
@@ -297,6 +297,31 @@ class GreedyDecoder:
         return taken
 
     # ---------------------------------------------------------------- prefill
+    def _prefill_all(self, batch: list[Request], share: bool, device):
+        """Prefill ``batch``: on a GPU in one go (batched, padded); on a CPU one prefix group
+        (or lone prompt) at a time, since a CPU gains nothing from batching the prefill but
+        pays for the padding and loses the causal attention kernel (measured on a 1,300-token
+        prompt: 57 ms per layer with ``is_causal`` vs 92 ms with a padding mask)."""
+        if device.type != "cpu":
+            return self._prefill(batch, share, device)
+        parts: list[list[Request]] = []
+        for req in batch:
+            if share and req.group is not None and parts and parts[-1][0].group == req.group:
+                parts[-1].append(req)
+            else:
+                parts.append([req])
+        rows: list[_Row] = []
+        caches, masks, positions, hidden = [], [], [], []
+        for part in parts:
+            r, c, m, p, h = self._prefill(part, share, device)
+            rows += r
+            caches.append(c)
+            masks.append(m)
+            positions.append(p)
+            hidden.append(h)
+        cache, mask = _merge_all(caches, masks)
+        return rows, cache, mask, torch.cat(positions), torch.cat(hidden)
+
     def _prefill(self, batch: list[Request], share: bool, device):
         """Prefill ``batch``: shared prefixes once per group, then every suffix; returns the
         rows, their cache (left-padded, one width), mask, next positions and last hidden states."""
@@ -347,15 +372,9 @@ class GreedyDecoder:
                 hidden, cache = self._forward(suffix, mask, pos, cache)
                 self.stats["prefill_tokens"] += slen * len(items)
                 parts.append(([i for i, _, _ in items], cache, mask, hidden))
-        order: list[int] = []
-        cache = mask = hidden = None
-        for indices, c, m, h in parts:
-            order += indices
-            if cache is None:
-                cache, mask, hidden = c, m, h
-            else:
-                cache, mask = _merge(cache, mask, c, m)
-                hidden = torch.cat([hidden, h])
+        order = [i for indices, _, _, _ in parts for i in indices]
+        cache, mask = _merge_all([c for _, c, _, _ in parts], [m for _, _, m, _ in parts])
+        hidden = torch.cat([h for _, _, _, h in parts])
         cache, mask = _trim(cache, mask)
         rows = []
         for i in order:
@@ -432,16 +451,71 @@ def _common_prefix(seqs: list[list[int]]) -> int:
     return k
 
 
+def _growing_layer_class():
+    from transformers.cache_utils import DynamicLayer
+
+    class GrowingLayer(DynamicLayer):
+        """A layer's keys and values in a buffer with room to grow: a decode step writes its
+        token in place instead of copying the whole history (``DynamicLayer`` concatenates,
+        which on a CPU with 1,000-token prompts costs as much as the attention itself);
+        ``keys``/``values`` are views of the filled part."""
+
+        def update(self, key_states, value_states, *args, **kwargs):
+            if not self.is_initialized:
+                self.is_initialized, self.device = True, key_states.device
+                self.assign(key_states, value_states)
+                return self.keys, self.values
+            n, length = key_states.shape[-2], self.keys.shape[-2]
+            if length + n > self._k.shape[-2]:
+                self.assign(self.keys, self.values, room=n)
+            self._k[:, :, length : length + n] = key_states
+            self._v[:, :, length : length + n] = value_states
+            self.keys, self.values = self._k[:, :, : length + n], self._v[:, :, : length + n]
+            return self.keys, self.values
+
+        def assign(self, keys, values, room: int = 0) -> None:
+            """Hold these keys and values (copied, with room for more tokens)."""
+            b, h, length, d = keys.shape
+            cap = length + room + 64 + length // 4
+            self._k = keys.new_empty((b, h, cap, d))
+            self._v = values.new_empty((b, h, cap, values.shape[-1]))
+            self._k[:, :, :length] = keys
+            self._v[:, :, :length] = values
+            self.keys, self.values = self._k[:, :, :length], self._v[:, :, :length]
+            self.is_initialized = True
+
+        def batch_select_indices(self, indices) -> None:
+            if self.is_initialized:
+                self.assign(self.keys.index_select(0, indices), self.values.index_select(0, indices))
+
+    return GrowingLayer
+
+
+_GROWING: list = []
+
+
 def _new_cache():
     """A cache that keeps every layer's whole history (sliding-window layers included), so rows
-    can be copied, padded and merged uniformly; attention masks do the windowing."""
+    can be copied, padded and merged uniformly; attention masks do the windowing.  Its layers
+    grow in place (``GrowingLayer``)."""
     from transformers import DynamicCache
 
-    return DynamicCache()
+    if not _GROWING:
+        _GROWING.append(_growing_layer_class())
+    cache = DynamicCache()
+    cache.layer_class_to_replicate = _GROWING[0]
+    return cache
 
 
 def _layers(cache) -> list:
     return list(cache.layers)
+
+
+def _assign(layer, keys, values) -> None:
+    if hasattr(layer, "assign"):
+        layer.assign(keys, values)
+    else:  # a cache the model made itself
+        layer.keys, layer.values = keys, values
 
 
 def _select(cache, sel: torch.Tensor):
@@ -463,17 +537,25 @@ def _pad_left(t: torch.Tensor, width: int) -> torch.Tensor:
 
 def _merge(cache_a, mask_a, cache_b, mask_b):
     """Rows of ``b`` after the rows of ``a``, both left-padded to one width."""
-    width = max(mask_a.shape[1], mask_b.shape[1])
-    la, lb = _layers(cache_a), _layers(cache_b)
-    if len(la) != len(lb):
+    return _merge_all([cache_a, cache_b], [mask_a, mask_b])
+
+
+def _merge_all(caches: list, masks: list[torch.Tensor]):
+    """The rows of every cache in order, left-padded to one width, copied once."""
+    if len(caches) == 1:
+        return caches[0], masks[0]
+    width = max(m.shape[1] for m in masks)
+    layers = [_layers(c) for c in caches]
+    if len({len(x) for x in layers}) != 1:
         raise RuntimeError("caches of different depth cannot be merged")
-    for x, y in zip(la, lb):
-        x.keys = torch.cat([_pad_left(x.keys, width), _pad_left(y.keys, width)])
-        x.values = torch.cat([_pad_left(x.values, width), _pad_left(y.values, width)])
-    mask = torch.cat(
-        [_pad_left(mask_a[:, :, None], width)[:, :, 0], _pad_left(mask_b[:, :, None], width)[:, :, 0]]
-    )
-    return cache_a, mask
+    for depth, first in enumerate(layers[0]):
+        _assign(
+            first,
+            torch.cat([_pad_left(ls[depth].keys, width) for ls in layers]),
+            torch.cat([_pad_left(ls[depth].values, width) for ls in layers]),
+        )
+    mask = torch.cat([_pad_left(m[:, :, None], width)[:, :, 0] for m in masks])
+    return caches[0], mask
 
 
 def _trim(cache, mask):
@@ -483,6 +565,5 @@ def _trim(cache, mask):
     if first == 0:
         return cache, mask
     for layer in _layers(cache):
-        layer.keys = layer.keys[:, :, first:]
-        layer.values = layer.values[:, :, first:]
+        _assign(layer, layer.keys[:, :, first:], layer.values[:, :, first:])
     return cache, mask[:, first:]
