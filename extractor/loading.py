@@ -18,7 +18,8 @@
   supported) on GPU and fp32 on CPU unless ``dtype`` says otherwise;
 - attention: SDPA where the architecture has it, flash-attention 2 when the optional
   ``flash-attn`` package is installed and the model supports it; BLOOM has neither in
-  transformers (eager attention with ALiBi), which is reported in ``attention``;
+  transformers (eager attention with ALiBi): on a GPU its attention is routed through SDPA
+  with the ALiBi bias as a mask (``extractor.bloom_sdpa``); ``attention`` reports which;
 - ``compile=True`` wraps the body's forward pass in ``torch.compile`` (dynamic shapes), worth
   it on GPU where per-token kernel-launch overhead dominates decoding.
 """
@@ -350,6 +351,11 @@ def load_model(
         tokenizer.pad_token = tokenizer.eos_token
     model.to(dev)
     model.eval()
+    if dev.startswith("cuda") and getattr(config, "model_type", "") == "bloom":
+        from .bloom_sdpa import use_sdpa  # transformers runs BLOOM eager only
+
+        if use_sdpa(model):
+            attention = "sdpa (alibi bias, extractor.bloom_sdpa)"
     quantized = _quantize(model, quantize, dev)
     compiled = False
     if compile:
