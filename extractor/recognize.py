@@ -31,9 +31,7 @@ TYPED = ("date", "money", "phone", "id_number", "integer", "percent", "choice")
 MAX_SPAN_CHARS = 48
 
 _CN_NUM = "〇○零一二两三四五六七八九十百千万亿壹贰貳叁參肆伍陆陸柒捌玖拾佰仟萬億廿卅点"
-_APPROX_PRE = (
-    r"(?:约|大约|大概|近|逾|超过|将近|不少于|不低于|about|approximately|approx\.?|around|over|nearly)"
-)
+_APPROX_PRE = r"(?:约|大约|大概|近|逾|不超过|不高于|不少于|不低于|(?<!不)超过|将近|about|approximately|approx\.?|around|over|nearly)"
 _APPROX_POST = r"(?:左右|前后|上下|多|余|以上|以内|上旬|中旬|下旬|初|底|末)"
 _RUNS = {
     "date": re.compile(
