@@ -25,6 +25,10 @@ Output table (:func:`output_schema`), one row per document, columns in this orde
                            <f>_normalized string  (ISO date or the hint's pattern, E.164 phone,
                                                   upper-cased ID, "12.5", the canonical choice)
     text:                  (nothing more: the value is the text)
+    money, integer, percent, date:
+                           <f>_approximate bool  the chosen value is written only roughly
+                                                 (约30万元, 五十多万, 三月中旬): the normalized
+                                                 column holds what it names or its lower bound
     with parts (姓名+职务): <f>_<part>  string  each part of the chosen value, read inside it
     -- then, for every extraction field:
     <f>_issues             list<string>  every problem of the field's kept values, each
@@ -126,6 +130,7 @@ AMOUNT_SCALE = 4
 AMOUNT_TYPE = pa.decimal128(22, AMOUNT_SCALE)
 TEMP_DIR = "_tmp"
 _STRING_NORMALIZED = ("date", "phone", "id_number", "percent", "choice", "class")
+_APPROXIMATE = ("money", "integer", "percent", "date")  # types whose values may be approximate
 _OFFSET_TYPE = pa.struct([("start", pa.int32()), ("end", pa.int32())])
 _DROPPED_TYPE = pa.struct(
     [("value", pa.string()), ("confidence", pa.float32()), ("start", pa.int32()), ("end", pa.int32())]
@@ -156,23 +161,29 @@ def _names(classes: Iterable[Any]) -> list[str]:
 
 
 def _normalized_columns(name: str, type_: str) -> list[pa.Field]:
+    flag = [pa.field(f"{name}_approximate", pa.bool_())] if type_ in _APPROXIMATE else []
     if type_ == "money":
-        return [pa.field(f"{name}_amount", AMOUNT_TYPE), pa.field(f"{name}_currency", pa.string())]
+        return [pa.field(f"{name}_amount", AMOUNT_TYPE), pa.field(f"{name}_currency", pa.string()), *flag]
     if type_ == "integer":
-        return [pa.field(f"{name}_normalized", pa.int64())]
+        return [pa.field(f"{name}_normalized", pa.int64()), *flag]
     if type_ in _STRING_NORMALIZED:
-        return [pa.field(f"{name}_normalized", pa.string())]
+        return [pa.field(f"{name}_normalized", pa.string()), *flag]
     return []
 
 
-def _normalized_values(name: str, type_: str, normalized: Any) -> dict[str, Any]:
+def _normalized_values(name: str, type_: str, span: Any) -> dict[str, Any]:
+    """The normalized columns of one chosen ``span`` (or None) of a field of type ``type_``."""
+    normalized = getattr(span, "normalized", None)
+    flag: dict[str, Any] = {}
+    if type_ in _APPROXIMATE:  # null without a value, like the normalized columns
+        flag[f"{name}_approximate"] = None if span is None else bool(getattr(span, "approximate", False))
     if type_ == "money":
         amount, currency = _money(normalized)
-        return {f"{name}_amount": amount, f"{name}_currency": currency}
+        return {f"{name}_amount": amount, f"{name}_currency": currency, **flag}
     if type_ == "integer":
-        return {f"{name}_normalized": _integer(normalized)}
+        return {f"{name}_normalized": _integer(normalized), **flag}
     if type_ in _STRING_NORMALIZED:
-        return {f"{name}_normalized": None if normalized is None else str(normalized)}
+        return {f"{name}_normalized": None if normalized is None else str(normalized), **flag}
     return {}
 
 
@@ -343,7 +354,7 @@ def result_to_row(
         row[f"{name}_all"] = [s.text for s in spans]
         row[f"{name}_confidence"] = float(best.confidence) if best else None
         row[f"{name}_offsets"] = [{"start": int(s.start), "end": int(s.end)} for s in spans]
-        row.update(_normalized_values(name, type_, best.normalized if best else None))
+        row.update(_normalized_values(name, type_, best))
         for part in parts.get(name, []):
             found = (getattr(best, "parts", None) or {}).get(part) if best else None
             row[f"{name}_{part}"] = found.text if found else None
@@ -398,7 +409,7 @@ def records_to_rows(
             row[f"{name}_confidence"] = float(span.confidence) if span else None
             row[f"{name}_start"] = int(span.start) if span else None
             row[f"{name}_end"] = int(span.end) if span else None
-            row.update(_normalized_values(name, type_, span.normalized if span else None))
+            row.update(_normalized_values(name, type_, span))
         row.update(model=model, run_id=run_id, extracted_at=at)
         rows.append(row)
     return rows

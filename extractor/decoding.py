@@ -157,6 +157,8 @@ class GreedyDecoder:
         self._cache_kw = "cache" if "cache" in params else "past_key_values"
         self._pass_positions = "position_ids" in params
         self.head = _Head(lm)
+        # a compiled body cannot trace the in-place growing cache (storage resizes)
+        self.grow_in_place = not getattr(lm, "_seqgpt_compiled", False)
         gen_cfg = getattr(model, "generation_config", None)
         eos = getattr(gen_cfg, "eos_token_id", None)
         if eos is None:
@@ -364,7 +366,7 @@ class GreedyDecoder:
                 self.stats["shared_tokens"] -= plen  # the first copy was computed
             for slen, items in sorted(by_len.items()):
                 sel = torch.tensor([g for _, g, _ in items], device=device)
-                cache = _select(p_cache, sel)
+                cache = _select(p_cache, sel, self.grow_in_place)
                 suffix = torch.tensor([batch[i].ids[plen:] for i, _, plen in items], device=device)
                 mask = torch.cat([p_mask[sel], p_mask.new_ones((len(items), slen))], dim=-1)
                 start = torch.tensor([plen for _, _, plen in items], device=device)[:, None]
@@ -387,7 +389,7 @@ class GreedyDecoder:
     def _forward(self, ids, mask, positions, cache):
         """The model body on ``ids``; the last position's hidden state per row, and the cache."""
         if cache is None:
-            cache = _new_cache()
+            cache = _new_cache(self.grow_in_place)
         kwargs: dict[str, Any] = {self._cache_kw: cache, "use_cache": True, "attention_mask": mask}
         if self._pass_positions:
             kwargs["position_ids"] = positions
@@ -494,16 +496,17 @@ def _growing_layer_class():
 _GROWING: list = []
 
 
-def _new_cache():
+def _new_cache(grow_in_place: bool = True):
     """A cache that keeps every layer's whole history (sliding-window layers included), so rows
     can be copied, padded and merged uniformly; attention masks do the windowing.  Its layers
-    grow in place (``GrowingLayer``)."""
+    grow in place (``GrowingLayer``) unless told otherwise."""
     from transformers import DynamicCache
 
-    if not _GROWING:
-        _GROWING.append(_growing_layer_class())
     cache = DynamicCache()
-    cache.layer_class_to_replicate = _GROWING[0]
+    if grow_in_place:
+        if not _GROWING:
+            _GROWING.append(_growing_layer_class())
+        cache.layer_class_to_replicate = _GROWING[0]
     return cache
 
 
@@ -518,9 +521,9 @@ def _assign(layer, keys, values) -> None:
         layer.keys, layer.values = keys, values
 
 
-def _select(cache, sel: torch.Tensor):
+def _select(cache, sel: torch.Tensor, grow_in_place: bool = True):
     """A new cache with the rows ``sel`` of ``cache`` (rows may repeat)."""
-    out = _new_cache()
+    out = _new_cache(grow_in_place)
     for layer in _layers(cache):
         out.update(layer.keys.index_select(0, sel), layer.values.index_select(0, sel), len(_layers(out)))
     return out

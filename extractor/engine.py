@@ -135,7 +135,13 @@ class Extractor:
         return self.extract_batch([text], schema, constrained=constrained)[0]
 
     def extract_batch(self, texts: list[str], schema, *, constrained: bool = True) -> list[DocumentResult]:
-        """Extract ``schema``'s fields from every text; one ``DocumentResult`` per text."""
+        """Extract ``schema``'s fields from every text; one ``DocumentResult`` per text.
+
+        ``schema``: a ``Schema``, a comma list (``"甲方, 乙方, 合同金额"``), a list of field
+        strings or anything else ``extractor.schema.as_schema`` takes."""
+        from .schema import as_schema
+
+        schema = as_schema(schema)
         fields = list(schema.extraction_fields)
         classes = list(schema.classification_fields)
         results = [
@@ -186,6 +192,9 @@ class Extractor:
     def plan(self, texts: list[str], schema, *, constrained: bool = True) -> list[_Job]:
         """The prompts ``extract_batch`` decodes for ``texts``: each chunk x label group (``抽取``)
         and each chunk x classification field (``分类``), with their grammars."""
+        from .schema import as_schema
+
+        schema = as_schema(schema)
         fields = list(schema.extraction_fields)
         classes = list(schema.classification_fields)
         groups = group_labels(fields, self.labels_per_prompt) if fields else []

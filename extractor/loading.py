@@ -244,6 +244,7 @@ def _compile(model) -> None:
 
     body = getattr(model, "base_model", model)
     body.forward = torch.compile(body.forward, dynamic=True)
+    model._seqgpt_compiled = True  # the decoder then keeps plain (concatenating) KV caches
 
 
 def _hub_cached(model_id: str) -> Path | None:

@@ -40,6 +40,17 @@ Normalized formats (the contract with the Parquet writer and the warehouse):
     ``百分之十二点五`` -> ``"12.5"``, ``三成`` -> ``"30"``, ``5‰`` -> ``"0.5"``); a bare number
     without a percent marker gives ``None``.
 
+Approximate values (``is_approximate``): a text that does not state an exact value -- a
+hedge (``约30万元``, ``大概五十万左右``, ``about $2M``, ``~500``), a vague numeral (``五十多万``,
+``30余万元``, ``十来万``, ``几十万``, ``上百万``), a bound (``30万元以上``, ``不超过5万``, ``at least
+100``) or a vague part of a date (``三月中旬``, ``9月初``, ``2023年底``, ``early March 2023``,
+``Q3``) -- is still normalized where the text allows, to the value it names or its lower
+bound (``五十多万`` -> 500000.00, ``上百万`` -> 1000000.00, ``2023年3月中旬`` -> ``2023-03``), and
+``None`` where it names none (``几十万``; ``三月中旬`` has no year).  The normalizers never say
+whether a value is approximate: callers ask :func:`is_approximate` and carry the flag next
+to the value (``Span.approximate``, the Parquet ``<f>_approximate`` column), so an
+approximate amount is never passed off as an exact one.
+
 ``NORMALIZERS`` maps a field type name (see :mod:`extractor.schema`) to its normalizer.
 """
 
@@ -56,6 +67,7 @@ from typing import Any, TypeVar
 __all__ = [
     "NORMALIZERS",
     "id_check_digit",
+    "is_approximate",
     "normalize_date",
     "normalize_integer",
     "normalize_money",
@@ -285,6 +297,26 @@ def _join_spaced_units(s: str) -> str:
     return re.sub(rf"(?<=\d)\s+(?=[{_CN_UNIT_CHARS}])", "", s)
 
 
+_CN_NUMERAL = "〇○零一二三四五六七八九十百千两壹贰貳叁參叄肆伍陆陸柒捌玖拾佰仟"
+# 多/余/来/几 between a number and its unit: 五十多万, 30余万元, 十来万, 十几万 (a lower bound)
+_VAGUE_INFIX_RE = re.compile(rf"(?<=[\d{_CN_NUMERAL}])\s*[多余来几](?=\s*[{_CN_UNIT_CHARS}元圆块])")
+# a unit right after a hedge stands for one of it: 上百万, 近千, 逾亿 -> 上一百万 ...
+_HEDGED_UNIT_RE = re.compile(r"(?<=[上近逾超约])(?=[十百千万亿萬億])")
+
+
+# 几十万, 数百万: no number to stand for
+_VAGUE_MAGNITUDE_RE = re.compile(rf"(?<![\d{_CN_NUMERAL}])[几数](?=[十百千万亿萬億])")
+
+
+def _defuzz(s: str) -> str | None:
+    """Vague numerals rewritten to the number they are at least: ``五十多万`` -> ``五十万``,
+    ``上百万`` -> ``上一百万``; None for a magnitude without a number (``几十万``, ``数百万``).
+    Exact texts come back unchanged."""
+    if _VAGUE_MAGNITUDE_RE.search(s):
+        return None
+    return _HEDGED_UNIT_RE.sub("一", _VAGUE_INFIX_RE.sub("", s))
+
+
 def _negative_before(s: str, start: int) -> bool:
     prefix = s[:start].rstrip()
     return bool(re.search(r"(?:^|[\s(:：])[-−]\s*[^\d\s]{0,4}\s*$", " " + prefix)) or prefix.endswith("负")
@@ -417,7 +449,9 @@ def normalize_money(s: str, *, unit: str | None = None) -> dict[str, Any] | None
 def _normalize_money(s: str) -> dict[str, Any] | None:
     if not isinstance(s, str):
         return None
-    text = _join_spaced_units(_nfkc(s).strip())
+    text = _defuzz(_join_spaced_units(_nfkc(s).strip()))
+    if text is None:
+        return None
     runs = _numeral_runs(text)
     k = _pick_money_run(text, runs)
     if k is None:
@@ -704,7 +738,9 @@ def normalize_integer(s: str) -> int | None:
     """``"1,200"`` -> 1200, ``"3万"`` -> 30000, ``"十二"`` -> 12, ``"12人"`` -> 12."""
     if not isinstance(s, str):
         return None
-    text = _join_spaced_units(_nfkc(s).strip())
+    text = _defuzz(_join_spaced_units(_nfkc(s).strip()))
+    if text is None:
+        return None
     found = _first_number(text)
     if found is None:
         return None
@@ -743,6 +779,55 @@ def normalize_percent(s: str) -> str | None:
             value = -value
         return _plain(value)
     return None
+
+
+# --------------------------------------------------------------------------------------
+# Approximate values
+# --------------------------------------------------------------------------------------
+
+_NUM = rf"[\d{_CN_NUMERAL}]"
+_UNIT = f"[{_CN_UNIT_CHARS}]"
+_YUE = r"(?<![合契条签预公违节制婚邀履解缔特立毁租])约"  # 约, not the 约 of 合约/签约/预约
+_APPROX_NUMBER_RES = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        # hedges and bounds before the number
+        _YUE + r"|大概|大致|大体|估计|预计|预估|差不多|将近|接近|几乎|近似|不到|超过|不超过|不少于"
+        r"|不低于|不高于|不多于|至少|至多|最多|最少|高达|≈|~|～|∼",
+        rf"[近超逾](?={_NUM}|{_UNIT})|[上数几](?={_UNIT})",
+        # after the number
+        r"左右|上下|前后|以上|以下|以内|之内|开外|出头|有余",
+        rf"(?:{_NUM}|{_UNIT})\s*[多余来几许]",
+        r"若干|好几|数以",
+        # English
+        r"\b(?:about|around|approx(?:imately|\.)?|roughly|nearly|almost|circa|ca\.|some|over|under"
+        r"|more\s+than|less\s+than|fewer\s+than|at\s+least|at\s+most|up\s+to|upwards\s+of"
+        r"|in\s+excess\s+of|or\s+so|give\s+or\s+take|estimated|est\.)(?![A-Za-z])",
+        r"\d\s*-?\s*ish\b|\d[\d,.]*\s*[kmb]?\s*\+|\bplus\b",
+    )
+]
+_APPROX_DATE_RES = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        _YUE
+        + r"|上旬|中旬|下旬|月初|月中|月底|月末|年初|年中|年底|年末|岁末|年终|前后|左右|前夕|大概|预计|估计",
+        r"月\s*[初底末]|[上下]半年|[上下]半月|第?[一二三四1-4]\s*季度|[春夏秋冬][季天]?(?![\u4e00-\u9fff])",
+        r"\b(?:early|mid|late|end\s+of|beginning\s+of|start\s+of|around|about|approx(?:imately|\.)?|circa|ca\."
+        r"|sometime|spring|summer|autumn|fall|winter)(?![A-Za-z])|\bQ[1-4]\b|\bH[12]\b",
+    )
+]
+
+
+def is_approximate(s: str, kind: str = "number") -> bool:
+    """True when ``s`` does not state an exact value (module docstring): ``约30万元``,
+    ``大概五十万左右``, ``五十多万``, ``30万元以上``, ``about $2M`` for ``kind="number"`` (money,
+    integers, percentages); ``三月中旬``, ``2023年9月初``, ``2023年底``, ``early March 2023``
+    for ``kind="date"``.  False for exact texts and for anything that is not a string."""
+    if not isinstance(s, str) or kind not in ("number", "date"):
+        return False
+    text = _nfkc(s)
+    patterns = _APPROX_NUMBER_RES if kind == "number" else _APPROX_DATE_RES
+    return any(p.search(text) for p in patterns)
 
 
 NORMALIZERS: dict[str, Callable[[str], Any]] = {

@@ -13,7 +13,8 @@ that type is made of (digits, Chinese numerals, 年月日, currency signs and wo
 names ...); every sub-span of a run that starts and ends on a sensible character is tested
 by the type's own acceptance: the same normalizers validation uses
 (``extractor.validation.normalize_value``, with no issue), and for dates an exact match of a date pattern (with or without a year,
-with an approximate ``中旬`` / ``左右`` allowed) so that ``签约日期：2024年3月15日`` itself is
+with an approximate ``中旬`` / ``左右`` allowed; a month or a year alone only with such an edge:
+``三月中旬``, ``2023年底``) so that ``签约日期：2024年3月15日`` itself is
 never a date value, only ``2024年3月15日``.  Runs are short, so this is a few hundred
 normalizer calls per run at most; results are cached per (field signature, text).
 """
@@ -30,9 +31,7 @@ TYPED = ("date", "money", "phone", "id_number", "integer", "percent", "choice")
 MAX_SPAN_CHARS = 48
 
 _CN_NUM = "〇○零一二两三四五六七八九十百千万亿壹贰貳叁參肆伍陆陸柒捌玖拾佰仟萬億廿卅点"
-_APPROX_PRE = (
-    r"(?:约|大约|大概|近|逾|超过|将近|不少于|不低于|about|approximately|approx\.?|around|over|nearly)"
-)
+_APPROX_PRE = r"(?:约|大约|大概|近|逾|不超过|不高于|不少于|不低于|(?<!不)超过|将近|about|approximately|approx\.?|around|over|nearly)"
 _APPROX_POST = r"(?:左右|前后|上下|多|余|以上|以内|上旬|中旬|下旬|初|底|末)"
 _RUNS = {
     "date": re.compile(
@@ -83,6 +82,10 @@ _YEARLESS = [
     re.compile(rf"{_MON}\s+\d{{1,2}}(?:st|nd|rd|th)?", re.I),
     re.compile(rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MON}", re.I),
 ]
+_PERIODS = [  # a month or a year alone: a date only with an approximate edge (三月中旬, 2023年底)
+    re.compile(r"(?:\d{1,2}|[一二三四五六七八九十]{1,3})\s*月"),
+    re.compile(r"(?:\d{4}|[〇○零一二三四五六七八九]{4})\s*年"),
+]
 _APPROX_EDGES = re.compile(rf"^(?:{_APPROX_PRE}\s*)?(?P<core>.+?)(?:\s*{_APPROX_POST})?$", re.I | re.S)
 
 
@@ -98,8 +101,9 @@ def _nfkc_chars(text: str) -> str:
 
 def _is_date(span: str) -> bool:
     """The whole span is one date (a year-month, a day without a year, an approximate
-    ``2024年3月中旬``), a real one (``2024-02-30`` and ``9131-01-06`` are not)."""
-    from .normalize import normalize_date
+    ``2024年3月中旬``, ``三月中旬`` or ``2023年底``), a real one (``2024-02-30`` and
+    ``9131-01-06`` are not)."""
+    from .normalize import is_approximate, normalize_date
 
     m = _APPROX_EDGES.match(span)
     core = m.group("core") if m else span
@@ -112,6 +116,8 @@ def _is_date(span: str) -> bool:
                     return True
         if any(p.fullmatch(candidate) for p in _YEARLESS):
             return True
+    if core != span and is_approximate(span, "date") and any(p.fullmatch(core) for p in _PERIODS):
+        return True  # 三月中旬, 9月初, 2023年底 (never a bare 三月 or 2023年)
     return False
 
 

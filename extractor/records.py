@@ -72,7 +72,7 @@ def _moved(span: Span, start: int) -> Span:
     shift = start - span.start
     parts = {k: _moved(p, p.start + shift) for k, p in span.parts.items()}
     return Span(span.field, span.text, start, start + len(span.text), span.confidence,
-                span.normalized, list(span.issues), parts)  # fmt: skip
+                span.normalized, list(span.issues), parts, span.approximate)  # fmt: skip
 
 
 def group_records(text: str, values: Mapping[str, list[Span]], record_type) -> list[Record]:

@@ -47,6 +47,9 @@ Normalized values (``Span.normalized``, set by :mod:`extractor.validation`): ``m
 choice as written in the schema; ``text`` -> ``None`` (the span text is the value), or a
 ``{part: value}`` dict for a ``姓名+职务`` hint when the text splits into exactly that many
 pieces.  See the ``extractor.normalize`` docstring for the details of each format.
+A money, integer, percent or date value written only roughly (``约30万元``, ``五十多万``,
+``三月中旬``) is normalized to what it names or its lower bound where it can be, and its
+span is flagged ``approximate`` (``extractor.validation.is_approximate_value``), never passed off as exact.
 
 Beyond single fields (``extractor.records``):
 
@@ -89,6 +92,7 @@ __all__ = [
     "Rule",
     "Schema",
     "SchemaError",
+    "as_schema",
     "infer_type",
 ]
 
@@ -896,3 +900,47 @@ class Schema:
         (:func:`extractor.validation.validate`: normalized values, thresholds, required
         fields, rules, records and the summary); returns ``result``."""
         return validate(self, result, text)
+
+
+def as_schema(fields: Any) -> Schema:
+    """The one place where "the fields" become a :class:`Schema`, whatever form they come in:
+
+    - a ``Schema`` (returned as it is) or a single ``Field``;
+    - a comma list string, ``"甲方, 乙方, 合同金额, 签约日期(YYYY-MM-DD)"`` (``Schema.parse``);
+    - a list or tuple of field strings (each may itself be a comma list), ``Field`` objects
+      and ``{name, hint?, type?, ...}`` mappings: ``["person", "company", "date"]``;
+    - a mapping in the schema file's form, ``{"fields": [...], "rules": [...]}``;
+    - a ``pathlib.Path`` (or other path object) of a ``.yaml``/``.yml``/``.json`` schema file.
+
+    A plain string is always a field list, never a file name.  Anything else, and an empty
+    field list, raises :class:`SchemaError` with an example of what is accepted.
+    """
+    if isinstance(fields, Schema):
+        return fields
+    if isinstance(fields, Field):
+        return Schema([fields])
+    if isinstance(fields, str):
+        return Schema.parse(fields)
+    if isinstance(fields, Path) or (hasattr(fields, "__fspath__") and not isinstance(fields, bytes)):
+        return Schema.from_file(Path(fields))
+    if isinstance(fields, Mapping):
+        return Schema.from_dict(fields)
+    if isinstance(fields, (list, tuple)):
+        items: list[Field] = []
+        for item in fields:
+            if isinstance(item, Field):
+                items.append(item)
+            elif isinstance(item, str):
+                items.extend(Field.parse(part) for part in _split_items(item))
+            elif isinstance(item, Mapping):
+                items.append(Field.from_dict(item))
+            else:
+                raise SchemaError(
+                    f"a field must be a string like '签约日期(YYYY-MM-DD)', a Field or a mapping with 'name', "
+                    f"got {item!r}"
+                )
+        return Schema(items)
+    raise SchemaError(
+        f"fields must be a comma list ('甲方, 乙方, 合同金额'), a list of field strings (['person', 'company']) "
+        f"or a Schema, got {type(fields).__name__}"
+    )

@@ -19,8 +19,12 @@ class Span:
     from the model's own token probabilities (see ``extractor.decoding``).  ``normalized``
     is filled by the schema (money, dates, phones, ID numbers ...) and ``issues`` lists the
     validation problems of this single value (wrong format, not one of the choices, a
-    cross-field rule it breaks or that could not be checked on it).  ``chosen`` marks the
-    value that stands for its field (set by validation, see :func:`best_span`).
+    cross-field rule it breaks or that could not be checked on it).
+    ``approximate`` is True when the text does not state an exact amount, count or date
+    (``约30万元``, ``五十多万``, ``三月中旬``): ``normalized`` then holds what the text names or
+    its lower bound, never an exact value (``extractor.normalize.is_approximate``).
+    ``chosen`` marks the value that stands for its field (set by validation, see
+    :func:`best_span`).
     """
 
     field: str
@@ -31,6 +35,7 @@ class Span:
     normalized: Any = None
     issues: list[str] = field(default_factory=list)
     parts: dict[str, Span] = field(default_factory=dict)
+    approximate: bool = False
     chosen: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -42,6 +47,8 @@ class Span:
         }
         if self.normalized is not None:
             d["normalized"] = self.normalized
+        if self.approximate:
+            d["approximate"] = True
         if self.issues:
             d["issues"] = list(self.issues)
         if self.parts:

@@ -8,6 +8,8 @@ module applies them to what the model found:
   percentages, the matching choice, the parts of a ``姓名+职务`` value; the formats are
   described in ``extractor.schema`` and ``extractor.normalize``), plus the exact-length
   check of a ``18位`` hint;
+- :func:`is_approximate_value` -- whether a money, integer, percent or date value is
+  written only roughly (``约30万元``, ``五十多万``, ``三月中旬``): ``Span.approximate``;
 - :func:`comparable` -- the value rules and comparisons compare (an ISO date,
   ``(Decimal, currency)``, a Decimal, or a width/case/space-free key);
 - :func:`check_rule` -- one cross-field rule on the chosen values of its two fields
@@ -34,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from extractor.normalize import (
     id_birth_date,
     id_check_digit,
+    is_approximate,
     normalize_date,
     normalize_integer,
     normalize_money,
@@ -52,6 +55,7 @@ __all__ = [
     "RuleOutcome",
     "check_rule",
     "comparable",
+    "is_approximate_value",
     "match_choice",
     "normalize_value",
     "text_key",
@@ -142,7 +146,9 @@ def normalize_value(field: Field, text: str) -> tuple[Any, list[str]]:
     if field.type == "date":
         iso = normalize_date(stripped, dayfirst=field.dayfirst)
         if iso is None:
-            issues.append("not a valid date")
+            issues.append(
+                "approximate date, not normalized" if is_approximate(stripped, "date") else "not a valid date"
+            )
         else:
             value, more = _format_date(field, iso)
             issues.extend(more)
@@ -175,6 +181,17 @@ def normalize_value(field: Field, text: str) -> tuple[Any, list[str]]:
         if len(pieces) == len(field.parts):
             value = dict(zip(field.parts, pieces, strict=True))
     return value, issues
+
+
+def is_approximate_value(field: Field, text: str) -> bool:
+    """Whether ``text`` states this money, integer, percent or date field's value only
+    roughly (``约30万元``, ``五十多万``, ``三月中旬``; ``extractor.normalize.is_approximate``);
+    always False for the other types, whose value is the text or a choice."""
+    if field.type in ("money", "integer", "percent"):
+        return is_approximate(text, "number")
+    if field.type == "date":
+        return is_approximate(text, "date")
+    return False
 
 
 def comparable(field: Field, text: str) -> Any:
@@ -298,11 +315,12 @@ def validate(schema: Schema, result: DocumentResult, text: str | None = None) ->
     records and the summary (in place); returns ``result``.  Running it again gives the same.
 
     Spans of ``result.values[field.name]`` (or keyed by the prompt label) get
-    ``normalized``/``issues`` from :func:`normalize_value`; spans below the field's
-    threshold move to ``result.dropped`` (kept for audit, normalized and checked too).  Each
-    field's chosen value (:func:`extractor.types.best_span`, the value the Parquet ``<f>``
-    column holds) is marked ``chosen``.  ``result.violations`` gets, in this order, one
-    message per missing required field, per kept value that fails its type or hint
+    ``normalized``/``issues`` from :func:`normalize_value` and ``approximate`` from
+    :func:`is_approximate_value`; spans below the field's threshold move to
+    ``result.dropped`` (kept for audit, normalized and checked too).  Each field's chosen
+    value (:func:`extractor.types.best_span`, the value the Parquet ``<f>`` column holds) is
+    marked ``chosen``.  ``result.violations`` gets, in this order, one message per missing
+    required field, per kept value that fails its type or hint
     (``签约日期='上海静安置业有限公司': not a valid date``), per class label outside the
     choices, and per rule that is broken or could not be checked (:func:`check_rule`); a
     rule's message is also added to the issues of the chosen values it concerns.  With the
@@ -318,6 +336,7 @@ def validate(schema: Schema, result: DocumentResult, text: str | None = None) ->
         kept: list[Span] = []
         for span in spans or []:
             span.normalized, span.issues = normalize_value(f, span.text)
+            span.approximate = is_approximate_value(f, span.text)
             span.chosen = False
             if span.confidence < f.threshold:
                 result.dropped.append(span)

@@ -141,7 +141,7 @@ def render(
     ``app_support.md_text`` so that document text rendered as Markdown stays text; the CLI
     prints cells as they are.  Table rows carry the status words of ``pipelines.review``:
     ``ok``, ``issue: ...``, ``dropped: below threshold ...`` and ``not found``."""
-    from pipelines.review import NOT_FOUND, SpanView, html_report, status_text
+    from pipelines.review import NOT_FOUND, SpanView, html_report, normalized_text, status_text
 
     if fmt == "json":
         payload = {"source": source, "model": model, **result.to_dict()}
@@ -172,13 +172,12 @@ def render(
         if not spans and not dropped.get(f.name):
             rows.append([f.name, "", "", "", "", NOT_FOUND])
         for s in spans:
-            norm = "" if s.normalized is None else json.dumps(s.normalized, ensure_ascii=False)
             rows.append(
                 [
                     f.name,
                     s.text,
                     f"{s.confidence:.3f}",
-                    norm,
+                    normalized_text(s.normalized, s.approximate),
                     f"{s.start}-{s.end}",
                     status(s, "issue" if s.issues else "ok", f.threshold),
                 ]
@@ -188,13 +187,12 @@ def render(
                     [f"{f.name}.{part}", p.text, f"{p.confidence:.3f}", "", f"{p.start}-{p.end}", "ok"]
                 )
         for s in dropped.get(f.name, []):
-            norm = "" if s.normalized is None else json.dumps(s.normalized, ensure_ascii=False)
             rows.append(
                 [
                     f.name,
                     s.text,
                     f"{s.confidence:.3f}",
-                    norm,
+                    normalized_text(s.normalized, s.approximate),
                     f"{s.start}-{s.end}",
                     status(s, "dropped", f.threshold),
                 ]
@@ -787,6 +785,10 @@ def finetune_cmd(
     figures = f", eval F1 {ev['f1']:.3f}" if ev else ""
     click.echo(f"adapter written to {output} ({card['steps']} steps, loss {card['loss']}{figures})")
 
+
+from pipelines.serve import serve_cmd  # noqa: E402  (seqgpt serve lives in its own module)
+
+main.add_command(serve_cmd)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -103,15 +103,17 @@ class ModelConfig:
         }
         return {k: v for k, v in options.items() if v is not None}
 
-    def load(self, device: str | None = None):
+    def load(self, device: str | None = None, *, cls: type | None = None, threads: int | None = None):
         """The loaded ``extractor.engine.Extractor`` (on ``device`` if given), with
-        ``threads`` torch threads when set."""
+        ``threads`` torch threads (this config's, else the caller's ``threads``, else the
+        machine's default, ``extractor.loading.default_threads``); ``cls``: a subclass to
+        build instead (``seqgpt serve``'s replicas load ``seqgpt.api.Extractor``)."""
         from extractor.engine import Extractor
         from extractor.loading import set_threads
 
-        if self.threads or (device or self.device) in ("cpu", "auto"):
-            set_threads(self.threads)  # None: the default for this machine
-        return Extractor.load(
+        if self.threads or threads or (device or self.device) in ("cpu", "auto"):
+            set_threads(self.threads or threads)  # None: the default for this machine
+        return (cls or Extractor).load(
             self.model,
             device=device or self.device,
             dtype=self.dtype,

@@ -138,9 +138,12 @@ def load_schema(fields: str | None, schema_file: str | None, records=(), summary
 
 
 # ------------------------------------------------------------------------------ model
-def model_options(f: Callable | None = None, *, device: bool = True, compile: bool = True):
-    """--model and --dtype, with --device and --compile unless turned off (``seqgpt run``:
-    actors decide the device)."""
+def model_options(
+    f: Callable | None = None, *, device: bool = True, compile: bool = True, threads_help: str | None = None
+):
+    """--model, --dtype, --quantize and --threads, with --device and --compile unless turned
+    off (``seqgpt run``: actors decide the device); ``threads_help``: the --threads help of a
+    command whose default differs (``seqgpt serve``: per replica)."""
 
     def decorate(f: Callable) -> Callable:
         options = [click.option("--model", default=None, metavar="ID_OR_DIR", help=MODEL_HELP)]
@@ -165,7 +168,8 @@ def model_options(f: Callable | None = None, *, device: bool = True, compile: bo
                 "--threads",
                 type=click.IntRange(min=1),
                 default=None,
-                help="torch CPU threads (per extraction actor in `seqgpt run`; default: "
+                help=threads_help
+                or "torch CPU threads (per extraction actor in `seqgpt run`; default: "
                 + (
                     "the cores divided among actors and readers)."
                     if not device

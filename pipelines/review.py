@@ -52,6 +52,7 @@ __all__ = [
     "highlight_html",
     "html_report",
     "missing_fields",
+    "normalized_text",
     "prompt_lines",
     "report_page",
     "schema_view",
@@ -91,6 +92,7 @@ class SpanView:
     threshold: float = 0.0
     issues: tuple[str, ...] = ()
     normalized: Any = None
+    approximate: bool = False  # the text states the amount or date only roughly (约30万元)
 
     @property
     def key(self) -> str:
@@ -131,6 +133,7 @@ def collect_spans(result: DocumentResult, schema) -> list[SpanView]:
                 threshold=thresholds.get(span.field, 0.0),
                 issues=tuple(span.issues or ()),
                 normalized=span.normalized,
+                approximate=bool(getattr(span, "approximate", False)),
             )
         )
 
@@ -157,8 +160,11 @@ def side_text(values: Sequence[str]) -> str:
     return " | ".join(values) if values else NOT_FOUND
 
 
-def _normalized_text(normalized: Any) -> str:
-    return "" if normalized is None else json.dumps(normalized, ensure_ascii=False)
+def normalized_text(normalized: Any, approximate: bool = False) -> str:
+    """A normalized value in a table cell (JSON), ``(approximate)`` after a value the text
+    states only roughly."""
+    text = "" if normalized is None else json.dumps(normalized, ensure_ascii=False)
+    return f"{text} (approximate)".strip() if approximate else text
 
 
 def value_rows(views: Iterable[SpanView], missing: Iterable[str] = ()) -> list[dict[str, Any]]:
@@ -173,7 +179,7 @@ def value_rows(views: Iterable[SpanView], missing: Iterable[str] = ()) -> list[d
                 "confidence": round(v.confidence, 4),
                 "start": v.start,
                 "end": v.end,
-                "normalized": _normalized_text(v.normalized),
+                "normalized": normalized_text(v.normalized, v.approximate),
                 "status": status_text(v),
             }
         )
@@ -409,7 +415,7 @@ def _values_table(views: Sequence[SpanView], missing: Sequence[str], result: Doc
         body.append(
             f'<tr class="seqgpt-{v.status}" data-field="{_e(v.field)}" data-start="{v.start}" data-end="{v.end}">'
             f"<td>{_e(v.field)}</td><td>{_e(v.text)}</td><td>{v.confidence:.3f}</td>"
-            f"<td>{v.start}-{v.end}</td><td>{_e(_normalized_text(v.normalized))}</td>"
+            f"<td>{v.start}-{v.end}</td><td>{_e(normalized_text(v.normalized, v.approximate))}</td>"
             f"<td>{_e(status_text(v))}</td></tr>"
         )
     for c in schema.classification_fields:

@@ -329,12 +329,11 @@ class ExtractStage:
     """
 
     def __init__(self, config: RunConfig):
-        if not config.on_gpu:
-            from extractor.loading import set_threads
-
-            set_threads(max(1, int(config.model.threads or config.threads_per_actor or 1)))
         self.config = config
-        self.extractor = config.model.load(device="cuda" if config.on_gpu else "cpu")
+        threads = (
+            None if config.on_gpu else max(1, int(config.model.threads or config.threads_per_actor or 1))
+        )
+        self.extractor = config.model.load(device="cuda" if config.on_gpu else "cpu", threads=threads)
         self.untrained = bool(self.extractor.untrained)
 
     def __call__(self, batch: pa.Table) -> pa.Table:

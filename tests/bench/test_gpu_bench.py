@@ -10,6 +10,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "bench" / "gpu.py"
 GENERATE, OURS, BEAM = "generate greedy", "ours greedy", "generate beam4 rp2.0"
+SDPA, ENGINE = "ours greedy sdpa", "ours engine"
 
 
 def run_script(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -28,7 +29,7 @@ def test_cpu_smoke_reports_every_method_and_batch(tmp_path):
     assert report["device"].startswith("CPU")
     assert report["errors"] == [] and report["skipped"] == []
     rows = {(r["method"], r["batch"]): r for r in report["rows"]}
-    assert set(rows) == {(m, b) for m in (GENERATE, OURS, BEAM) for b in (1, 3)}
+    assert set(rows) == {(m, b) for m in (GENERATE, OURS, BEAM, SDPA, ENGINE) for b in (1, 3)}
     for (_method, batch), r in rows.items():
         assert r["docs_per_s"] > 0 and r["seconds_p50"] > 0
         assert abs(r["docs_per_s"] - batch / r["seconds_p50"]) < 1e-6 * r["docs_per_s"]
@@ -36,19 +37,23 @@ def test_cpu_smoke_reports_every_method_and_batch(tmp_path):
         base = rows[(GENERATE, batch)]["docs_per_s"]
         assert abs(r["vs_generate"] - r["docs_per_s"] / base) < 1e-9
 
-    # our decoder, forced to write exactly 8 tokens, writes generate's tokens, row for row
+    # our decoder, forced to write exactly 8 tokens, writes generate's tokens, row for row,
+    # with transformers' eager BLOOM attention and with ours through SDPA
     for batch in (1, 3):
-        ours, ref = rows[(OURS, batch)], rows[(GENERATE, batch)]
-        assert ours["same_tokens"] is True and ours["rows_differing"] == 0
-        assert ours["first_row_tokens"] == ref["first_row_tokens"]
+        for method in (OURS, SDPA):
+            ours, ref = rows[(method, batch)], rows[(GENERATE, batch)]
+            assert ours["same_tokens"] is True and ours["rows_differing"] == 0, method
+            assert ours["first_row_tokens"] == ref["first_row_tokens"]
         assert len(ref["first_row_tokens"]) == 8
+        # the engine asks two label groups per ticket under the grammar: 2 answers per document
+        assert rows[(ENGINE, batch)]["new_tokens_written"] > 0 and "same_tokens" not in rows[(ENGINE, batch)]
     # not a degenerate comparison: the model writes more than one distinct token
     assert len(set(rows[(GENERATE, 1)]["first_row_tokens"])) > 1
     # beam search is a different method: it is not compared token for token
     assert "same_tokens" not in rows[(BEAM, 3)]
 
     lat = {r["method"]: r for r in report["latency"]}
-    assert set(lat) == {GENERATE, OURS, BEAM}
+    assert set(lat) == {GENERATE, OURS, BEAM, SDPA, ENGINE}
     for r in lat.values():
         assert r["runs"] == 3 and 0 < r["p50_ms"] <= r["p99_ms"]
     assert lat[GENERATE]["speedup_vs_generate"] == 1.0
@@ -69,6 +74,10 @@ def test_over_budget_measurements_are_listed_as_skipped(tmp_path):
         f"{OURS} batch 2",
         f"{GENERATE} latency",
         f"{OURS} latency",
+        f"{ENGINE} batch 2",
+        f"{ENGINE} latency",
+        f"{SDPA} batch 2",
+        f"{SDPA} latency",
     ]
     assert "skipped (over --budget-s 0 s)" in proc.stdout
 

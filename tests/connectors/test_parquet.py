@@ -72,13 +72,20 @@ def test_output_schema_layout():
     assert schema.names == [
         "doc_id", "source", "pages",
         "甲方", "甲方_all", "甲方_confidence", "甲方_offsets", "甲方_issues", "甲方_dropped",
-        "合同金额", "合同金额_all", "合同金额_confidence", "合同金额_offsets", "合同金额_amount", "合同金额_currency", "合同金额_issues", "合同金额_dropped",
-        "签约日期", "签约日期_all", "签约日期_confidence", "签约日期_offsets", "签约日期_normalized", "签约日期_issues", "签约日期_dropped",
-        "联系电话", "联系电话_all", "联系电话_confidence", "联系电话_offsets", "联系电话_normalized", "联系电话_issues", "联系电话_dropped",
-        "身份证号", "身份证号_all", "身份证号_confidence", "身份证号_offsets", "身份证号_normalized", "身份证号_issues", "身份证号_dropped",
-        "员工人数", "员工人数_all", "员工人数_confidence", "员工人数_offsets", "员工人数_normalized", "员工人数_issues", "员工人数_dropped",
-        "税率", "税率_all", "税率_confidence", "税率_offsets", "税率_normalized", "税率_issues", "税率_dropped",
-        "项目阶段", "项目阶段_all", "项目阶段_confidence", "项目阶段_offsets", "项目阶段_normalized", "项目阶段_issues", "项目阶段_dropped",
+        "合同金额", "合同金额_all", "合同金额_confidence", "合同金额_offsets", "合同金额_amount", "合同金额_currency",
+        "合同金额_approximate", "合同金额_issues", "合同金额_dropped",
+        "签约日期", "签约日期_all", "签约日期_confidence", "签约日期_offsets", "签约日期_normalized",
+        "签约日期_approximate", "签约日期_issues", "签约日期_dropped",
+        "联系电话", "联系电话_all", "联系电话_confidence", "联系电话_offsets", "联系电话_normalized", "联系电话_issues",
+        "联系电话_dropped",
+        "身份证号", "身份证号_all", "身份证号_confidence", "身份证号_offsets", "身份证号_normalized", "身份证号_issues",
+        "身份证号_dropped",
+        "员工人数", "员工人数_all", "员工人数_confidence", "员工人数_offsets", "员工人数_normalized",
+        "员工人数_approximate", "员工人数_issues", "员工人数_dropped",
+        "税率", "税率_all", "税率_confidence", "税率_offsets", "税率_normalized", "税率_approximate", "税率_issues",
+        "税率_dropped",
+        "项目阶段", "项目阶段_all", "项目阶段_confidence", "项目阶段_offsets", "项目阶段_normalized", "项目阶段_issues",
+        "项目阶段_dropped",
         "合同类型", "合同类型_confidence",
         "violations", "model", "run_id", "extracted_at",
     ]  # fmt: skip
@@ -88,6 +95,7 @@ def test_output_schema_layout():
     assert t["甲方_offsets"] == pa.list_(pa.struct([("start", pa.int32()), ("end", pa.int32())]))
     assert t["合同金额_amount"] == AMOUNT_TYPE == pa.decimal128(22, 4)
     assert t["员工人数_normalized"] == pa.int64() and t["签约日期_normalized"] == pa.string()
+    assert t["合同金额_approximate"] == t["签约日期_approximate"] == t["税率_approximate"] == pa.bool_()
     assert t["合同类型_confidence"] == pa.float32() and t["violations"] == pa.list_(pa.string())
     assert t["extracted_at"] == pa.timestamp("us", tz="UTC")
     assert not schema.field("doc_id").nullable
@@ -139,6 +147,7 @@ def test_result_to_row_picks_the_best_value_and_normalizes():
     assert row["签约日期_normalized"] == "2024-03-15"
     assert row["员工人数_normalized"] == 1200 and row["税率_normalized"] == "13"
     assert row["项目阶段_normalized"] == "验收"
+    assert row["合同金额_approximate"] is False and row["签约日期_approximate"] is False
     # a field without values, and one the result does not mention at all
     for name in ("联系电话", "身份证号"):
         assert row[name] is None and row[f"{name}_all"] == [] and row[f"{name}_offsets"] == []
@@ -193,6 +202,64 @@ def test_issues_and_dropped_values_reach_their_columns_and_survive_a_parquet_rou
     got = back.to_pylist()[0]
     assert got["身份证号_dropped"][0]["value"] == "110105194912310021"
     assert got["签约日期_issues"] == ["上海静安置业有限公司: not a valid date"]
+
+
+def test_approximate_values_get_their_flag_next_to_the_normalized_column():
+    fields = [("金额", "money"), ("日期", "date"), ("人数", "integer"), ("甲方", "text")]
+    fuzzy = span("金额", "大概五十万左右", 3, 0.8, {"amount": "500000.00", "currency": None})
+    fuzzy.approximate = True
+    month = span("日期", "2023年3月中旬", 20, 0.7, "2023-03")
+    month.approximate = True
+    result = DocumentResult(values={"金额": [fuzzy], "日期": [month], "人数": [], "甲方": []})
+    row = result_to_row({"doc_id": "d"}, result, fields, [], "m", "r", extracted_at=AT)
+    # the verbatim text, the normalized value (never passed off as exact) and the flag
+    assert (row["金额"], row["金额_amount"], row["金额_approximate"]) == (
+        "大概五十万左右",
+        Decimal("500000.0000"),
+        True,
+    )
+    assert (row["日期"], row["日期_normalized"], row["日期_approximate"]) == (
+        "2023年3月中旬",
+        "2023-03",
+        True,
+    )
+    assert row["人数_approximate"] is None  # no value: null, like its normalized column
+    assert "甲方_approximate" not in row and "甲方_approximate" not in output_schema(fields).names
+    table = pa.Table.from_pylist([row], schema=output_schema(fields))
+    assert table.column("金额_approximate").to_pylist() == [True]
+
+
+def test_the_output_adapter_writes_the_approximate_flag_in_data_and_record_rows():
+    """seqgpt run's rows (and seqgpt.Results.to_arrow) are shaped by OutputAdapter: the flag
+    set by validation reaches the data row and the record rows, and both fit their tables."""
+    from connectors.parquet import OutputAdapter
+    from extractor.schema import Schema
+
+    schema = Schema.parse("车牌号, 损失金额, 签约日期", records=["车辆: 车牌号, 损失金额"])
+    text = "京A12345 损失约3万元；沪B67890 损失2万元。签约日期：2023年3月中旬。"
+    result = DocumentResult(
+        values={
+            "车牌号": [Span("车牌号", "京A12345", 0, 7, 0.9), Span("车牌号", "沪B67890", 15, 22, 0.9)],
+            "损失金额": [Span("损失金额", "约3万元", 10, 14, 0.95), Span("损失金额", "2万元", 25, 28, 0.9)],
+            "签约日期": [Span("签约日期", "2023年3月中旬", 34, 43, 0.9)],
+        }
+    )
+    schema.validate(result, text)
+    adapter = OutputAdapter(schema, model="m", run_id="r")
+    row, records = adapter.shape({"doc_id": "d", "source": "d.txt", "pages": 1}, result, extracted_at=AT)
+    assert (row["损失金额"], row["损失金额_amount"], row["损失金额_approximate"]) == (
+        "约3万元",
+        Decimal("30000.0000"),
+        True,
+    )
+    assert (row["签约日期_normalized"], row["签约日期_approximate"]) == ("2023-03", True)
+    assert "车牌号_approximate" not in row
+    by_plate = {r["车牌号"]: r["损失金额_approximate"] for r in records["车辆"]}
+    assert by_plate == {"京A12345": True, "沪B67890": False}
+    data, record_tables, misfits = adapter.tables([(row, records)])
+    assert misfits == {} and data.column("损失金额_approximate").to_pylist() == [True]
+    assert data.schema.field("签约日期_approximate").type == pa.bool_()
+    assert record_tables["车辆"].column("损失金额_approximate").to_pylist() == [True, False]
 
 
 def test_ties_go_to_the_earliest_offset_and_amount_edge_cases():

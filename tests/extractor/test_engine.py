@@ -135,3 +135,15 @@ def test_compiled_model_extracts_the_same_values(tiny_bloom_dir):
     texts = [DOC, DOC[:30]]
     a, b = eager.extract_batch(texts, schema), compiled.extract_batch(texts, schema)
     assert [_shape(r) for r in a] == [_shape(r) for r in b]
+
+
+def test_fields_as_a_string_or_a_list(tiny_extractor):
+    from extractor.schema import Schema
+
+    text = "甲方：北京云杉科技有限公司，乙方：上海海川贸易有限公司。"
+    ref = tiny_extractor.extract(text, Schema.parse("甲方,乙方"))
+    for fields in ("甲方,乙方", ["甲方", "乙方"], "甲方，乙方"):
+        got = tiny_extractor.extract(text, fields)
+        assert {k: [(s.text, s.start) for s in v] for k, v in got.values.items()} == {
+            k: [(s.text, s.start) for s in v] for k, v in ref.values.items()
+        }

@@ -11,6 +11,7 @@ import pytest
 from extractor.normalize import (
     NORMALIZERS,
     id_check_digit,
+    is_approximate,
     normalize_date,
     normalize_integer,
     normalize_money,
@@ -455,6 +456,92 @@ def test_percent(text, value):
 @pytest.mark.parametrize("text", ["12", "0.13", "abc", "", None])
 def test_not_a_percent(text):
     assert normalize_percent(text) is None
+
+
+# --------------------------------------------------------------------------------------
+# approximate amounts and dates: normalized where the text allows, always flagged
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "currency"),
+    [
+        ("大概五十万左右", "500000.00", None),
+        ("约30万元", "300000.00", "CNY"),
+        ("30万元上下", "300000.00", "CNY"),
+        ("五十多万", "500000.00", None),  # more than 500000: its lower bound, never 50
+        ("30余万元", "300000.00", "CNY"),  # was 30.00 before 余 was understood
+        ("十来万", "100000.00", None),
+        ("十几万元", "100000.00", "CNY"),
+        ("一千多元", "1000.00", "CNY"),
+        ("上百万元", "1000000.00", "CNY"),
+        ("近百万", "1000000.00", None),
+        ("约¥30,000", "30000.00", "CNY"),
+        ("about $2M", "2000000.00", "USD"),
+        ("~500 EUR", "500.00", "EUR"),
+        ("30万元以上", "300000.00", "CNY"),
+        ("不超过5万元", "50000.00", "CNY"),
+    ],
+)
+def test_approximate_amounts_are_normalized_and_flagged(text, amount, currency):
+    assert normalize_money(text) == {"amount": amount, "currency": currency}
+    assert is_approximate(text, "number") is True
+
+
+@pytest.mark.parametrize("text", ["几十万", "数百万元", "几千块"])
+def test_a_magnitude_without_a_number_has_no_amount(text):
+    assert normalize_money(text) is None and normalize_integer(text) is None
+    assert is_approximate(text) is True
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("五十多人", 50), ("约120人", 120), ("30余万", 300000), ("近千人", 1000)]
+)
+def test_approximate_counts(text, value):
+    assert normalize_integer(text) == value and is_approximate(text) is True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "¥2,380.00元", "人民币壹万贰仟叁佰肆拾伍元陆角柒分", "5万元", "RMB 1,000,000", "USD 3,400.50",
+        "12.5 万元", "100 dollars", "€1.234,56", "伍拾万元整", "120人", "12.5%",
+        # 约 of 合约/签约, 许 of 许可费, 余 of 余额, 上 of 上一年度: words, not hedges
+        "合约金额30万元", "许可费30万元", "余额30万元", "上一年度营业额300万元",
+    ],
+)  # fmt: skip
+def test_exact_amounts_are_not_approximate(text):
+    assert is_approximate(text, "number") is False
+
+
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("三月中旬", None),  # no year: nothing to normalize to
+        ("2023年3月中旬", "2023-03"),
+        ("2023年9月初", "2023-09"),
+        ("2024年5月底", "2024-05"),
+        ("2023年底", None),
+        ("early March 2023", "2023-03"),
+        ("约2023年9月", "2023-09"),
+        ("2023年第三季度", None),
+    ],
+)
+def test_approximate_dates_keep_only_what_the_text_says(text, iso):
+    assert normalize_date(text) == iso
+    assert is_approximate(text, "date") is True
+
+
+@pytest.mark.parametrize(
+    "text", ["2023年9月12日", "2023-09-12", "Sep 12, 2023", "12/09/2023", "2023年9月", "二〇二三年九月十二日"]
+)
+def test_exact_dates_are_not_approximate(text):
+    assert is_approximate(text, "date") is False
+
+
+def test_is_approximate_on_other_input():
+    assert is_approximate(None) is False and is_approximate("约30万", "colour") is False
+    assert is_approximate("", "date") is False
 
 
 # --------------------------------------------------------------------------------------

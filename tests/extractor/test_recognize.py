@@ -118,3 +118,10 @@ def test_candidates_are_fast_and_cached(spec):
     again = candidate_spans(Field.parse(spec), long_text)
     t2 = time.perf_counter()
     assert first == again and (t2 - t1) < max(0.01, (t1 - t0) / 5)
+
+
+def test_a_limit_is_never_cut_into_its_opposite():
+    text = "本合同金额不超过5万元，另付约3万元。"
+    got = _values("合同金额", text)
+    assert "不超过5万元" in got and "5万元" in got and "约3万元" in got
+    assert not any(v.startswith("超过") for v in got)  # 不超过 (at most) never read as 超过 (more than)

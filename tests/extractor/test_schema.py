@@ -11,7 +11,7 @@ import yaml
 from extractor.normalize import id_check_digit
 from extractor.schema import FIELD_TYPES, Field, Rule, Schema, SchemaError, infer_type
 from extractor.types import ClassLabel, DocumentResult, Span, best_span
-from extractor.validation import normalize_value
+from extractor.validation import is_approximate_value, normalize_value
 
 EXAMPLE = "甲方, 乙方, 合同金额, 签约日期(YYYY-MM-DD), 身份证号(18位), 项目阶段(立项/招标/实施/验收), 负责人(姓名+职务)"
 
@@ -892,3 +892,108 @@ def test_module_imports_no_heavy_dependencies():
         "connectors",
         "pipelines",
     }
+
+
+# --------------------------------------------------------------------------------------
+# approximate values
+# --------------------------------------------------------------------------------------
+
+
+def test_validate_flags_approximate_values_and_json_says_so():
+    schema = Schema.parse("合同金额, 签约日期, 人数, 甲方")
+    result = DocumentResult(
+        values={
+            "合同金额": [span("合同金额", "大概五十万左右"), span("合同金额", "¥2,380.00元")],
+            "签约日期": [span("签约日期", "三月中旬"), span("签约日期", "2023年3月中旬")],
+            "人数": [span("人数", "五十多人")],
+            "甲方": [span("甲方", "约翰公司")],  # a text field is never approximate, whatever it says
+        }
+    )
+    schema.validate(result)
+    fuzzy, exact = result.values["合同金额"]
+    assert (fuzzy.approximate, fuzzy.normalized) == (True, {"amount": "500000.00", "currency": None})
+    assert (exact.approximate, exact.normalized) == (False, {"amount": "2380.00", "currency": "CNY"})
+    no_year, month = result.values["签约日期"]
+    assert (no_year.approximate, no_year.normalized, no_year.issues) == (
+        True,
+        None,
+        ["approximate date, not normalized"],
+    )
+    assert (month.approximate, month.normalized, month.issues) == (True, "2023-03", [])
+    assert result.values["人数"][0].approximate and result.values["人数"][0].normalized == 50
+    assert result.values["甲方"][0].approximate is False
+    fields = result.to_dict()["fields"]
+    assert fields["合同金额"][0]["approximate"] is True and fields["合同金额"][0]["text"] == "大概五十万左右"
+    assert "approximate" not in fields["合同金额"][1]  # exact values keep their old JSON
+    assert fields["签约日期"][0] == {
+        "text": "三月中旬",
+        "start": 0,
+        "end": 4,
+        "confidence": 0.9,
+        "approximate": True,
+        "issues": ["approximate date, not normalized"],
+    }
+
+
+def test_a_date_that_is_not_a_date_is_still_not_a_valid_date():
+    assert normalize_value(Field.parse("签约日期"), "上海静安置业有限公司") == (None, ["not a valid date"])
+    assert is_approximate_value(Field.parse("签约日期"), "上海静安置业有限公司") is False
+
+
+def test_records_keep_the_approximate_flag():
+    schema = Schema.parse("车牌号, 损失金额", records=["车辆: 车牌号, 损失金额"])
+    text = "京A12345 损失约3万元；沪B67890 损失2万元。"
+    result = DocumentResult(
+        values={
+            "车牌号": [Span("车牌号", "京A12345", 0, 7, 0.9), Span("车牌号", "沪B67890", 15, 22, 0.9)],
+            "损失金额": [Span("损失金额", "约3万元", 10, 14, 0.9), Span("损失金额", "2万元", 25, 28, 0.9)],
+        }
+    )
+    schema.validate(result, text)
+    by_plate = {r.values["车牌号"].text: r.values["损失金额"] for r in result.records}
+    assert by_plate["京A12345"].approximate is True and by_plate["沪B67890"].approximate is False
+
+
+# --------------------------------------------------------------------------------------
+# as_schema: the one place where fields become a Schema
+# --------------------------------------------------------------------------------------
+
+
+def test_as_schema_accepts_a_string_a_list_a_mapping_a_path_and_a_schema(tmp_path):
+    from pathlib import Path
+
+    from extractor.schema import as_schema
+
+    s = Schema.parse("甲方, 乙方")
+    assert as_schema(s) is s
+    assert [f.name for f in as_schema("person,company")] == ["person", "company"]
+    assert [f.name for f in as_schema("甲方，乙方、合同金额")] == ["甲方", "乙方", "合同金额"]
+    listed = as_schema(["person", "项目阶段(立项,招标)", {"name": "开始", "type": "date"}, Field("备注")])
+    assert [f.prompt_label for f in listed] == ["person", "项目阶段(立项,招标)", "开始", "备注"]
+    assert listed.field("项目阶段").choices == ["立项", "招标"]
+    assert [f.name for f in as_schema(("a, b", "c"))] == ["a", "b", "c"]  # a list item may be a comma list
+    assert [f.name for f in as_schema({"fields": ["a", "b"], "rules": ["a != b"]})] == ["a", "b"]
+    assert [f.name for f in as_schema(Field.parse("签约日期(YYYY-MM-DD)"))] == ["签约日期"]
+    path = Path(tmp_path) / "s.yaml"
+    Schema.parse("甲方, 乙方", name="c").save(path)
+    assert as_schema(path).name == "c"
+    assert [f.name for f in as_schema(str(path))] == [str(path)]  # a string is always a field list
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (None, "comma list"),
+        ("", "empty field list"),
+        ([], "empty field list"),
+        ([1], "a field must be a string"),
+        (42, "got int"),
+        (b"a,b", "got bytes"),
+        ("a(b", "unbalanced parentheses"),
+    ],
+)
+def test_as_schema_errors_say_what_is_accepted(value, message):
+    from extractor.schema import as_schema
+
+    with pytest.raises(SchemaError, match=re.escape(message)):
+        as_schema(value)

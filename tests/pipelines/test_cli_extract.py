@@ -204,6 +204,27 @@ def test_schema_command_shows_records_and_summary(tmp_path):
     assert json.loads(res.stdout)["records"] == ["车辆: 车牌号, 驾驶人", "人员: 驾驶人, 电话"]
 
 
+def test_table_marks_approximate_values():
+    from extractor.schema import Schema
+    from extractor.types import DocumentResult, Span
+    from pipelines.cli import render
+
+    schema = Schema.parse("合同金额, 签约日期")
+    result = DocumentResult(
+        values={
+            "合同金额": [Span("合同金额", "约30万元", 5, 10, 0.8)],
+            "签约日期": [Span("签约日期", "三月中旬", 15, 19, 0.7)],
+        }
+    )
+    schema.validate(result)
+    lines = render(result, schema, "table").splitlines()
+    amount = next(line for line in lines if line.startswith("合同金额"))
+    assert '"amount": "300000.00"' in amount and "(approximate)" in amount
+    date = next(line for line in lines if line.startswith("签约日期"))
+    # the flag in the normalized column, the problem in the status column
+    assert "(approximate)" in date and date.endswith("issue: approximate date, not normalized")
+
+
 def test_extract_int8_with_threads_gives_verbatim_values_and_sets_threads(model_dir):
     import torch
 

@@ -89,3 +89,20 @@ def test_the_config_travels_to_the_workers_whole():
         "keep_text": True,
         "run_id": c.run_id,
     }
+
+
+def test_model_load_threads_the_configs_then_the_callers(tiny_bloom_dir):
+    """A CPU actor loads with the run's threads per actor unless --threads says otherwise (the
+    load must not reset them to the machine default)."""
+    import torch
+
+    from pipelines.config import ModelConfig
+
+    before = torch.get_num_threads()
+    try:
+        ModelConfig(str(tiny_bloom_dir), device="cpu").load(threads=3)
+        assert torch.get_num_threads() == 3
+        ModelConfig(str(tiny_bloom_dir), device="cpu", threads=2).load(threads=3)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

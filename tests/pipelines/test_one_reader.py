@@ -149,3 +149,20 @@ def test_the_same_ticket_gives_the_same_values_and_offsets_everywhere(pipeline_r
     assert sum(len(v) for v in found.values()) > 0, "the tiny model found nothing to compare"
     assert found == spans_of(app["fields"])
     assert without_confidence(found) == without_confidence(spans_of_row(row, names))
+
+
+@pytest.mark.slow
+def test_seqgpt_serve_reads_the_same_text_as_the_pipeline(inputs, pipeline_rows):
+    """`seqgpt serve`'s request reader (no server needed): a PDF in `pdf_base64` and a ticket's
+    text in `text` become the cleaned text the pipeline stored, so its offsets are the job's."""
+    import base64
+
+    from pipelines.serve import parse_request
+
+    _, pdf = inputs
+    body = {"pdf_base64": base64.b64encode(pdf.read_bytes()).decode(), "fields": "甲方"}
+    job = parse_request(json.dumps(body).encode(), "extract", {})
+    assert job.text == pipeline_rows["contracts"]["text"]
+    body = {"text": TICKET["text"], "fields": TICKET_FIELDS}
+    job = parse_request(json.dumps(body, ensure_ascii=False).encode(), "extract", {})
+    assert job.text == pipeline_rows["tickets"]["text"] != TICKET["text"]
