@@ -175,7 +175,7 @@ def _load_adapter(path: Path, **kwargs) -> LoadedModel:
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         raise ModelLoadError(f"could not apply the adapter {path} to {base!r}: {exc}") from exc
     merged.eval()
-    lm.quantized = _quantize(merged, quantize, lm.device)
+    lm.quantized = _quantize(merged, quantize, lm.device, lm.tokenizer)
     if compile:
         _compile(merged)
         lm.compiled = True
@@ -224,7 +224,7 @@ def resolve_quantize(quantize: str | None, device: str, model_id: str | None) ->
     return quantize
 
 
-def _quantize(model, quantize: str, device: str) -> str | None:
+def _quantize(model, quantize: str, device: str, tokenizer=None) -> str | None:
     if quantize != "int8":
         return None
     if device != "cpu":
@@ -233,7 +233,7 @@ def _quantize(model, quantize: str, device: str) -> str | None:
 
     if not available():
         raise ModelLoadError("this torch build has no int8 CPU kernels; use --quantize none")
-    quantize_int8(model)
+    quantize_int8(model, tokenizer)  # smoothed on the calibration prompts when the tokenizer is known
     return "int8"
 
 
@@ -428,7 +428,7 @@ def load_model(
 
         if use_sdpa(model):
             attention = "sdpa (alibi bias, extractor.bloom_sdpa)"
-    quantized = _quantize(model, quantize, dev)
+    quantized = _quantize(model, quantize, dev, tokenizer)
     compiled = False
     if compile:
         _compile(model)
