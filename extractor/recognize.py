@@ -33,6 +33,12 @@ MAX_SPAN_CHARS = 48
 _CN_NUM = "〇○零一二两三四五六七八九十百千万亿壹贰貳叁參肆伍陆陸柒捌玖拾佰仟萬億廿卅点"
 _APPROX_PRE = r"(?:约|大约|大概|近|逾|不超过|不高于|不少于|不低于|(?<!不)超过|将近|about|approximately|approx\.?|around|over|nearly)"
 _APPROX_POST = r"(?:左右|前后|上下|多|余|以上|以内|上旬|中旬|下旬|初|底|末)"
+# what a count is counted in, written after the number: 2台, 54岁, 1,200人次, 5 units, 4-year-old
+_COUNT_UNIT = (
+    r"人次|小时|公斤|千克|平方米|[个件台套张箱人次天页户份岁名位辆间本支只条把块双对批瓶包袋盒桶吨株头匹座栋层周年月项期]"
+    r"|-?year-old|years?\s+old|(?:units?|pcs|pieces?|seats?|hours?|days?|weeks?|months?|years?|people|persons?"
+    r"|items?|sets?|boxes?|copies|times|nights|rooms|vehicles?|cars?|kg|tons?|licen[cs]es?)\b"
+)
 _RUNS = {
     "date": re.compile(
         rf"(?:[0-9{_CN_NUM}年月日号號\-/.,]|[ \t](?=\S)|\b{_MON}|\b(?:st|nd|rd|th|of)\b|{_APPROX_PRE}|{_APPROX_POST})+",
@@ -45,7 +51,10 @@ _RUNS = {
         re.IGNORECASE,
     ),
     "phone": re.compile(r"(?:[0-9+\-()（）]|[ \t](?=\S)|转|分机|ext\.?|\bx\b|#)+", re.IGNORECASE),
-    "integer": re.compile(rf"(?:[0-9{_CN_NUM},]|{_APPROX_PRE}|{_APPROX_POST})+"),
+    "integer": re.compile(
+        rf"(?:[0-9{_CN_NUM},]|{_APPROX_PRE}|{_APPROX_POST}|(?<=[0-9{_CN_NUM}多余])[ \t]?(?:{_COUNT_UNIT}))+",
+        re.IGNORECASE,
+    ),
     "percent": re.compile(
         rf"(?:[0-9{_CN_NUM}.%‰成]|百分之|千分之|[ \t](?=\S)|percent|per\s?cent|pct)+", re.I
     ),
@@ -121,9 +130,18 @@ def _is_date(span: str) -> bool:
     return False
 
 
+_INTEGER = re.compile(  # one number, its approximate edges and at most one counting unit
+    rf"(?:{_APPROX_PRE}\s*)?[0-9{_CN_NUM}][0-9{_CN_NUM},.]*(?:\s*{_APPROX_POST})?"
+    rf"(?:[ \t]?(?:{_COUNT_UNIT}))?(?:\s*{_APPROX_POST})?",
+    re.IGNORECASE,
+)
+
+
 def _accepts(field, kind: str, span: str) -> bool:
     if kind == "date":
         return _is_date(span)
+    if kind == "integer" and not _INTEGER.fullmatch(span):
+        return False  # 5台2 is not one count
     if kind in _NEEDS and not _NEEDS[kind].search(span):
         return False
     from .validation import normalize_value
@@ -200,8 +218,8 @@ def _run_spans(field, kind: str, text: str):
     for run in _RUNS[kind].finditer(norm):
         a, b = run.span()
         for s in range(a, b):
-            if norm[s] in _BAD_EDGE or norm[s].isspace():
-                continue
+            if (norm[s] in _BAD_EDGE and not (kind == "phone" and norm[s] in "(（")) or norm[s].isspace():
+                continue  # a phone may open with its area code: (025) 4804 1936
             if s > 0 and _cls(norm[s]) is not None and _cls(norm[s - 1]) == _cls(norm[s]):
                 continue
             if kind in _STARTS and not _STARTS[kind].match(norm, s):

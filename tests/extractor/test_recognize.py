@@ -41,6 +41,7 @@ def test_amounts_say_they_are_amounts():
 
 def test_phones_ids_percents_choices_and_codes():
     assert {"010-82561234", "13812345678"} <= _values("联系电话")
+    assert "(025) 4804 1936" in _values("联系电话", "Tel: (025) 4804 1936, fax 4804 1937")
     assert _values("身份证号") == {"11010519491231002X"}
     assert (
         _values("身份证号", TEXT.replace("11010519491231002X", "110105194912310021")) == set()
@@ -54,6 +55,17 @@ def test_phones_ids_percents_choices_and_codes():
         and "北京云杉数据科技有限公司" not in codes
     )
     assert _values("甲方") is None and _values("备注") is None  # free text: any span
+
+
+def test_counts_keep_their_unit_and_stay_one_number():
+    """docgen writes 数量 as ``2台`` / ``5 units``: a count field may end on its counting unit
+    (typed 数量 scored 0.0 F1 on held-out documents when only ``2`` was allowed)."""
+    table = "笔记本电脑 | 2台 | 4,383.5\n千兆交换机 | 1台 | 1,857.5"
+    assert _values("数量", table) == {"2", "2台", "1", "1台"}
+    assert {"5", "5 units"} <= _values("数量", "Quantity: 5 units; Unit price 20")
+    got = _values("人数", "共5台2箱，约30余人，1,200人次，4-year-old")
+    assert {"约30余人", "1,200人次", "5台", "4-year-old"} <= got
+    assert not {"5台2", "5台2箱", "台", "1,2"} & got  # one number per value, never a unit alone
 
 
 def test_typed_grammar_writes_only_candidates_or_none(tiny_tokenizer):
