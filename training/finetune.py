@@ -548,7 +548,7 @@ def _answer_loss_backward(peft_model, ids, mask, labels, chunk: int = LOSS_CHUNK
     for s in range(0, n, chunk):
         loss = F.cross_entropy(head(h_leaf[s : s + chunk]).float(), t[s : s + chunk], reduction="sum") / n
         loss.backward()
-        total += float(loss)
+        total += float(loss.detach())
     h.backward(h_leaf.grad)
     return total
 

@@ -49,8 +49,10 @@ def test_no_model_means_seqgpt_mini(monkeypatch):
     result = ex.extract(text, Schema.parse("人名,地名,机构名"))
     names = [s.text for s in result.values["人名"]]
     orgs = [s.text for s in result.values["机构名"]]
-    assert "李强" in names and "北京" not in names  # a trained model, unlike the random demo
-    assert "联合国" in orgs and "李强" not in orgs
+    places = [s.text for s in result.values["地名"]]
+    assert {"李强", "古特雷斯"} <= set(names) and "北京" not in names  # trained, unlike the demo
+    assert "北京" in places and "李强" not in places
+    assert "国务院" in orgs and not {"李强", "北京"} & set(orgs)
     for spans in result.values.values():
         for s in spans:
             assert text[s.start : s.end] == s.text
