@@ -36,6 +36,8 @@ grammar's allowed rows of a tied output head from them (``extractor.decoding``).
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
 
@@ -128,7 +130,9 @@ class Int8Linear(nn.Module):
         self.in_features, self.out_features = w.shape[1], w.shape[0]
         scales = (w.abs().amax(dim=1) / 127.0).clamp_min(1e-12).double()
         zeros = torch.zeros(w.shape[0], dtype=torch.long)
-        qw = torch.quantize_per_channel(w, scales, zeros, axis=0, dtype=torch.qint8)
+        with warnings.catch_warnings():  # fbgemm's prepack still takes a quantized tensor (torch 2.13)
+            warnings.filterwarnings("ignore", message=".*quantized tensor creation functions.*")
+            qw = torch.quantize_per_channel(w, scales, zeros, axis=0, dtype=torch.qint8)
         self._packed = torch.ops.quantized.linear_prepack(qw, None)
         bias = linear.bias.detach().float().clone() if linear.bias is not None else None
         self.register_buffer("bias", bias, persistent=False)
