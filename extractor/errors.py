@@ -10,7 +10,8 @@ standard-library base too (``SchemaError`` is a ``ValueError``, ``ModelLoadError
 Where each one lives: ``SchemaError`` here (the schema and summary modules share it),
 ``ExtractionError`` in ``extractor.engine``, ``ModelLoadError`` in ``extractor.loading``,
 ``MiniUnavailable`` in ``extractor.mini``, ``ConnectorError`` in ``connectors.records``,
-``PipelineError`` in ``pipelines.run``.
+``PipelineError`` in ``pipelines.run``, ``DatasetError`` in ``training.datasets``,
+``FinetuneError`` in ``training.finetune``.
 
 Standard library only.
 """

@@ -498,13 +498,10 @@ def eval_cmd(
     import time
 
     from extractor.schema import SchemaError
-    from training.datasets import DatasetError, load_dataset
+    from training.datasets import load_dataset
     from training.evaluate import evaluate
 
-    try:
-        data = load_dataset(dataset, split, subset=subset, limit=limit)
-    except DatasetError as exc:  # not a SeqgptError (yet): training/datasets.py keeps its own base
-        raise click.ClickException(str(exc)) from exc
+    data = load_dataset(dataset, split, subset=subset, limit=limit)  # DatasetError: the group's handler
     t0 = time.perf_counter()
     params = {
         "model": model,
@@ -766,7 +763,7 @@ def finetune_cmd(
     data, steps, tokens, loss, eval figures and this command.
     """
     from extractor.loading import resolve_device
-    from training.finetune import FinetuneConfig, FinetuneError, finetune
+    from training.finetune import FinetuneConfig, finetune
 
     device = resolve_device(device)
     cfg = FinetuneConfig(
@@ -777,10 +774,7 @@ def finetune_cmd(
         schedule=schedule,
         keep_checkpoints=keep_checkpoints, command=_finetune_command(click.get_current_context()),
     )  # fmt: skip
-    try:
-        card = finetune(cfg, log=lambda s: click.echo(s, err=True))
-    except FinetuneError as exc:  # not a SeqgptError (yet): training/finetune.py keeps its own base
-        raise click.ClickException(str(exc)) from exc
+    card = finetune(cfg, log=lambda s: click.echo(s, err=True))  # FinetuneError: the group's handler
     ev = card["evals"][-1] if card["evals"] else None
     figures = f", eval F1 {ev['f1']:.3f}" if ev else ""
     click.echo(f"adapter written to {output} ({card['steps']} steps, loss {card['loss']}{figures})")

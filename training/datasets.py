@@ -49,6 +49,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from extractor.errors import SeqgptError
+
 __all__ = [
     "DATASETS",
     "MSRA_LABELS",
@@ -102,7 +104,7 @@ _ROLES = {"B": _BEGIN, "I": _INSIDE, "M": _INSIDE, "E": _END, "L": _END, "S": _S
 _OUTSIDE = ("O", "")
 
 
-class DatasetError(ValueError):
+class DatasetError(SeqgptError, ValueError):
     """Evaluation data that cannot be found or read; the message says what to do."""
 
 

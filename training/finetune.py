@@ -42,6 +42,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from extractor.errors import SeqgptError
 from extractor.prompt import CLASSIFY, EXTRACT, MAX_LABELS_PER_PROMPT, build_prompt, clean_label
 
 # canonical label -> other names a user might type (Chinese and English)
@@ -82,7 +83,7 @@ NAMED_SOURCES = ("msra", "wnut16", "docgen")
 ANSWER_SEP = "\t"
 
 
-class FinetuneError(ValueError):
+class FinetuneError(SeqgptError, ValueError):
     """Fine-tuning cannot start or continue; the message says why and what to do."""
 
 

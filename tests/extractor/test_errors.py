@@ -11,6 +11,8 @@ from extractor.errors import SchemaError, SeqgptError
 from extractor.loading import ModelLoadError
 from extractor.mini import MiniUnavailable
 from pipelines.run import PipelineError
+from training.datasets import DatasetError
+from training.finetune import FinetuneError
 
 
 @pytest.mark.parametrize(
@@ -22,6 +24,8 @@ from pipelines.run import PipelineError
         (MiniUnavailable, RuntimeError),
         (ConnectorError, Exception),
         (PipelineError, RuntimeError),
+        (DatasetError, ValueError),
+        (FinetuneError, ValueError),
     ],
 )
 def test_project_errors_share_one_base_and_keep_their_standard_one(error, std_base):
