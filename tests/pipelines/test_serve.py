@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 import os
 import signal
 import socket
@@ -23,6 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.serve import RequestError, load_schemas, parse_request
+from tests.answers import same
 
 REPO = Path(__file__).resolve().parents[2]
 TICKETS = REPO / "jobs" / "schemas" / "tickets.yaml"
@@ -39,17 +39,6 @@ TEXTS = {
     "t4.txt": "甲方：北京云杉科技有限公司\r\n乙方：上海海川贸易有限公司\r\n合同金额：１２０万元\t签约日期：２０２４年３月１５日，  联系电话１３９１０２３４５６７。",
 }
 FIELD_LISTS = ["甲方,乙方,合同金额,签约日期", "申请人,电话,地址"]
-
-
-def same(a, b) -> bool:
-    """Equal JSON values, confidences up to the last bits that batching may change."""
-    if isinstance(a, float) and isinstance(b, float):
-        return math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-9)
-    if isinstance(a, dict) and isinstance(b, dict):
-        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    return type(a) is type(b) and a == b
 
 
 # ------------------------------------------------------------------ the checks alone

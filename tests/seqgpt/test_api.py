@@ -4,7 +4,6 @@ batch tables and JSONL, lazy imports, and the README's example run as written.""
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import subprocess
@@ -16,21 +15,11 @@ import pyarrow as pa
 import pytest
 from click.testing import CliRunner
 
+from tests.answers import same
+
 REPO = Path(__file__).resolve().parents[2]
 DOC = "甲方：北京云杉科技有限公司，乙方：上海海川贸易有限公司。合同金额为人民币壹佰贰拾万元整（¥1,200,000.00）。"
 FIELDS = "甲方,乙方,合同金额"
-
-
-def same(a, b) -> bool:
-    """Equal JSON values, floats (confidences) up to the last bits that batching with other
-    documents (other padding) may change."""
-    if isinstance(a, float) and isinstance(b, float):
-        return math.isclose(a, b, rel_tol=1e-4, abs_tol=1e-9)
-    if isinstance(a, dict) and isinstance(b, dict):
-        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    return type(a) is type(b) and a == b
 
 
 @pytest.fixture(scope="module")
