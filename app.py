@@ -26,8 +26,8 @@ import pandas as pd
 import streamlit as st
 
 from extractor.schema import Schema, SchemaError
-from pipelines import app_support as sup
-from pipelines.cli import render
+from seqgpt import app_support as sup
+from seqgpt.cli import render
 
 EXAMPLE_TEXT = (
     "采购合同\n"

@@ -17,7 +17,7 @@ after the other:
 2. **engine, one process, batches** -- ``Extractor.extract_batch`` on ``--max-batch-size``
    documents at a time (what the pipeline does): documents/s; a document's latency is its
    batch's time.
-3. **seqgpt serve** -- ``pipelines.serve.start_server`` (local Ray, one replica, the same
+3. **seqgpt serve** -- ``seqgpt.serve.start_server`` (local Ray, one replica, the same
    model, device and torch threads; ``@serve.batch`` up to ``--max-batch-size``, 10 ms wait);
    ``--clients`` threads post ``{"text", "schema": "tickets"}`` to ``/extract`` until
    ``--requests`` are answered: latency from sending to the whole answer, p50/p99,
@@ -144,7 +144,7 @@ def _health(url: str) -> dict:
 
 def bench_serve(args, docs: list[str], order: list[int], expected: dict[int, dict]) -> dict:
     from pipelines.config import ModelConfig
-    from pipelines.serve import ServeOptions, start_server
+    from seqgpt.serve import ServeOptions, start_server
 
     options = ServeOptions(
         model=ModelConfig(args.model, device=args.device, threads=args.threads),

@@ -50,7 +50,7 @@ DEFAULTS = {
 
 
 def main(argv=None) -> int:
-    from pipelines.options import job_main
+    from seqgpt.options import job_main
 
     return job_main("jobs/tickets.py", argv, description=DESCRIPTION, epilog=EPILOG, defaults=DEFAULTS)
 

@@ -1,7 +1,7 @@
 """The typed configuration of a run: :class:`RunConfig`, built once, read by every stage.
 
 ``seqgpt run`` and the job scripts build one :class:`RunConfig` from their options
-(``pipelines.options``, declared once for both); tests and benchmarks build it directly::
+(``seqgpt.options``, declared once for both); tests and benchmarks build it directly::
 
     config = RunConfig(
         "s3://archive/contracts/", "s3://warehouse/contracts/", "jobs/schemas/contracts.yaml",

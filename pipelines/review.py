@@ -1,7 +1,7 @@
 """What a person reviews: a document's values with their status, highlighted in its text.
 
 One place for how values are shown, used by the CLI tables (``seqgpt extract``), the app
-(``app.py`` through ``pipelines.app_support``) and the standalone HTML report
+(``app.py`` through ``seqgpt.app_support``) and the standalone HTML report
 (``seqgpt extract --format html``, ``seqgpt run --html-report``):
 
 - :data:`STATUSES` -- the words every view uses for a value: ``ok``, ``issue`` (it fails

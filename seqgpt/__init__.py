@@ -19,6 +19,15 @@ verbatim span of the text with character offsets (``text[v.start:v.end] == v.tex
 a confidence, a normalized form where its type has one, and ``approximate`` when the text
 states it only roughly (``约30万元``).
 
+The package is also home to the other front-ends, each one module:
+
+- :mod:`seqgpt.cli` -- the ``seqgpt`` command (``extract | compare | schema | run | eval |
+  finetune | ui | serve``);
+- :mod:`seqgpt.options` -- the command-line options, declared once for ``seqgpt`` and
+  ``jobs/*.py``;
+- :mod:`seqgpt.serve` -- ``seqgpt serve`` (Ray Serve);
+- :mod:`seqgpt.app_support` -- the Streamlit app's pure helpers (``app.py`` is the page).
+
 Nothing heavy is imported here: torch and transformers load with the first model.
 """
 

@@ -38,6 +38,7 @@ from typing import Any
 import pytest
 
 _STARTUP_TIMEOUT_S = 60.0
+REPO = Path(__file__).resolve().parents[1]
 
 # Tests that give no model get the tiny demo model, not the bundled seqgpt-mini (SmolLM2-135M):
 # fast, and the same for every test process (CLI runs, Ray workers, the app's server).
@@ -342,3 +343,42 @@ def tiny_extractor(tiny_bloom_dir):
     from extractor.engine import Extractor
 
     return Extractor.load(str(tiny_bloom_dir), device="cpu")
+
+
+# ------------------------------------------------------------------ tiny model, local Ray
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> str:
+    from extractor.tiny import save_tiny
+
+    return str(save_tiny(tmp_path_factory.mktemp("models") / "tiny-bloom"))
+
+
+def start_local_ray():
+    import ray
+
+    if not ray.is_initialized():
+        pythonpath = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+        ray.init(
+            address="local",
+            num_cpus=4,
+            include_dashboard=False,
+            log_to_driver=False,
+            runtime_env={"env_vars": {"PYTHONPATH": pythonpath}},
+        )
+    return ray
+
+
+@pytest.fixture
+def local_ray():
+    """In-process Ray with 4 logical CPUs, shared by the tests (started again if a test --
+    the real-cluster one -- shut it down)."""
+    return start_local_ray()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shutdown_ray_at_end():
+    yield
+    import ray
+
+    if ray.is_initialized():
+        ray.shutdown()

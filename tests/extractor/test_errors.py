@@ -39,7 +39,7 @@ def test_schema_module_reexports_the_one_schema_error():
 
 
 def test_the_cli_turns_any_seqgpt_error_into_a_message(tmp_path):
-    from pipelines.cli import main
+    from seqgpt.cli import main
 
     # ModelLoadError, raised deep inside the loader, reaches the group's one handler
     res = CliRunner().invoke(

@@ -74,3 +74,28 @@ def test_field_types_are_defined_once():
     defined = re.compile(r"^FIELD_TYPES\s*=", re.M)
     hits = [str(p.relative_to(root)) for p in sources if defined.search(p.read_text(encoding="utf-8"))]
     assert hits == ["extractor/schema.py"]
+
+
+def _imported_packages(folder: str) -> set[str]:
+    """Top-level packages imported anywhere (functions included) by the modules of ``folder``."""
+    found: set[str] = set()
+    for path in (EXTRACTOR.parent / folder).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+            elif isinstance(node, ast.Import):
+                found |= {a.name.split(".")[0] for a in node.names}
+    return found
+
+
+@pytest.mark.parametrize(
+    ("folder", "forbidden"),
+    [
+        ("extractor", {"connectors", "pipelines", "seqgpt", "training"}),
+        ("connectors", {"pipelines", "seqgpt", "training"}),
+        ("pipelines", {"seqgpt", "training"}),
+    ],
+)
+def test_data_flows_one_way(folder, forbidden):
+    """extractor <- connectors <- pipelines <- seqgpt (front-ends); training beside them."""
+    assert not (_imported_packages(folder) & forbidden)

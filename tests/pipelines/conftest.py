@@ -4,51 +4,12 @@ reference (uninterrupted) run to compare faulted runs against."""
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import REPO, start_local_ray
+
 VOLATILE = {"run_id", "extracted_at", "at"}  # what legitimately differs between runs
-
-
-@pytest.fixture(scope="session")
-def tiny_model_dir(tmp_path_factory) -> str:
-    from extractor.tiny import save_tiny
-
-    return str(save_tiny(tmp_path_factory.mktemp("models") / "tiny-bloom"))
-
-
-def start_local_ray():
-    import ray
-
-    if not ray.is_initialized():
-        pythonpath = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p)
-        ray.init(
-            address="local",
-            num_cpus=4,
-            include_dashboard=False,
-            log_to_driver=False,
-            runtime_env={"env_vars": {"PYTHONPATH": pythonpath}},
-        )
-    return ray
-
-
-@pytest.fixture
-def local_ray():
-    """In-process Ray with 4 logical CPUs, shared by the tests (started again if a test --
-    the real-cluster one -- shut it down)."""
-    return start_local_ray()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _shutdown_ray_at_end():
-    yield
-    import ray
-
-    if ray.is_initialized():
-        ray.shutdown()
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import math
 import pytest
 from click.testing import CliRunner
 
-from pipelines.cli import main
+from seqgpt.cli import main
 
 from .conftest import REPO, read_rows, start_local_ray
 from .corpus import ZH_PAGES, make_pdf
@@ -93,7 +93,7 @@ def cli_extract(args: list[str], tiny_model_dir: str, input: str | None = None) 
 def app_extract(data: bytes, filename: str, schema, tiny_model_dir: str) -> tuple[str, dict]:
     """What the app does on an upload and Run: read_upload, then Extractor.extract."""
     from extractor.engine import Extractor
-    from pipelines import app_support as sup
+    from seqgpt import app_support as sup
 
     text, error = sup.read_upload(data, filename)
     assert error is None, error
@@ -157,7 +157,7 @@ def test_seqgpt_serve_reads_the_same_text_as_the_pipeline(inputs, pipeline_rows)
     text in `text` become the cleaned text the pipeline stored, so its offsets are the job's."""
     import base64
 
-    from pipelines.serve import parse_request
+    from seqgpt.serve import parse_request
 
     _, pdf = inputs
     body = {"pdf_base64": base64.b64encode(pdf.read_bytes()).decode(), "fields": "甲方"}

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from extractor.schema import Field, Schema
-from pipelines.cli import main, render
+from seqgpt.cli import main, render
+from tests.seqgpt.test_app import CHROMIUM, CHROMIUM_ARGS
 
 from ..extractor.scripted import scripted_extractor
-from .test_app import CHROMIUM, CHROMIUM_ARGS
 
 needs_chromium = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} not installed")
 

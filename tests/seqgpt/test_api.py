@@ -76,7 +76,7 @@ def test_the_engine_class_is_the_same_extractor(ex):
 
 
 def test_result_to_dict_is_the_cli_json(ex, tiny_bloom_dir):
-    from pipelines.cli import main
+    from seqgpt.cli import main
 
     res = CliRunner().invoke(
         main, ["extract", "-f", FIELDS, "--model", str(tiny_bloom_dir), "--format", "json", "-"], input=DOC

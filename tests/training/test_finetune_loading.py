@@ -100,7 +100,7 @@ def test_default_model_can_be_pinned(monkeypatch):
 
 
 def test_cli_finetune_then_extract(tiny_llama_dir, train_file, tmp_path):
-    from pipelines.cli import main
+    from seqgpt.cli import main
 
     out = tmp_path / "cli-adapter"
     runner = CliRunner()
@@ -123,7 +123,7 @@ def test_cli_finetune_then_extract(tiny_llama_dir, train_file, tmp_path):
 
 
 def test_cli_finetune_user_errors(tiny_llama_dir, tmp_path):
-    from pipelines.cli import main
+    from seqgpt.cli import main
 
     runner = CliRunner()
     res = runner.invoke(main, ["finetune", "--base", str(tiny_llama_dir), "--train", str(tmp_path / "nope.jsonl"),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.options import (
+from seqgpt.options import (
     Group,
     load_schema,
     model_config,
@@ -780,7 +780,7 @@ def finetune_cmd(
     click.echo(f"adapter written to {output} ({card['steps']} steps, loss {card['loss']}{figures})")
 
 
-from pipelines.serve import serve_cmd  # noqa: E402  (seqgpt serve lives in its own module)
+from seqgpt.serve import serve_cmd  # noqa: E402  (seqgpt serve lives in its own module)
 
 main.add_command(serve_cmd)
 

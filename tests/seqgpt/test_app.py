@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from extractor.schema import Schema
-from pipelines import app_support as sup
+from seqgpt import app_support as sup
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

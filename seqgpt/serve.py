@@ -61,7 +61,7 @@ import click
 
 from extractor.errors import SchemaError, SeqgptError
 from pipelines.config import ModelConfig
-from pipelines.options import Command, model_config, model_options
+from seqgpt.options import Command, model_config, model_options
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -639,7 +639,7 @@ def serve_cmd(
     )  # fmt: skip
     if options.model.untrained:
         click.echo(f"{UNTRAINED_NOTE} (model: {options.model.label})", err=True)
-    server = start_server(  # SchemaError and ServeError become a message (pipelines.options.Command)
+    server = start_server(  # SchemaError and ServeError become a message (seqgpt.options.Command)
         options, list(schema_files), host=host, port=port, replicas=replicas,
         gpus_per_replica=gpus_per_replica, cpus_per_replica=cpus_per_replica,
     )  # fmt: skip

@@ -1,4 +1,4 @@
-"""The app's pure helpers (pipelines.app_support) and the `seqgpt ui` command, without a browser."""
+"""The app's pure helpers (seqgpt.app_support) and the `seqgpt ui` command, without a browser."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from extractor.schema import Field, Schema, SchemaError
 from extractor.types import DocumentResult, Span
-from pipelines import app_support as sup
-from pipelines.cli import main
+from seqgpt import app_support as sup
+from seqgpt.cli import main
 
 # ---------------------------------------------------------------- highlighting
 
@@ -355,7 +355,7 @@ def test_ui_command_runs_streamlit_on_app_py(fake_exec):
     assert path == sys.executable
     assert cmd[:4] == [sys.executable, "-m", "streamlit", "run"]
     app = Path(cmd[4])
-    assert app.name == "app.py" and app.is_file() and (app.parent / "pipelines" / "cli.py").is_file()
+    assert app.name == "app.py" and app.is_file() and (app.parent / "seqgpt" / "cli.py").is_file()
     assert cmd[cmd.index("--server.port") + 1] == "8765"
     assert cmd[cmd.index("--server.headless") + 1] == "true"
     assert cmd[-2:] == ["--server.maxUploadSize", "5"]
@@ -445,7 +445,7 @@ def test_md_text_leaves_no_markup_in_markdown():
 
 
 def test_markdown_output_escapes_document_text_for_the_page_only():
-    from pipelines.cli import render
+    from seqgpt.cli import render
 
     schema = Schema.parse("甲方")
     text = "甲方：__粗体__ <b>x</b> | y"

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pipelines.serve import RequestError, load_schemas, parse_request
+from seqgpt.serve import RequestError, load_schemas, parse_request
 from tests.answers import same
 
 REPO = Path(__file__).resolve().parents[2]
@@ -140,7 +140,7 @@ def test_documents_are_read_as_seqgpt_extract_reads_a_file():
 
 def test_two_schema_files_with_one_name_are_refused(tmp_path):
     from extractor.errors import SchemaError, SeqgptError
-    from pipelines.cli import main
+    from seqgpt.cli import main
 
     a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
     a.write_text("name: same\nfields: [甲方]\n", encoding="utf-8")
@@ -156,7 +156,7 @@ def test_two_schema_files_with_one_name_are_refused(tmp_path):
 
 
 def test_serve_takes_the_model_options_of_the_other_commands():
-    from pipelines.cli import main
+    from seqgpt.cli import main
 
     res = CliRunner().invoke(main, ["serve", "--help"])
     assert res.exit_code == 0
@@ -167,7 +167,7 @@ def test_serve_takes_the_model_options_of_the_other_commands():
 
 def test_cpu_replicas_share_the_default_threads():
     from extractor.loading import default_threads
-    from pipelines.serve import replica_threads
+    from seqgpt.serve import replica_threads
 
     assert replica_threads(1) == default_threads()
     assert replica_threads(2) == max(1, default_threads() // 2) and replica_threads(64) == 1
@@ -232,7 +232,7 @@ def server(tmp_path_factory):
     env = dict(os.environ, SEQGPT_DEFAULT_MODEL="tiny", PYTHONPATH=str(REPO))
     env.pop("RAY_ADDRESS", None)
     cmd = [
-        sys.executable, "-m", "pipelines.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+        sys.executable, "-m", "seqgpt.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
         "--schema", str(TICKETS), "--schema", str(CONTRACTS), "--max-body-mb", str(MAX_BODY / 2**20),
         "--max-chars", str(MAX_CHARS), "--batch-wait-ms", "50",
     ]  # fmt: skip
@@ -255,7 +255,7 @@ def server(tmp_path_factory):
 
 
 def cli_extract(path: Path, fields: str) -> dict:
-    from pipelines.cli import main
+    from seqgpt.cli import main
 
     res = CliRunner().invoke(main, ["extract", "-f", fields, "--format", "json", str(path)])
     assert res.exit_code == 0, res.output

@@ -10,9 +10,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from pipelines.cli import main
-
-from .conftest import REPO, read_rows
+from seqgpt.cli import main
+from tests.conftest import REPO
+from tests.pipelines.conftest import read_rows
 
 
 def invoke(*args):
@@ -144,8 +144,8 @@ def test_jobs_take_the_options_of_seqgpt_run(job):
     """One declaration: a job script takes exactly `seqgpt run`'s options, with its defaults."""
     import click
 
-    from pipelines.cli import main
-    from pipelines.options import job_command
+    from seqgpt.cli import main
+    from seqgpt.options import job_command
 
     sys.path.insert(0, str(REPO / "jobs"))
     try:
@@ -193,13 +193,13 @@ def test_ray_cluster_yaml_is_a_valid_launcher_config():
 
 
 def _run_cli(args: list[str], *, tty: bool) -> str:
-    """`python -m pipelines.cli run ...` in a fresh process (its own local Ray), stderr read
+    """`python -m seqgpt.cli run ...` in a fresh process (its own local Ray), stderr read
     through a pseudo-terminal when ``tty`` (as a person at a terminal sees it)."""
     import os
 
     env = dict(os.environ, PYTHONPATH=str(REPO), COLUMNS="80")
     env.pop("RAY_ADDRESS", None)
-    cmd = [sys.executable, "-m", "pipelines.cli", "run", *args]
+    cmd = [sys.executable, "-m", "seqgpt.cli", "run", *args]
     if not tty:
         res = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
         assert res.returncode == 0, res.stderr[-3000:]

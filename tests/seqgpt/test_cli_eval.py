@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from pipelines.cli import main
+from seqgpt.cli import main
 from training import datasets
 
 

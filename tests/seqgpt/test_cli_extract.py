@@ -5,7 +5,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from pipelines.cli import main
+from seqgpt.cli import main
 
 DOC = "甲方：北京云杉科技有限公司，乙方：上海海川贸易有限公司。合同金额为人民币壹佰贰拾万元整（¥1,200,000.00）。"
 
@@ -207,7 +207,7 @@ def test_schema_command_shows_records_and_summary(tmp_path):
 def test_table_marks_approximate_values():
     from extractor.schema import Schema
     from extractor.types import DocumentResult, Span
-    from pipelines.cli import render
+    from seqgpt.cli import render
 
     schema = Schema.parse("合同金额, 签约日期")
     result = DocumentResult(
@@ -271,7 +271,7 @@ def test_tables_align_chinese_and_say_not_found_issue_and_dropped():
 
     from extractor.schema import Field, Schema
     from extractor.types import DocumentResult, Span
-    from pipelines.cli import render
+    from seqgpt.cli import render
 
     schema = Schema(
         [
