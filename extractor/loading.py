@@ -28,6 +28,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,21 @@ class LoadedModel:
     untrained: bool = False
     adapter: str | None = None  # the merged LoRA adapter's folder, if any
     quantized: str | None = None  # "int8" when the linear layers run in int8 (extractor.quantize)
+    calibration: dict | None = None  # card.json's "calibration" (extractor.confidence.Calibrator)
+    quantize_probe: dict | None = None  # the timed int8 probe behind --quantize auto, when one ran
+
+
+def read_calibration(folder: str | Path) -> dict | None:
+    """The ``calibration`` entry of a model or adapter folder's ``card.json`` (None when absent)."""
+    card = Path(folder) / "card.json"
+    if not card.is_file():
+        return None
+    try:
+        data = json.loads(card.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ModelLoadError(f"{card} is not readable JSON: {exc}") from exc
+    cal = data.get("calibration") if isinstance(data, dict) else None
+    return cal if isinstance(cal, dict) else None
 
 
 def _looks_like_path(model_id: str) -> bool:
@@ -176,13 +192,14 @@ def _load_adapter(path: Path, **kwargs) -> LoadedModel:
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         raise ModelLoadError(f"could not apply the adapter {path} to {base!r}: {exc}") from exc
     merged.eval()
-    lm.quantized = _quantize(merged, quantize, lm.device, lm.tokenizer)
+    lm.quantized, lm.quantize_probe = _quantize(merged, quantize, lm.device, lm.tokenizer)
     if compile:
         _compile(merged)
         lm.compiled = True
     lm.model = merged
     lm.model_id = str(path)
     lm.adapter = str(path)  # lm.untrained stays the base's: an adapter on the random demo model is no better
+    lm.calibration = read_calibration(path)
     return lm
 
 
@@ -213,9 +230,11 @@ def set_threads(n: int | None) -> int:
 
 
 def resolve_quantize(quantize: str | None, device: str, model_id: str | None) -> str:
-    """``auto``: what the bundled seqgpt-mini's card says for a CPU (``auto_quantize``: int8
-    only where int8 was measured to cost it less than one F1 point on held-out documents),
-    otherwise none; ``int8`` and ``none`` as said."""
+    """``auto``: on a CPU, for the bundled seqgpt-mini whose card allows int8 (``auto_quantize``:
+    int8 only where it was measured to cost it less than one F1 point on held-out documents),
+    ``probe`` -- int8 if a short timed probe of this machine's kernels finds it faster
+    (:func:`extractor.quantize.probe_int8`, cached per machine), else none; otherwise none.
+    ``int8`` and ``none`` as said."""
     from .quantize import QUANTIZE_CHOICES
 
     quantize = quantize or "auto"
@@ -226,21 +245,31 @@ def resolve_quantize(quantize: str | None, device: str, model_id: str | None) ->
             return "none"
         from .mini import bundled_card
 
-        return "int8" if bundled_card().get("auto_quantize") == "int8" else "none"
+        return "probe" if bundled_card().get("auto_quantize") == "int8" else "none"
     return quantize
 
 
-def _quantize(model, quantize: str, device: str, tokenizer=None) -> str | None:
-    if quantize != "int8":
-        return None
+def _quantize(model, quantize: str, device: str, tokenizer=None) -> tuple[str | None, dict | None]:
+    """Quantize ``model`` as ``quantize`` says: ``(what was done, the int8 probe if one ran)``."""
+    if quantize not in ("int8", "probe"):
+        return None, None
     if device != "cpu":
         raise ModelLoadError("int8 quantization (--quantize int8) is a CPU path; on a GPU use bf16/fp16")
-    from .quantize import available, quantize_int8
+    from .quantize import available, probe_int8, quantize_int8
 
     if not available():
+        if quantize == "probe":
+            return None, {"choice": "none", "reason": "no int8 kernels in this torch build"}
         raise ModelLoadError("this torch build has no int8 CPU kernels; use --quantize none")
+    probe = None
+    if quantize == "probe":
+        from .mini import cache_root
+
+        probe = probe_int8(model, cache=str(cache_root() / "int8-probe.json"))
+        if probe["choice"] != "int8":
+            return None, probe
     quantize_int8(model, tokenizer)  # smoothed on the calibration prompts when the tokenizer is known
-    return "int8"
+    return "int8", probe
 
 
 def _compile(model) -> None:
@@ -334,7 +363,7 @@ def load_model(
         model_id = default_model()
         if model_id in (None, "", "default"):
             model_id = TINY_MODEL
-    if quantize not in ("none", "int8"):  # auto: decided by the model really loaded
+    if quantize not in ("none", "int8", "probe"):  # auto: decided by the model really loaded
         quantize = resolve_quantize(quantize, resolve_device(device), model_id)
     opts = dict(
         device=device, dtype=dtype, compile=compile, quantize=quantize, local_files_only=local_files_only
@@ -434,7 +463,7 @@ def load_model(
 
         if use_sdpa(model):
             attention = "sdpa (alibi bias, extractor.bloom_sdpa)"
-    quantized = _quantize(model, quantize, dev, tokenizer)
+    quantized, probe = _quantize(model, quantize, dev, tokenizer)
     compiled = False
     if compile:
         _compile(model)
@@ -449,4 +478,6 @@ def load_model(
         compiled=compiled,
         untrained=untrained,
         quantized=quantized,
+        quantize_probe=probe,
+        calibration=read_calibration(model_id) if Path(model_id).is_dir() else None,
     )

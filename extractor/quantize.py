@@ -180,3 +180,103 @@ def quantize_int8(model: nn.Module, tokenizer=None, *, smooth: bool = True) -> i
     if hasattr(model, "config"):
         model.config.seqgpt_quantized = "int8"
     return len(targets)
+
+
+# --------------------------------------------------------------------------------------
+# Does int8 pay off on this machine?
+# --------------------------------------------------------------------------------------
+
+PROBE_ROWS = (4, 64)  # a decode step's rows and a prefill's (the output head: decode rows only)
+HEAD_ROWS = 32768  # a linear layer this wide is the output head
+PROBE_MIN_GAIN = 1.1  # int8 is chosen when it is at least this much faster than fp32
+
+
+def machine_key() -> str:
+    """What decides int8's speed here: the CPU model, its vector extensions, torch's version
+    and the thread count."""
+    import platform
+
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name") and model in ("", platform.machine()):
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    break
+    except OSError:
+        pass
+    ext = sorted(f for f in flags if f.startswith(("avx", "amx")) or f in ("fma", "f16c", "vnni"))
+    return f"{model} | {' '.join(ext)} | torch {torch.__version__} | {torch.get_num_threads()} threads"
+
+
+def _probe_layers(model: nn.Module) -> list[nn.Linear]:
+    """One of each linear shape the model multiplies by (one transformer layer's and the head)."""
+    seen: dict[tuple[int, int], nn.Linear] = {}
+    for mod in model.modules():
+        if type(mod) is nn.Linear:
+            seen.setdefault((mod.in_features, mod.out_features), mod)
+    return list(seen.values())
+
+
+def _time(fn, reps: int) -> float:
+    import time
+
+    fn()  # warm up (fbgemm packs, allocations)
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def probe_int8(model: nn.Module, *, reps: int = 2, cache: str | None = None) -> dict:
+    """Time this machine's fp32 and int8 matrix products on ``model``'s own linear shapes, at
+    a decode step's and a prefill's number of rows; ``{"int8_s", "fp32_s", "speedup",
+    "choice", "machine"}``.  The answer is cached per machine (``machine_key``) and shape set
+    in the JSON file ``cache`` (e.g. ``$SEQGPT_CACHE/int8-probe.json``), so it costs a
+    fraction of a second once per machine.  int8 runs 5x faster than fp32 on one CPU and
+    slower on another (the README's benchmark section), so the default is measured, not
+    assumed."""
+    import json
+    from pathlib import Path
+
+    layers = _probe_layers(model)
+    key = machine_key() + " | " + ",".join(f"{m.in_features}x{m.out_features}" for m in layers)
+    path = Path(cache) if cache else None
+    stored: dict = {}
+    if path is not None and path.is_file():
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            stored = {}
+        if key in stored:
+            return stored[key]
+    int8 = [Int8Linear(m) for m in layers]
+    fp32_s = int8_s = 0.0
+    with torch.inference_mode():
+        for rows in PROBE_ROWS:
+            for lin, q in zip(layers, int8):
+                if lin.out_features >= HEAD_ROWS and rows != PROBE_ROWS[0]:
+                    continue  # the engine runs the whole head on decode rows only
+                x = torch.randn(rows, lin.in_features)
+                fp32_s += _time(lambda lin=lin, x=x: lin(x), reps)
+                int8_s += _time(lambda q=q, x=x: q(x), reps)
+    speedup = fp32_s / int8_s if int8_s > 0 else 0.0
+    result = {
+        "fp32_s": round(fp32_s, 6),
+        "int8_s": round(int8_s, 6),
+        "speedup": round(speedup, 3),
+        "choice": "int8" if speedup >= PROBE_MIN_GAIN else "none",
+        "machine": machine_key(),
+    }
+    if path is not None:
+        stored[key] = result
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(stored, indent=1) + "\n", encoding="utf-8")
+        except OSError:
+            pass  # a read-only cache only costs the probe again next time
+    return result

@@ -47,8 +47,9 @@ def test_quantize_choices_and_errors(tiny_bloom_dir):
     from extractor.loading import ModelLoadError, load_model, resolve_quantize
     from extractor.mini import bundled_card
 
-    expected = "int8" if bundled_card().get("auto_quantize") == "int8" else "none"
-    assert resolve_quantize("auto", "cpu", "seqgpt-mini") == expected  # the card decides, by measurement
+    # the card says whether int8 is accurate enough; a timed probe then says whether it is faster here
+    expected = "probe" if bundled_card().get("auto_quantize") == "int8" else "none"
+    assert resolve_quantize("auto", "cpu", "seqgpt-mini") == expected
     assert resolve_quantize("auto", "cuda", "seqgpt-mini") == "none"
     assert resolve_quantize("auto", "cpu", "/models/seqgpt-560m") == "none"
     with pytest.raises(ModelLoadError, match="unknown quantization"):
@@ -83,3 +84,28 @@ def test_calibration_runs_the_engines_prompts(tiny_llama_dir):
     linears = {n for n, m in lm.model.named_modules() if isinstance(m, torch.nn.Linear)}
     assert set(maxima) == linears and all((v >= 0).all() and v.max() > 0 for v in maxima.values())
     assert len(calibration_prompts()) >= 5 and all("输出: [GEN]" in p for p in calibration_prompts())
+
+
+def test_int8_probe_times_the_models_shapes_and_is_cached_per_machine(tmp_path):
+    """``--quantize auto`` decides by what this machine's kernels do: the probe times fp32 and
+    int8 on the model's own linear shapes, chooses int8 only when it is faster, and keeps
+    the answer per machine so later loads do not pay for it."""
+    import json
+
+    from extractor.quantize import PROBE_MIN_GAIN, machine_key, probe_int8
+
+    model = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 64))
+    cache = tmp_path / "probe.json"
+    first = probe_int8(model, cache=str(cache))
+    assert first["fp32_s"] > 0 and first["int8_s"] > 0
+    assert first["choice"] == ("int8" if first["speedup"] >= PROBE_MIN_GAIN else "none")
+    assert first["machine"] == machine_key() and "torch" in first["machine"]
+    stored = json.loads(cache.read_text())
+    (key,) = stored
+    assert key.endswith("64x256,256x64")  # the shapes are part of the key
+    stored[key]["choice"] = "planted"  # a cached answer is read back, not measured again
+    cache.write_text(json.dumps(stored))
+    assert probe_int8(model, cache=str(cache))["choice"] == "planted"
+    other = torch.nn.Sequential(torch.nn.Linear(32, 32))
+    assert probe_int8(other, cache=str(cache))["choice"] in ("int8", "none")  # other shapes: measured
+    assert len(json.loads(cache.read_text())) == 2
