@@ -79,6 +79,22 @@ class Request:
 
 
 @dataclass
+class ScoreRequest:
+    """A continuation to score: prompt token ids, the ``target`` ids whose log-probabilities
+    are wanted, a ``group`` (requests of one group share a prompt prefix) and the caller's
+    ``key``."""
+
+    ids: list[int]
+    target: list[int]
+    group: Hashable | None = None
+    key: Any = None
+    end: tuple[int, ...] | None = None  # ids whose total probability after the target is wanted too
+    # the vocabulary that normalizes every scored position but the first (None: all of it);
+    # one per group (the first request's counts)
+    restrict: tuple[int, ...] | None = None
+
+
+@dataclass
 class _Row:
     req: Request
     gen: Generation
@@ -114,6 +130,16 @@ class _Head:
 
     def full(self, hidden: torch.Tensor) -> torch.Tensor:
         return self._transform(self.module(hidden))
+
+    def some(self, hidden: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """Logits of ``ids`` only, for a batch of hidden states (rows x ids)."""
+        if self.weight is None:
+            return self.full(hidden).index_select(1, ids)
+        w = self.weight.index_select(0, ids)
+        out = hidden.to(w.dtype) @ w.T
+        if self.bias is not None:
+            out = out + self.bias.index_select(0, ids)
+        return self._transform(out)
 
     def rows(self, hidden: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         """Logits of ``ids`` only, for one hidden state."""
@@ -410,6 +436,143 @@ class GreedyDecoder:
         out = self.body(input_ids=ids, return_dict=True, **kwargs)
         new_cache = getattr(out, self._cache_kw, None) or getattr(out, "past_key_values", None) or cache
         return out.last_hidden_state[:, -1], new_cache
+
+    # ---------------------------------------------------------------- scoring
+    @torch.inference_mode()
+    def score(
+        self, requests: Iterable[ScoreRequest], *, max_batch: int | None = None, max_tokens: int = 4096
+    ) -> Iterator[tuple[ScoreRequest, list[float]]]:
+        """Teacher forcing: the model's log-probability of each request's ``target`` tokens
+        after its ``ids``, one list per request (``log P(target[k] | ids + target[:k])``, the
+        whole vocabulary as the normalizer), plus, for a request with ``end`` ids, the log of
+        their total probability right after the target (how sure the model is that the
+        value ends there, whatever it would write next); yields ``(request, logprobs)`` in
+        request order.
+
+        Requests of one ``group`` share the longest common prefix of their ``ids`` (a chunk's
+        text): it is prefilled once and its cache copied for every continuation, which is
+        then run on top, several at a time (right-padded: padding after a row's last real
+        token changes nothing before it).  Only the positions whose next token is a target
+        token go through the output head.  With ``restrict`` (a group's vocabulary: the
+        tokens of its chunk, the closing tokens), every position but the first target
+        token's is normalized over those rows of the head only: inside a copied value the
+        model's mass sits on the text's own tokens, and the whole 262k-row head would cost
+        more than the rest of the forward."""
+        max_batch = max_batch or self.max_batch
+        device = next(self.model.parameters()).device
+        reqs = list(requests)
+        groups: dict[Hashable, list[int]] = {}
+        for i, r in enumerate(reqs):
+            if not r.ids or not r.target:
+                raise ValueError("a score request needs prompt ids and at least one target token")
+            groups.setdefault(("g", r.group) if r.group is not None else ("i", i), []).append(i)
+        out: dict[int, list[float]] = {}
+        for members in groups.values():
+            seqs = [reqs[i].ids + reqs[i].target for i in members]
+            # the prefix stops one token short of every prompt: the hidden state that
+            # predicts a request's first target token must come out of its own forward
+            plen = min(
+                _common_prefix([reqs[i].ids for i in members]), min(len(reqs[i].ids) for i in members) - 1
+            )
+            p_cache = None
+            if plen > 0:
+                p_ids = torch.tensor([seqs[0][:plen]], device=device)
+                p_mask = torch.ones_like(p_ids)
+                _, p_cache = self._forward(p_ids, p_mask, torch.arange(plen, device=device)[None], None)
+                self.stats["prefill_tokens"] += plen
+            order = sorted(range(len(members)), key=lambda k: len(seqs[k]))
+            sub_ids = sub_pos = None
+            start = 0
+            while start < len(order):
+                width = len(seqs[order[start]]) - plen
+                end = start
+                while end < len(order) and end - start < max_batch:
+                    w = len(seqs[order[end]]) - plen
+                    if (end - start + 1) * max(width, w) > max_tokens and end > start:
+                        break
+                    width = max(width, w)
+                    end += 1
+                batch = order[start:end]
+                start = end
+                rows = len(batch)
+                ids = torch.full((rows, width), self.pad_id, dtype=torch.long)
+                smask = torch.zeros((rows, width), dtype=torch.long)
+                for r, k in enumerate(batch):
+                    tail = seqs[k][plen:]
+                    ids[r, : len(tail)] = torch.tensor(tail, dtype=torch.long)
+                    smask[r, : len(tail)] = 1
+                ids, smask = ids.to(device), smask.to(device)
+                if p_cache is not None:
+                    cache = _select(
+                        p_cache, torch.zeros(rows, dtype=torch.long, device=device), self.grow_in_place
+                    )
+                    mask = torch.cat([smask.new_ones((rows, plen)), smask], dim=-1)
+                else:
+                    cache, mask = None, smask
+                pos = plen + torch.arange(width, device=device)[None, :].expand(rows, -1)
+                hidden = self._forward_all(ids, mask, pos, cache)
+                self.stats["prefill_tokens"] += int(smask.sum())
+                picks, where = [], []  # (row, column) of the hidden state; (request, target id or end ids)
+                picks_first: list[bool] = []  # the value's first token: always the whole vocabulary
+                for r, k in enumerate(batch):
+                    req = reqs[members[k]]
+                    first = len(req.ids) - plen - 1  # the position that predicts target[0]
+                    for t in range(len(req.target)):
+                        picks.append((r, first + t))
+                        where.append((k, req.target[t]))
+                        picks_first.append(t == 0)
+                    if req.end:
+                        picks.append((r, first + len(req.target)))
+                        where.append((k, tuple(req.end)))
+                        picks_first.append(False)
+                restrict = reqs[members[0]].restrict
+                sub = None
+                if restrict:  # the group's narrow head: its vocabulary rows, gathered once
+                    if sub_ids is None:
+                        sub_ids = torch.tensor(sorted(set(restrict)), device=device)
+                        sub_pos = {int(t): j for j, t in enumerate(sub_ids.tolist())}
+                    full = [j for j, (r, _) in enumerate(picks) if picks_first[j]]
+                    narrow = [j for j in range(len(picks)) if not picks_first[j]]
+                else:
+                    full, narrow = list(range(len(picks))), []
+                values: dict[int, float] = {}
+                if full:
+                    sel_r = torch.tensor([picks[j][0] for j in full], device=device)
+                    sel_c = torch.tensor([picks[j][1] for j in full], device=device)
+                    logits = self.head.full(hidden[sel_r, sel_c])
+                    lse = torch.logsumexp(logits, dim=-1)
+                    self.stats["full_head_rows"] += len(full)
+                    for q, j in enumerate(full):
+                        t = where[j][1]
+                        ids_t = torch.tensor(t, device=device) if isinstance(t, tuple) else t
+                        v = torch.logsumexp(logits[q, ids_t], dim=0) if isinstance(t, tuple) else logits[q, t]
+                        values[j] = float(v - lse[q])
+                if narrow:
+                    sel_r = torch.tensor([picks[j][0] for j in narrow], device=device)
+                    sel_c = torch.tensor([picks[j][1] for j in narrow], device=device)
+                    sub = self.head.some(hidden[sel_r, sel_c], sub_ids)
+                    lse = torch.logsumexp(sub, dim=-1)
+                    for q, j in enumerate(narrow):
+                        t = where[j][1]
+                        cols = [sub_pos[x] for x in (t if isinstance(t, tuple) else (t,)) if x in sub_pos]
+                        if not cols:
+                            values[j] = -math.inf
+                            continue
+                        v = torch.logsumexp(sub[q, torch.tensor(cols, device=device)], dim=0)
+                        values[j] = float(v - lse[q])
+                for j, (k, _) in enumerate(where):
+                    out.setdefault(members[k], []).append(values[j])
+        for i, r in enumerate(reqs):
+            yield r, out[i]
+
+    def _forward_all(self, ids, mask, positions, cache):
+        """The model body on ``ids``; every position's hidden state."""
+        if cache is None:
+            cache = _new_cache(self.grow_in_place)
+        kwargs: dict[str, Any] = {self._cache_kw: cache, "use_cache": True, "attention_mask": mask}
+        if self._pass_positions:
+            kwargs["position_ids"] = positions
+        return self.body(input_ids=ids, return_dict=True, **kwargs).last_hidden_state
 
     # ---------------------------------------------------------------- one step
     def _step(self, rows: list[_Row], hidden: torch.Tensor) -> list[int]:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 from .chunking import Chunk, merge_spans, split_text
+from .confidence import family_of, normalized, single_features
 from .constraints import Grammar, TextIndex
 from .errors import SeqgptError
 from .prompt import (
@@ -48,6 +49,25 @@ from .prompt import (
 from .types import ClassLabel, DocumentResult, Span
 
 PROMPT_MARGIN = 8  # tokens kept free for tokenization differences at the text's edges
+MAX_OPTIONS = 10  # candidate values per family and chunk scored for a one-value field (greedy's first)
+MAX_ALTERNATIVES = 5  # alternatives kept per one-value field
+TIE_BREAK = 1e-6  # nats given to greedy decoding's own value of a field when options are assigned
+
+
+def _maximal(spans) -> list[tuple[int, int]]:
+    """The spans not inside another one, in text order."""
+    spans = sorted(set(spans), key=lambda ab: (ab[0], -ab[1]))
+    return [(a, b) for a, b in spans if not any(c <= a and b <= d and (c, d) != (a, b) for c, d in spans)]
+
+
+def _dedupe(spans: list[Span]) -> list[Span]:
+    """One span per offsets (the surest)."""
+    best: dict[tuple[int, int], Span] = {}
+    for s in spans:
+        k = (s.start, s.end)
+        if k not in best or s.confidence > best[k].confidence:
+            best[k] = s
+    return list(best.values())
 
 
 class ExtractionError(SeqgptError, ValueError):
@@ -68,6 +88,48 @@ class _Job:
     chunk_no: int = 0
 
 
+@dataclass
+class _Plan:
+    """The one-value fields of one family in one chunk: their options and the assignment."""
+
+    doc: int
+    chunk: Chunk
+    names: list[str]
+    cands: dict[tuple[int, int], str]  # span (document offsets) -> its text
+    greedy: dict[tuple[str, tuple[int, int]], float]  # (field, span) greedy decoding gave -> its confidence
+    picked: dict[str, tuple[int, int] | None] | None = None
+
+    def key(self, name: str, span) -> tuple:
+        return (self.doc, self.chunk.start, self.chunk.end, name, span)
+
+    def options(self, name: str, scores: dict) -> list:
+        from .confidence import Option
+
+        return [Option(name, span, *scores[self.key(name, span)]) for span in [*self.cands, None]]
+
+    def assign(self, scores: dict) -> None:
+        """Greedy decoding's answer stands as far as *whether* a field answers: a field it gave
+        a value gets one of the spans (which one is decided jointly), a field it left empty
+        may stay None; the confidence threshold then decides whether a value is shown."""
+        from .confidence import Option, assign
+
+        answered = {name for name, _ in self.greedy}
+        opts = {  # equal scores: greedy decoding's own choice for the field wins
+            n: [
+                Option(n, o.span, o.logprob + (TIE_BREAK if (n, o.span) in self.greedy else 0.0), o.tokens)
+                for o in self.options(n, scores)
+                if o.span is not None or n not in answered
+            ]
+            for n in self.names
+        }
+        self.picked = {n: o.span for n, o in assign(self.names, opts).items()}
+
+    def losers(self) -> list[str]:
+        """Fields greedy decoding answered that got no span (another field of the family won it)."""
+        answered = {name for name, _ in self.greedy}
+        return [n for n in self.names if n in answered and (self.picked or {}).get(n) is None]
+
+
 class Extractor:
     """A loaded model plus everything needed to run SeqGPT-style extraction with it."""
 
@@ -85,6 +147,8 @@ class Extractor:
         untrained: bool = False,
         info: dict | None = None,
         typed: bool = True,
+        rescore: bool = True,
+        calibration=None,
     ):
         from .decoding import GreedyDecoder
         from .vocab import TokenBytes
@@ -99,10 +163,15 @@ class Extractor:
         self.overlap = overlap
         self.untrained = untrained
         self.typed = typed  # typed fields may only take spans their type accepts (extractor.recognize)
+        # one-value fields: options scored by teacher forcing, one assignment per family
+        # (extractor.confidence); calibration: an extractor.confidence.Calibrator or None
+        self.rescore = rescore
+        self.calibration = calibration
         self.info = info or {}
         vocab_size = getattr(getattr(model, "config", None), "vocab_size", None)
         self.vocab = TokenBytes(tokenizer, vocab_size=vocab_size)
         self.decoder = GreedyDecoder(model, tokenizer, self.vocab)
+        self._close_ids: tuple[int, ...] | None = None
 
     @classmethod
     def load(
@@ -127,7 +196,13 @@ class Extractor:
             "attention": lm.attention,
             "compiled": lm.compiled,
             "quantized": lm.quantized,
+            "quantize_probe": lm.quantize_probe,
         }
+        if "calibration" not in kwargs:
+            from .confidence import Calibrator
+
+            kwargs["calibration"] = Calibrator.from_dict(lm.calibration)
+        info["calibrated"] = kwargs["calibration"] is not None
         return cls(lm.model, lm.tokenizer, model_id=lm.model_id, untrained=lm.untrained, info=info, **kwargs)
 
     # ------------------------------------------------------------------ public
@@ -153,13 +228,12 @@ class Extractor:
         jobs = self.plan(texts, schema, constrained=constrained)
         for job in jobs:
             results[job.doc].chunks = max(results[job.doc].chunks, job.chunk_no + 1)
-        found: dict[int, list[tuple[Chunk, list[Span]]]] = {}
+        found: dict[int, list[tuple[Chunk, list[tuple[Span, list[float], int]]]]] = {}
         best_class: dict[tuple[int, str], tuple[tuple[float, int], list[ClassLabel]]] = {}
         for job, gen in self._run(jobs):
             results[job.doc].prompts += 1
             if job.task == EXTRACT:
-                spans = self._spans(job, gen, constrained)
-                found.setdefault(job.doc, []).append((job.chunk, spans))
+                found.setdefault(job.doc, []).append((job.chunk, self._scored_spans(job, gen, constrained)))
                 if not gen.finished:  # cut at the budget: say which labels it never reached, if any
                     answer = self.tokenizer.decode(gen.token_ids, skip_special_tokens=True)
                     missing = unanswered_labels(answer, job.labels)
@@ -176,14 +250,38 @@ class Extractor:
                     best_class[key] = (rank, labels)  # the surest chunk; ties: the earliest
         for (d, name), (_, labels) in best_class.items():
             results[d].classes[name] = labels
+        single = (
+            {f.name: f for f in fields if not schema.is_multiple(f)} if constrained and self.rescore else {}
+        )
+        decided = self._decide(texts, found, single) if single else {}
         for d, text in enumerate(texts):
-            merged = merge_spans(found.get(d, []), len(text))
+            many = [
+                (
+                    chunk,
+                    [
+                        self._calibrated_multi(span, lps, k, schema)
+                        for span, lps, k in spans
+                        if span.field not in single
+                    ],
+                )
+                for chunk, spans in found.get(d, [])
+            ]
+            merged = merge_spans(many, len(text))
             seen: set[tuple[str, str]] = set()
             for s in merged:
                 if (s.field, s.text) in seen:  # the same value at several places: keep the first
                     continue
                 seen.add((s.field, s.text))
                 results[d].values[s.field].append(s)
+            for name, (best, alternatives) in decided.get(d, {}).items():
+                if best is not None:
+                    results[d].values[name].append(best)
+                if alternatives:
+                    results[d].alternatives[name] = alternatives
+            if self.calibration is not None:
+                for name, f in single.items():
+                    if f.threshold is None:
+                        results[d].thresholds[name] = self.calibration.threshold
         self._read_parts(results, fields, constrained)
         for d, text in enumerate(texts):
             schema.validate(results[d], text)
@@ -318,27 +416,217 @@ class Extractor:
         return float(math.exp(sum(logprobs) / len(logprobs)))
 
     def _spans(self, job: _Job, gen, constrained: bool) -> list[Span]:
+        return [span for span, _, _ in self._scored_spans(job, gen, constrained)]
+
+    def _scored_spans(self, job: _Job, gen, constrained: bool) -> list[tuple[Span, list[float], int]]:
+        """The answer's values as ``(span, log-probabilities of the tokens that wrote it and of
+        its closing token, its position among its label's values)``."""
         by_label = dict(zip(job.labels, job.fields))
-        out: list[Span] = []
+        out: list[tuple[Span | None, list[float], int]] = []
         if constrained:
             found, _, _ = job.grammar.finish(gen.state, len(gen.token_ids))
             idx = job.index
+            count: dict[int, int] = {}
             for f in found:
                 cs, ce = idx.char_at[f.start], idx.char_at[f.end]
                 last = min(f.last_token, len(gen.logprobs) - 1)
-                conf = self._geo_mean(gen.logprobs[max(f.first_token, 0) : last + 1])
-                out.append(self._make_span(job, by_label[job.labels[f.label]].name, cs, ce, conf))
+                lps = gen.logprobs[max(f.first_token, 0) : last + 1]
+                k = count.get(f.label, 0)
+                count[f.label] = k + 1
+                span = self._make_span(job, by_label[job.labels[f.label]].name, cs, ce, self._geo_mean(lps))
+                out.append((span, lps, k))
         else:
             answer = self.tokenizer.decode(gen.token_ids, skip_special_tokens=True)
             conf = self._geo_mean(gen.logprobs)
             for label, values in parse_answer(answer, job.labels).items():
                 if label not in by_label:
                     continue
-                for v in values:
+                for k, v in enumerate(values):
                     pos = job.chunk.text.find(v)
                     if pos >= 0:  # free answers that are not in the text are dropped
-                        out.append(self._make_span(job, by_label[label].name, pos, pos + len(v), conf))
-        return [s for s in out if s is not None]
+                        span = self._make_span(job, by_label[label].name, pos, pos + len(v), conf)
+                        out.append((span, list(gen.logprobs), k))
+        return [(s, lps, k) for s, lps, k in out if s is not None]
+
+    # ------------------------------------------------------------- confidence
+    def _calibrated_multi(self, span: Span, lps: list[float], k: int, schema) -> Span:
+        """A value of a many-value field, its confidence calibrated when the model has a calibration."""
+        from .confidence import multi_features
+
+        span.features = multi_features(lps, k)
+        if self.calibration is not None:
+            p = self.calibration.multi_probability(span.features, schema.field(span.field).type)
+            if p is not None:
+                span.confidence = p
+        return span
+
+    def close_ids(self) -> tuple[int, ...]:
+        """Token ids that may close a value: the end token(s) and every token that starts with
+        a line break, a tab or ``，`` (the answer grammar's value ends)."""
+        if self._close_ids is None:
+            starts = (b"\n", b"\t", "，".encode())
+            ids = set(self.decoder.eos_ids)
+            for tid, b in enumerate(self.vocab.bytes):
+                if b and b.startswith(starts):
+                    ids.add(tid)
+            self._close_ids = tuple(sorted(ids))
+        return self._close_ids
+
+    def _option_request(self, prompt_ids: list[int], label: str, value: str, group, key):
+        """The score request of the answer ``label: value`` after ``prompt_ids``: the tokens of
+        ``label:`` join the prompt, the value's tokens are the target, then a closing token."""
+        from .decoding import ScoreRequest
+
+        answer = f"{label}: {value}"
+        enc = self.tokenizer(answer, add_special_tokens=False, return_offsets_mapping=True)
+        ids, offsets = enc["input_ids"], enc["offset_mapping"]
+        head = len(label) + 1
+        cut = next((i for i, (_, e) in enumerate(offsets) if e > head), len(ids))
+        return ScoreRequest(prompt_ids + ids[:cut], ids[cut:], group=group, key=key, end=self.close_ids())
+
+    def _decide(self, texts: list[str], found, single: dict) -> dict[int, dict[str, tuple]]:
+        """The value of each one-value field of each document, and its scored alternatives
+        (``extractor.confidence``).  Per chunk and family, the options are the values greedy
+        decoding found for the family's fields (and, for typed families, every value of the
+        type in the chunk), plus None; each option is scored in each field's own prompt and
+        the family gets one assignment.  A field greedy decoding answered that loses its
+        value to another field of the family (a party written under both roles) is decoded
+        again, alone, and what it writes joins the options.  The assigned values'
+        confidences are calibrated; across chunks the surest value wins.  Returns ``{doc:
+        {field: (best Span or None, [alternative Spans, best first])}}``."""
+        from .recognize import candidate_spans
+
+        members: dict[str, list[str]] = {}
+        for name, f in single.items():
+            members.setdefault(family_of(f.type, f.name), []).append(name)
+        plans: list[_Plan] = []
+        for d, items in found.items():
+            by_chunk: dict[tuple[int, int], tuple[Chunk, list]] = {}
+            for chunk, spans in items:
+                by_chunk.setdefault((chunk.start, chunk.end), (chunk, []))[1].extend(spans)
+            for chunk, spans in by_chunk.values():
+                for names in members.values():
+                    mine = [s for s, _, _ in spans if s.field in names]
+                    greedy = {(s.field, (s.start, s.end)): s.confidence for s in mine}
+                    ranked = sorted(
+                        {(s.start, s.end): s for s in mine}.values(), key=lambda s: (-s.confidence, s.start)
+                    )
+                    cands = {(s.start, s.end): s.text for s in ranked}
+                    if self.typed:  # typed families: every value of the type the chunk holds
+                        for a, b in _maximal(candidate_spans(single[names[0]], chunk.text) or []):
+                            cands.setdefault((chunk.start + a, chunk.start + b), chunk.text[a:b])
+                    if cands:
+                        plans.append(_Plan(d, chunk, names, dict(list(cands.items())[:MAX_OPTIONS]), greedy))
+        scores: dict[tuple, tuple[float, int]] = {}
+        self._score_options(plans, single, scores, new_only=False)
+        for plan in plans:
+            plan.assign(scores)
+        losers = [(plan, name) for plan in plans for name in plan.losers()]
+        if losers:  # decode each alone; its own answer becomes an option of the family
+            for (plan, _name), spans in zip(losers, self._decode_alone(losers, single)):
+                for a, b in spans:
+                    plan.cands.setdefault((a, b), texts[plan.doc][a:b])
+            touched = list({id(p): p for p, _ in losers}.values())
+            self._score_options(touched, single, scores, new_only=True)
+            for plan in touched:
+                plan.assign(scores)
+        chosen: dict[int, dict[str, list[Span]]] = {}
+        alts: dict[int, dict[str, list[Span]]] = {}
+        for plan in plans:
+            for name in plan.names:
+                f = single[name]
+                opts = plan.options(name, scores)
+                for o in opts:
+                    if o.span is None:
+                        continue
+                    roles = [scores[plan.key(g, o.span)][0] for g in plan.names if g != name]
+                    feats = single_features(o, opts, roles, plan.greedy.get((name, o.span)))
+                    conf = self.calibration.single_probability(feats, f.type) if self.calibration else None
+                    if conf is None:
+                        conf = normalized(opts, o)
+                    span = Span(
+                        name, texts[plan.doc][o.span[0] : o.span[1]], o.span[0], o.span[1], float(conf)
+                    )
+                    span.features = feats
+                    target = chosen if plan.picked.get(name) == o.span else alts
+                    target.setdefault(plan.doc, {}).setdefault(name, []).append(span)
+        out: dict[int, dict[str, tuple]] = {}
+        for d in set(chosen) | set(alts):
+            out[d] = {}
+            for name in single:
+                picks = _dedupe(chosen.get(d, {}).get(name, []))
+                best = max(picks, key=lambda s: (s.confidence, -s.start)) if picks else None
+                rest = [s for s in picks if s is not best] + alts.get(d, {}).get(name, [])
+                rest = [s for s in _dedupe(rest) if best is None or s.text != best.text]
+                seen_text: set[str] = set()
+                alternatives = []
+                for s in sorted(rest, key=lambda s: (-s.confidence, s.start)):
+                    if s.text not in seen_text:
+                        seen_text.add(s.text)
+                        alternatives.append(s)
+                out[d][name] = (best, alternatives[:MAX_ALTERNATIVES])
+        return out
+
+    def _score_options(self, plans: list[_Plan], single: dict, scores: dict, *, new_only: bool) -> None:
+        """Score every (field, option) of ``plans`` into ``scores`` (those not there yet when
+        ``new_only``): ``key -> (log-probability, tokens)``; one shared-prefix group per chunk,
+        normalized over the chunk's vocabulary inside a value."""
+        from .prompt import clean_label
+
+        by_chunk: dict[tuple, list] = {}
+        prompt_ids: dict[tuple, list[int]] = {}
+        for plan in plans:
+            group = (plan.doc, plan.chunk.start, plan.chunk.end)
+            for name in plan.names:
+                f = single[name]
+                pkey = (*group, name)
+                for span, text in [*plan.cands.items(), (None, "None")]:
+                    key = plan.key(name, span)
+                    if new_only and key in scores:
+                        continue
+                    if pkey not in prompt_ids:
+                        prompt_ids[pkey] = self.tokenizer(
+                            build_prompt(plan.chunk.text, [f.prompt_label], EXTRACT)
+                        )["input_ids"]
+                    req = self._option_request(
+                        prompt_ids[pkey], clean_label(f.prompt_label), text, group, key
+                    )
+                    by_chunk.setdefault(group, [plan.chunk, []])[1].append(req)
+        requests = []
+        for chunk, reqs in by_chunk.values():
+            vocab = set(self.tokenizer(chunk.text, add_special_tokens=False)["input_ids"])
+            vocab.update(self.close_ids())
+            for r in reqs:
+                vocab.update(r.target)
+            restrict = tuple(sorted(vocab))
+            for r in reqs:
+                r.restrict = restrict
+            requests += reqs
+        for req, lps in self.decoder.score(requests, max_batch=self.batch_size):
+            scores[req.key] = (float(sum(lps)), len(req.target))
+
+    def _decode_alone(self, losers: list[tuple[_Plan, str]], single: dict) -> list[list[tuple[int, int]]]:
+        """Each (plan, field) decoded with the field as the prompt's only label: its spans in
+        document offsets."""
+        from .decoding import Request
+
+        jobs, requests = [], []
+        for i, (plan, name) in enumerate(losers):
+            f = single[name]
+            index = TextIndex(plan.chunk.text, self.vocab)
+            labels = [f.prompt_label]
+            grammar = Grammar(labels, index, candidates=self._candidates([f], index))
+            prompt = build_prompt(plan.chunk.text, labels, EXTRACT)
+            job = _Job(plan.doc, plan.chunk, [f], labels, EXTRACT, prompt, grammar, index)
+            jobs.append(job)
+            ids = self.tokenizer(prompt)["input_ids"]
+            requests.append(
+                Request(ids, grammar, self.max_new_tokens, group=(plan.doc, plan.chunk.start), key=i)
+            )
+        out: list[list[tuple[int, int]]] = [[] for _ in losers]
+        for req, gen in self.decoder.run(requests, max_batch=self.batch_size):
+            out[req.key] = [(s.start, s.end) for s in self._spans(jobs[req.key], gen, True)]
+        return out
 
     @staticmethod
     def _make_span(job: _Job, field: str, cs: int, ce: int, conf: float) -> Span | None:

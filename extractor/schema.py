@@ -100,9 +100,20 @@ FIELD_TYPES = ("text", "money", "date", "phone", "id_number", "integer", "percen
 RULE_KINDS = ("not_before", "different", "same", "less_equal", "greater_equal", "required_together")
 _NUMERIC_TYPES = ("money", "integer")
 _FIELD_KEYS = (
-    "name", "hint", "type", "required", "threshold", "choices", "parts", "length", "pattern", "description",
+    "name", "hint", "type", "required", "threshold", "multiple", "choices", "parts", "length", "pattern",
+    "description",
 )  # fmt: skip
 _SCHEMA_KEYS = ("name", "fields", "rules", "records", "summary")
+# a hint that asks for every value, and names that are entity categories rather than one slot
+_MULTI_HINT_RE = re.compile(
+    r"多个|多项|多条|列表|清单|全部|所有|各个|\blist\b|\ball\b|multiple|several|every"
+)
+_ENTITY_CATEGORIES = frozenset(
+    """人名 人物 姓名列表 地名 地点 位置 机构名 机构 组织 组织机构 组织名 单位名称列表 时间 日期 产品 品牌 事件 职位名称
+    person people persons name names location locations place places organization organizations org orgs
+    company companies date dates time times product products brand brands event events entity entities
+    group corporation creative-work facility facilities movie movies other geo-loc""".split()
+) | {"musicartist", "sportsteam", "tvshow"}  # text_key drops spaces
 
 
 # --------------------------------------------------------------------------------------
@@ -320,12 +331,13 @@ class Field:
     hint: str | None = None
     type: str | None = None
     required: bool = False
-    threshold: float = 0.0
+    threshold: float | None = None
     choices: list[str] = dc_field(default_factory=list)
     parts: list[str] = dc_field(default_factory=list)
     length: int | None = None
     pattern: str | None = None
     description: str | None = None
+    multiple: bool | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
@@ -358,13 +370,16 @@ class Field:
 
         if not isinstance(self.required, bool):
             raise SchemaError(f"field {name!r}: 'required' must be true or false, got {self.required!r}")
-        if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)):
-            raise SchemaError(
-                f"field {name!r}: 'threshold' must be a number in [0, 1], got {self.threshold!r}"
-            )
-        if not 0.0 <= float(self.threshold) <= 1.0:
-            raise SchemaError(f"field {name!r}: threshold {self.threshold} is outside [0, 1]")
-        self.threshold = float(self.threshold)
+        if self.threshold is not None:
+            if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)):
+                raise SchemaError(
+                    f"field {name!r}: 'threshold' must be a number in [0, 1], got {self.threshold!r}"
+                )
+            if not 0.0 <= float(self.threshold) <= 1.0:
+                raise SchemaError(f"field {name!r}: threshold {self.threshold} is outside [0, 1]")
+            self.threshold = float(self.threshold)
+        if self.multiple is not None and not isinstance(self.multiple, bool):
+            raise SchemaError(f"field {name!r}: 'multiple' must be true or false, got {self.multiple!r}")
 
         derived = _derived(hint, self.type)
         self.choices = self._str_list("choices", self.choices) or derived["choices"]
@@ -448,8 +463,10 @@ class Field:
         d["type"] = self.type
         if self.required:
             d["required"] = True
-        if self.threshold:
+        if self.threshold is not None:
             d["threshold"] = self.threshold
+        if self.multiple is not None:
+            d["multiple"] = self.multiple
         derived = _derived(self.hint, self.type or "text")
         for attr in ("choices", "parts", "length", "pattern"):
             value = getattr(self, attr)
@@ -460,6 +477,24 @@ class Field:
         return d
 
     # -- use --------------------------------------------------------------------------
+
+    @property
+    def is_multiple(self) -> bool:
+        """Whether the field holds several values (a list of people, every date of a text)
+        rather than one (甲方, 合同金额, 签约日期): ``multiple`` when given, else from the hint
+        (``多个``, ``全部``, ``list``, ``all`` ...) and the name (an entity category such as
+        人名/地名/机构名/person/location/date, or an English plural).  A one-value field gets
+        its best value, the others are kept as scored alternatives (``extractor.confidence``)."""
+        if self.multiple is not None:
+            return self.multiple
+        if self.type == "class":
+            return False
+        if self.hint and _MULTI_HINT_RE.search(text_key(self.hint)):
+            return True
+        key = text_key(self.name)
+        if key in _ENTITY_CATEGORIES:
+            return True
+        return bool(re.fullmatch(r"[a-z][a-z .'-]*[^s]s", key)) and not key.endswith(("ss", "us", "ics"))
 
     @property
     def prompt_label(self) -> str:
@@ -865,6 +900,13 @@ class Schema:
     @property
     def classification_fields(self) -> list[Field]:
         return [f for f in self.fields if f.type == "class"]
+
+    def is_multiple(self, f: Field) -> bool:
+        """Whether ``f`` holds several values in this schema: :attr:`Field.is_multiple`, and
+        every field of a record type (one value per record)."""
+        if f.multiple is not None:
+            return f.multiple
+        return f.is_multiple or any(f.name in r.fields for r in self.records)
 
     def record_fields(self, record: RecordType) -> list[Field]:
         """The fields of one of this schema's record types, in the record type's order."""

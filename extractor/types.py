@@ -37,6 +37,8 @@ class Span:
     parts: dict[str, Span] = field(default_factory=dict)
     approximate: bool = False
     chosen: bool = False
+    # what the confidence was computed from (extractor.confidence); not part of the output
+    features: dict[str, float] | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -127,7 +129,10 @@ class DocumentResult:
     fails its type or hint (``field='text': issue``), broken cross-field rules and rules that
     could not be checked (a value that does not parse, amounts in different currencies);
     ``warnings`` say where the engine itself may have missed something (an answer cut at the
-    token budget), so nothing is lost silently; ``records`` are the schema's record types as
+    token budget), so nothing is lost silently; ``alternatives`` holds, per one-value field,
+    the other values the model considered, with their own confidences, best first
+    (``extractor.confidence``); ``thresholds`` the confidence under which a field without a
+    threshold of its own is answered None (set by the engine from the model's calibration); ``records`` are the schema's record types as
     found (``extractor.records``) and ``summary`` the schema's summary template filled with
     extracted values (None when the schema has none or a required value is missing).
     """
@@ -141,6 +146,13 @@ class DocumentResult:
     summary: str | None = None
     chunks: int = 1
     prompts: int = 0
+    alternatives: dict[str, list[Span]] = field(default_factory=dict)
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+    def threshold(self, f) -> float:
+        """The confidence threshold of field ``f`` here: its own, else the default the engine set."""
+        own = getattr(f, "threshold", None)
+        return float(own) if own is not None else float(self.thresholds.get(f.name, 0.0))
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -154,6 +166,9 @@ class DocumentResult:
         dropped: dict[str, list[dict[str, Any]]] = {}
         for s in self.dropped:
             dropped.setdefault(s.field, []).append(s.to_dict())
+        alternatives = {k: [s.to_dict() for s in v] for k, v in self.alternatives.items() if v}
+        if alternatives:
+            d["alternatives"] = alternatives
         d.update(
             dropped=dropped,
             violations=list(self.violations),

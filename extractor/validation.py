@@ -316,7 +316,8 @@ def validate(schema: Schema, result: DocumentResult, text: str | None = None) ->
 
     Spans of ``result.values[field.name]`` (or keyed by the prompt label) get
     ``normalized``/``issues`` from :func:`normalize_value` and ``approximate`` from
-    :func:`is_approximate_value`; spans below the field's threshold move to
+    :func:`is_approximate_value`; spans below the field's threshold (its own, else the
+    default the engine set in ``result.thresholds``) move to
     ``result.dropped`` (kept for audit, normalized and checked too).  Each field's chosen
     value (:func:`extractor.types.best_span`, the value the Parquet ``<f>`` column holds) is
     marked ``chosen``.  ``result.violations`` gets, in this order, one message per missing
@@ -338,7 +339,7 @@ def validate(schema: Schema, result: DocumentResult, text: str | None = None) ->
             span.normalized, span.issues = normalize_value(f, span.text)
             span.approximate = is_approximate_value(f, span.text)
             span.chosen = False
-            if span.confidence < f.threshold:
+            if span.confidence < result.threshold(f):
                 result.dropped.append(span)
             else:
                 kept.append(span)

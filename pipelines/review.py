@@ -117,7 +117,7 @@ def status_text(view: SpanView) -> str:
 def collect_spans(result: DocumentResult, schema) -> list[SpanView]:
     """Every value of ``result`` (kept and dropped), sorted by offset (outer spans first)."""
     colors = field_colors(schema)
-    thresholds = {f.name: f.threshold for f in schema.fields}
+    thresholds = {f.name: result.threshold(f) for f in schema.fields}
     views: list[SpanView] = []
 
     def add(span, status: str) -> None:
@@ -220,7 +220,8 @@ def prompt_lines(schema, labels_per_prompt: int | None = None) -> list[str]:
 def schema_view(schema, labels_per_prompt: int | None = None) -> dict[str, Any]:
     """How ``schema`` is understood, as a mapping: per field its ``name``, the ``label`` sent
     to the model, the parsed ``type``, ``hint``, ``choices``, ``parts``, ``length``,
-    ``pattern`` (those that apply), ``required``, ``threshold`` and ``description``; the
+    ``pattern`` (those that apply), ``required``, ``threshold`` (None: the model's default),
+    ``multiple`` (several values, or one value and scored alternatives) and ``description``; the
     ``prompts`` (:func:`prompt_lines`), the ``part_prompts`` a value of a field with parts
     gets (the value alone as the input); then ``rules``, ``records`` and ``summary``."""
     from extractor.prompt import clean_label, label_line
@@ -237,7 +238,8 @@ def schema_view(schema, labels_per_prompt: int | None = None) -> dict[str, Any]:
             if value:
                 d[attr] = list(value) if isinstance(value, list) else value
         d["required"] = bool(f.required)
-        d["threshold"] = float(f.threshold)
+        d["threshold"] = f.threshold  # None: the model's calibrated default for one-value fields
+        d["multiple"] = schema.is_multiple(f)
         if f.description is not None:
             d["description"] = f.description
         fields.append(d)

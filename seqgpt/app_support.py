@@ -77,7 +77,7 @@ DEVICE_ENV = "SEQGPT_DEVICE"
 AUTO_TYPE = "auto"  # the type column's "infer it from the name and hint"
 TYPE_OPTIONS = (AUTO_TYPE, *FIELD_TYPES)
 ROW_COLUMNS = ("name", "hint", "type", "required", "threshold", "choices", "more", "description")
-_MORE_KEYS = ("parts", "length", "pattern")
+_MORE_KEYS = ("parts", "length", "pattern", "multiple")
 
 
 # --------------------------------------------------------------------------------------
@@ -164,7 +164,7 @@ def _field_row(f: Field) -> dict[str, Any]:
         "hint": f.hint or "",
         "type": row_type,
         "required": bool(f.required),
-        "threshold": float(f.threshold),
+        "threshold": f.threshold,  # None: the model's calibrated default
         "choices": "/".join(d.get("choices", [])),
         "more": json.dumps(more, ensure_ascii=False) if more else "",
         "description": f.description or "",

@@ -179,7 +179,7 @@ def render(
                     f"{s.confidence:.3f}",
                     normalized_text(s.normalized, s.approximate),
                     f"{s.start}-{s.end}",
-                    status(s, "issue" if s.issues else "ok", f.threshold),
+                    status(s, "issue" if s.issues else "ok", result.threshold(f)),
                 ]
             )
             for part, p in s.parts.items():
@@ -194,7 +194,7 @@ def render(
                     f"{s.confidence:.3f}",
                     normalized_text(s.normalized, s.approximate),
                     f"{s.start}-{s.end}",
-                    status(s, "dropped", f.threshold),
+                    status(s, "dropped", result.threshold(f)),
                 ]
             )
     for c in schema.classification_fields:
@@ -255,8 +255,9 @@ def render(
 )
 def schema_cmd(fields, schema_file, records, summary, save, fmt, labels_per_prompt):
     """Show how a field list (or schema file) is understood: per field the label actually
-    sent to the model, the parsed type, hint, choices, parts and checks, required,
-    threshold and description; the prompts' label lines; rules, record types and the
+    sent to the model, the parsed type, hint, choices, parts and checks, required, whether
+    it holds one value (the best, with scored alternatives) or several, the threshold (the
+    model's calibrated default unless set) and description; the prompts' label lines; rules, record types and the
     summary template.  A field's description is documentation for people: it is shown
     here and in the app, and never sent to the model (the hint is)."""
     from pipelines.review import schema_view
@@ -280,6 +281,7 @@ def _schema_table(view) -> str:
             "type",
             "choices / parts / checks",
             "required",
+            "values",
             "threshold",
             "description",
         ]
@@ -298,7 +300,8 @@ def _schema_table(view) -> str:
         rows.append(
             [
                 f["name"], label, f["type"], ", ".join(checks), "yes" if f["required"] else "no",
-                f"{f['threshold']:g}", f.get("description") or "",
+                "several" if f.get("multiple") else "one",
+                "model's" if f["threshold"] is None else f"{f['threshold']:g}", f.get("description") or "",
             ]
         )  # fmt: skip
     lines = [_table(rows), "", "prompts (one of each per document chunk; descriptions are never sent):"]
@@ -541,6 +544,134 @@ def eval_cmd(
             json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
         click.echo(f"report written to {report_path}", err=True)
+        if report.outcomes:
+            png = _reliability_png(report, Path(report_path), f"{data.name} · {ex.model_id}")
+            click.echo(f"reliability diagram written to {png}", err=True)
+
+
+def _reliability_png(report, report_path: Path, title: str) -> Path:
+    """``<report>.reliability.png`` next to the report: overall and per type group."""
+    from training.calibration import GROUPS, reliability_png
+
+    shown = [o for o in report.outcomes if o.shown]
+    series = {"all values": shown}
+    for g in GROUPS:
+        members = [o for o in shown if o.group == g]
+        if len(members) >= 20:
+            series[g] = members
+    return reliability_png(report_path.with_suffix(".reliability.png"), series, title)
+
+
+CALIBRATE_EXAMPLES = """\b
+Examples:
+  python -m training.docgen --n 120 --seed 2 --split heldout --out cal.jsonl
+  seqgpt calibrate --dataset cal.jsonl --model extractor/seqgpt_mini
+  seqgpt calibrate --dataset my_labelled_docs.jsonl --model /models/my-adapter --threshold 0.6 --dry-run
+"""
+
+
+@main.command("calibrate", epilog=CALIBRATE_EXAMPLES)
+@click.option(
+    "--dataset",
+    required=True,
+    metavar="msra|wnut16|FILE.jsonl",
+    help="Labelled documents the model never trained on (as for seqgpt eval).",
+)
+@click.option("--split", default=None, help="As for seqgpt eval.")
+@click.option("--limit", default=None, type=click.IntRange(min=1), help="Use the first N examples only.")
+@model_options
+@click.option("--batch-size", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--threshold",
+    default=0.5,
+    show_default=True,
+    type=click.FloatRange(0.0, 1.0),
+    help="The default confidence under which a one-value field is answered None (fields may set their own).",
+)
+@click.option("--dry-run", is_flag=True, help="Fit and report, but do not write the card.")
+def calibrate_cmd(
+    dataset, split, limit, model, device, dtype, compile, quantize, threads, batch_size, threshold, dry_run
+):  # fmt: skip
+    """Fit the model's confidence calibration and store it in its card.json.
+
+    Runs the model over labelled documents, judges every value it returns (right when the
+    gold answer of its field has the same text), fits a logistic model from the engine's
+    confidence features (extractor.confidence) to "right", and writes it as the
+    "calibration" entry of MODEL/card.json -- so the model folder carries its own.  The
+    figures printed are measured on the fitting data itself: measure the calibration with
+    seqgpt eval on other documents.
+    """
+    import datetime as _dt
+
+    from extractor.errors import SeqgptError
+    from extractor.loading import DEFAULT_MODEL
+    from training.calibration import ece, fit_calibration
+    from training.datasets import load_dataset
+    from training.evaluate import evaluate
+
+    folder = _model_folder(model)
+    if folder is None and not dry_run:
+        raise click.ClickException(
+            f"--model {model or DEFAULT_MODEL!r} is not a local model or adapter folder: the calibration is "
+            "written into the folder's card.json (use --dry-run to only measure)"
+        )
+    data = load_dataset(dataset, split, limit=limit)
+    params = {"model": model, "device": device, "dtype": dtype, "compile": compile, "quantize": quantize,
+              "threads": threads}  # fmt: skip
+    ex = _load_extractor(model_config(params, prompt_batch_size=batch_size))
+    ex.calibration = None  # features and choices without the old calibration
+    report = evaluate(ex, data.examples, data.label_map, batch_size=batch_size)
+    outcomes = report.outcomes
+    if not outcomes:
+        raise click.ClickException(f"the model returned no values on {dataset}: nothing to fit")
+    cal = fit_calibration(
+        outcomes,
+        threshold=threshold,
+        meta={
+            "fitted_on": data.describe(),
+            "fitted_at": _dt.date.today().isoformat(),
+            "quantize": (ex.info or {}).get("quantized") or "none",
+        },
+    )
+    from extractor.confidence import Calibrator
+
+    calibrator = Calibrator.from_dict(cal)
+    refit = []
+    for o in outcomes:
+        p = (calibrator.multi_probability if o.multiple else calibrator.single_probability)(
+            o.features or {}, o.type
+        )
+        refit.append(type(o)(o.field, o.type, o.multiple, o.confidence if p is None else p, o.right, o.shown))
+    before = ece([o for o in outcomes if o.shown])
+    after = ece([o for o in refit if o.shown])
+    cal["in_sample_ece"] = {"before": round(before or 0.0, 4), "after": round(after or 0.0, 4)}
+    click.echo(
+        f"fitted on {len(outcomes)} values of {len(data.examples)} documents ({data.name}): in-sample ECE "
+        f"{before:.3f} -> {after:.3f}"
+    )
+    if dry_run:
+        click.echo(json.dumps(cal, ensure_ascii=False, indent=2))
+        return
+    card_path = folder / "card.json"
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.exists() else {}
+    except ValueError as exc:
+        raise SeqgptError(f"{card_path} is not readable JSON: {exc}") from exc
+    card["calibration"] = cal
+    card_path.write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    click.echo(f"calibration written to {card_path}")
+
+
+def _model_folder(model: str | None) -> Path | None:
+    """The local folder a --model names (the bundled adapter's for the default), else None."""
+    from extractor.loading import DEFAULT_MODEL, default_model
+    from extractor.mini import bundled_adapter_dir
+
+    name = model or default_model()
+    if name in (None, "", "default", DEFAULT_MODEL):
+        return bundled_adapter_dir()
+    p = Path(name).expanduser()
+    return p if p.is_dir() else None
 
 
 UI_EXAMPLES = """\b

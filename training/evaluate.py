@@ -107,6 +107,28 @@ class Report:
     records: Counts = field(default_factory=Counts)  # (field, value) pairs inside matched records
     records_exact: Counts = field(default_factory=Counts)  # whole records equal to a gold record
     meta: dict[str, Any] = field(default_factory=dict)
+    outcomes: list = field(default_factory=list)  # training.calibration.Outcome per value returned
+    gold_by_group: dict[str, int] = field(default_factory=dict)  # distinct gold (label, text) per type group
+    asked: int = 0  # (document, asked field) pairs
+    main_right: int = 0  # ... whose main value (kept, chosen) is right, or empty where the gold is
+    absent: int = 0  # ... without a gold value
+    absent_empty: int = 0  # ... of those, given no value
+
+    def calibration(self) -> dict[str, Any] | None:
+        """The calibration section (``training.calibration``); None without values."""
+        if not self.outcomes and not self.asked:
+            return None
+        from .calibration import calibration_report
+
+        fields = {
+            "asked": self.asked,
+            "main_right": round(self.main_right / self.asked, 4) if self.asked else None,
+            "absent": self.absent,
+            "absent_empty": round(self.absent_empty / self.absent, 4) if self.absent else None,
+            "definition": "main value: the field's kept chosen value (the Parquet column), right when its "
+            "text is a gold value of the field, or when neither exists; absent: asked fields without gold",
+        }
+        return calibration_report(self.outcomes, self.gold_by_group, fields=fields)
 
     @property
     def overall(self) -> Counts:
@@ -160,6 +182,9 @@ class Report:
                 "values": self.records.to_dict(),
                 "exact": self.records_exact.to_dict(),
             }
+        cal = self.calibration()
+        if cal is not None:
+            d["calibration"] = cal
         if self.class_examples:
             d["classification"] = {
                 "examples": self.class_examples,
@@ -229,6 +254,11 @@ class Report:
             tput += f" (batch {m['batch_size']}"
             tput += f", {m['device']})" if m.get("device") else ")"
         out.append(tput)
+        cal = self.calibration()
+        if cal is not None:
+            from .calibration import format_calibration
+
+            out.append(format_calibration(cal))
         return "\n".join(out)
 
 
@@ -406,6 +436,54 @@ def _build_schema(asked: list[str], choices: list[str] | None, records: dict[str
     return Schema(fields, records=types), names
 
 
+def _judge(report: Report, ex: dict[str, Any], res, schema, gold_of: dict[str, str]) -> None:
+    """Add one document's calibration outcomes and field-level figures to ``report``."""
+    from extractor.confidence import TYPE_GROUPS
+
+    from .calibration import GROUPS, Outcome, text_key
+
+    text = ex["text"]
+    gold: dict[str, set[str]] = {}
+    for e in ex.get("entities", []):
+        gold.setdefault(e["label"], set()).add(text_key(text[e["start"] : e["end"]]))
+    dropped: dict[str, list] = {}
+    for s in res.dropped:
+        dropped.setdefault(s.field, []).append(s)
+    for name, g in gold_of.items():
+        f = schema.field(name)
+        group = TYPE_GROUPS.get(f.type, "text")
+        if group in GROUPS:
+            report.gold_by_group[group] = report.gold_by_group.get(group, 0) + len(gold.get(g, ()))
+        truth = gold.get(g, set())
+        multiple = schema.is_multiple(f)
+        kept = list(res.values.get(name, []))
+        answers = kept + dropped.get(name, [])
+        if not multiple:  # the field's answer: its best value, kept or dropped; the rest are alternatives
+            answers = sorted(answers, key=lambda s: -s.confidence)[:1]
+        for s in answers:
+            report.outcomes.append(
+                Outcome(
+                    name, f.type, multiple, float(s.confidence), text_key(s.text) in truth, True, s.features
+                )
+            )
+        others = [s for s in kept + dropped.get(name, []) if s not in answers]
+        for s in others + list(res.alternatives.get(name, [])):
+            report.outcomes.append(
+                Outcome(
+                    name, f.type, multiple, float(s.confidence), text_key(s.text) in truth, False, s.features
+                )
+            )
+        report.asked += 1
+        main = next((s for s in kept if s.chosen), kept[0] if kept else None)
+        if main is None:
+            report.main_right += not truth
+        else:
+            report.main_right += text_key(main.text) in truth
+        if not truth:
+            report.absent += 1
+            report.absent_empty += not kept
+
+
 def evaluate(
     extractor,
     examples: list[dict[str, Any]],
@@ -475,6 +553,7 @@ def evaluate(
             )
             seconds += time.perf_counter() - t0
             for i, res in zip(idx, results):
+                _judge(report, examples[i], res, schema, gold_of)
                 spans = [
                     (gold_of[name], s.start, s.end)
                     for name, values in res.values.items()

@@ -12,9 +12,11 @@ prompt prefixes, and the output grammar, which must accept every token of the an
 does for a well-formed answer that only quotes the prompt's text).
 
 How it remembers: its "KV cache" is a real ``DynamicCache`` whose one layer holds, per row,
-the token ids it was fed (keys) and whether each came in a prompt forward pass (values), so
-the decoder's own cache surgery (copying a shared prefix, padding, merging, dropping rows)
-keeps each row's history, and every step reads the row's prompt and answer position from it.
+the token ids it was fed (keys), so the decoder's own cache surgery (copying a shared prefix,
+padding, merging, dropping rows) keeps each row's history; every position reads its prompt
+(up to ``[GEN]``) and its place in the answer from that history, so teacher-forced scoring
+reads the script as decoding does: an option that is not the scripted answer gets ``low``
+against ``high``.
 Its "hidden state" is (next answer token, high logit, low logit); its head turns that into
 logits over the vocabulary.
 """
@@ -50,18 +52,32 @@ class _Body(torch.nn.Module):
         cache = past_key_values if past_key_values is not None else DynamicCache()
         b, s = input_ids.shape
         keys = input_ids.float()[:, None, :, None]
-        values = torch.full_like(keys, 1.0 if s > 1 else 0.0)
-        cache.update(keys, values, 0)
+        cache.update(keys, torch.zeros_like(keys), 0)
         layer = cache.layers[0]
         hidden = torch.zeros((b, s, 3))
+        width = layer.keys.shape[2]
         for r in range(b):
-            real = attention_mask[r].bool()
-            ids = layer.keys[r, 0, :, 0][real].long().tolist()
-            in_prompt = layer.values[r, 0, :, 0][real].tolist()
-            prompt = [t for t, p in zip(ids, in_prompt) if p]
-            step = sum(1 for p in in_prompt if not p)
-            target, (high, low) = owner.target(prompt, first=step == 0)
-            hidden[r, -1] = torch.tensor([float(target[min(step, len(target) - 1)]), high, low])
+            mask = attention_mask[r].bool().tolist()
+            keys = layer.keys[r, 0, :, 0].long().tolist()
+            # every new position predicts the next token of the answer its prompt asks for (so
+            # teacher forcing, Extractor's option scoring, reads the script too); the prompt is
+            # recorded when a forward ends right on it (a prefill).  Rows may be padded on
+            # either side: a position's history is the real tokens up to it.
+            real = [t for t, m in zip(keys, mask) if m]
+            gen = owner.gen_end(real)
+            for q in range(s):
+                col = width - s + q
+                if not mask[col]:
+                    continue
+                ids = [t for t, m in zip(keys[: col + 1], mask[: col + 1]) if m]
+                p = len(ids) - 1
+                if gen is None or p < gen:
+                    target, (high, low) = [owner.tokenizer.eos_token_id], (20.0, -20.0)
+                    step = 0
+                else:
+                    target, (high, low) = owner.target(ids[: gen + 1], first=p == gen and q == s - 1)
+                    step = p - gen
+                hidden[r, q] = torch.tensor([float(target[min(step, len(target) - 1)]), high, low])
         return BaseModelOutputWithPast(last_hidden_state=hidden, past_key_values=cache)
 
 
@@ -79,6 +95,7 @@ class ScriptedLM(torch.nn.Module):
         self.lm_head = _Head(len(tokenizer))
         self.prompts: list[str] = []  # every prompt answered, for assertions
         self._targets: dict[tuple[int, ...], tuple[list[int], tuple[float, float]]] = {}
+        self._gen: dict[tuple[int, ...], int | None] = {}
 
     @property
     def base_model(self):
@@ -97,6 +114,19 @@ class ScriptedLM(torch.nn.Module):
             if key in prompt:
                 return answer
         return ""
+
+    def gen_end(self, ids: list[int]) -> int | None:
+        """The index of the token that ends the first ``[GEN]`` of ``ids`` (None: none yet)."""
+        key = tuple(ids)
+        if key in self._gen:
+            return self._gen[key]
+        found = None
+        for k in range(len(ids)):
+            if self.tokenizer.decode(ids[max(0, k - 8) : k + 1], skip_special_tokens=False).endswith(GEN):
+                found = k
+                break
+        self._gen[key] = found
+        return found
 
     def target(self, prompt_ids: list[int], first: bool = False) -> tuple[list[int], tuple[float, float]]:
         """The answer's token ids (then the end token) and its sureness; ``first``: a row's
@@ -128,3 +158,26 @@ def scripted_extractor(tokenizer, answers, **kwargs):
 
     model = ScriptedLM(tokenizer, answers)
     return Extractor(model, tokenizer, model_id="scripted", **kwargs), model
+
+
+def by_label(answer: str, sure: float | None = None):
+    """A script that knows each label's answer line (from ``answer``, one ``label: value``
+    line per label) and answers whichever labels a prompt asks, in the prompt's order, as a
+    model trained on varying label sets does: a one-value field asked alone (how the engine
+    scores its options) gets its own line.  Labels it has no line for are answered None.
+    ``sure``: the logit of the answer tokens (None: near certainty)."""
+    lines = {}
+    for line in answer.split("\n"):
+        label, _, value = line.partition(": ")
+        lines[label] = value
+
+    def script(prompt: str):
+        task = next((ln for ln in prompt.split("\n") if ln.startswith("抽取: ")), None)
+        if task is None:
+            return ""
+        asked = task[len("抽取: ") :].split("，")
+        # a label with a hint (身份证号(18位)) answers with its name's line
+        text = "\n".join(f"{lab}: {lines.get(lab, lines.get(lab.split('(')[0], 'None'))}" for lab in asked)
+        return text if sure is None else (text, sure)
+
+    return script

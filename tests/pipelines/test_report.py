@@ -14,7 +14,7 @@ from extractor.schema import Field, Schema
 from seqgpt.cli import main, render
 from tests.seqgpt.test_app import CHROMIUM, CHROMIUM_ARGS
 
-from ..extractor.scripted import scripted_extractor
+from ..extractor.scripted import by_label, scripted_extractor
 
 needs_chromium = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} not installed")
 
@@ -98,9 +98,12 @@ def test_the_extract_page_highlights_values_at_their_offsets_and_shows_markup_as
 ):
     # typed=False: the grammar lets the scripted model write a company name as a date, as an
     # untyped model may; validation must then say so
-    ex, _ = scripted_extractor(
-        tiny_tokenizer, {"抽取: 甲方": (ANSWER, 8.0)}, max_new_tokens=1024, typed=False
-    )
+    knows = by_label(ANSWER, 8.0)
+
+    def script(prompt):  # asked alone, the model doubts the ID number: a low confidence, dropped
+        return ("身份证号(18位): None", 8.0) if "抽取: 身份证号(18位)\n" in prompt else knows(prompt)
+
+    ex, _ = scripted_extractor(tiny_tokenizer, script, max_new_tokens=1024, typed=False)
     schema = _schema()
     result = ex.extract(HOSTILE, schema)
     page_html = render(result, schema, "html", source="hostile.txt", model="scripted", text=HOSTILE)
@@ -115,7 +118,7 @@ def test_the_extract_page_highlights_values_at_their_offsets_and_shows_markup_as
     assert by_field["乙方"]["text"] == "<b>上海海川贸易有限公司</b>"  # a value holding markup: text
     assert by_field["签约日期"]["status"] == "issue" and "not a valid date" in by_field["签约日期"]["title"]
     assert by_field["身份证号"]["status"] == "dropped" and "threshold 0.5" in by_field["身份证号"]["title"]
-    assert "confidence 0." in by_field["甲方"]["title"]
+    assert "confidence 1.000" in by_field["甲方"]["title"]  # the scripted model is sure of it
     # the document's markup is shown as text
     shown = page.locator(".seqgpt-doc").inner_text()
     assert "<script>window.__xss = 'script'</script>" in shown and "<img src=x" in shown

@@ -185,7 +185,10 @@ def test_approximate_values_through_the_engine_into_json_and_table(tiny_tokenize
     # 人数 is an integer field: with typed values (the engine's default) its value is the
     # number without its unit, 五十多 of 五十多人 (extractor.recognize)
     answer = "合同金额: 大概五十万左右\n签约日期: 三月中旬\n人数: 五十多\n付款金额: ¥2,380.00元"
-    ex = seqgpt.Extractor(ScriptedLM(tiny_tokenizer, {"抽取": answer}), tiny_tokenizer, model_id="scripted")
+    # each field asked alone (how one-value fields' options are scored) answers its own line
+    script = {f"抽取: {line.split(':')[0]}\n": line for line in answer.split("\n")}
+    script["抽取: 合同金额，"] = answer
+    ex = seqgpt.Extractor(ScriptedLM(tiny_tokenizer, script), tiny_tokenizer, model_id="scripted")
     batch = ex.extract_batch([text], "合同金额,签约日期,人数,付款金额")
     fields = batch[0].to_dict()["fields"]
     (amount,) = fields["合同金额"]
