@@ -110,6 +110,10 @@ FIELDS: dict[str, list[str]] = {
                   "出险原因", "保险金额", "理赔金额", "负责人", "联系电话"],
     "traffic": ["事故编号", "事故时间", "事故地点", "天气", "伤亡情况", "车牌号", "驾驶人", "车辆类型",
                 "损失情况", "责任认定", "处理民警"],
+    "agreement": ["合同编号", "甲方", "乙方", "保证人", "出借人", "借款人", "转让方", "受让方", "出租方",
+                  "承租方", "合同金额", "借款金额", "年利率", "转让价款", "月租金", "押金", "签约日期",
+                  "开始日期", "结束日期", "交付日期", "付款日期", "还款日期", "交割日期", "适用法律",
+                  "争议解决"],
 }  # fmt: skip
 """Kind -> its canonical field names (the ``label_set`` of each of its documents)."""
 
@@ -139,8 +143,8 @@ CLASS_CHOICES: dict[str, dict[str, list[str]]] = {
 
 SYNONYMS: dict[str, list[str]] = {
     "合同编号": ["合同号", "协议编号", "contract number", "contract no."],
-    "甲方": ["买方", "委托方", "发包方", "Party A", "buyer"],
-    "乙方": ["卖方", "受托方", "承包方", "供应商", "Party B", "seller", "supplier"],
+    "甲方": ["买方", "委托方", "发包方", "Party A", "buyer", "client"],
+    "乙方": ["卖方", "受托方", "承包方", "供应商", "Party B", "seller", "supplier", "service provider"],
     "标的": ["合同标的", "采购内容", "服务内容", "subject matter", "scope"],
     "合同金额": ["合同总价", "合同价款", "总金额", "contract amount", "contract price", "total price"],
     "签约日期": ["签订日期", "签署日期", "合同日期", "signing date", "date signed"],
@@ -213,6 +217,26 @@ SYNONYMS: dict[str, list[str]] = {
     "损失情况": ["车辆损失", "损坏情况", "damage", "vehicle damage"],
     "责任认定": ["事故责任", "责任划分", "liability", "fault determination"],
     "处理民警": ["交警", "办案民警", "investigating officer", "police officer"],
+    "保证人": ["担保人", "保证方", "guarantor", "surety"],
+    "出借人": ["贷款人", "出借方", "债权人", "lender", "creditor"],
+    "借款人": ["借款方", "债务人", "borrower", "debtor"],
+    "转让方": ["出让方", "transferor", "assignor"],
+    "受让方": ["受让人", "transferee", "assignee"],
+    "出租方": ["出租人", "lessor", "landlord"],
+    "承租方": ["承租人", "lessee", "tenant"],
+    "借款金额": ["借款本金", "贷款金额", "loan amount", "principal"],
+    "年利率": ["借款利率", "利率", "interest rate", "annual interest rate"],
+    "转让价款": ["转让价格", "股权转让款", "transfer price", "consideration"],
+    "月租金": ["每月租金", "租金", "monthly rent", "rent"],
+    "押金": ["租赁押金", "房屋押金", "deposit", "security deposit"],
+    "开始日期": ["起始日期", "起始日", "start date", "commencement date"],
+    "结束日期": ["终止日期", "届满日期", "end date", "termination date"],
+    "交付日期": ["交货日期", "交付时间", "delivery date", "handover date"],
+    "付款日期": ["支付日期", "付款日", "payment date", "date of payment"],
+    "还款日期": ["还款日", "到期还款日", "repayment date", "maturity date"],
+    "交割日期": ["交割日", "closing date", "completion date"],
+    "适用法律": ["准据法", "法律适用", "governing law", "applicable law"],
+    "争议解决": ["争议解决方式", "争议解决机构", "dispute resolution", "forum"],
     "工单类别": ["诉求类型", "工单类型", "ticket category", "category"],
     "紧急程度": ["优先级", "紧急度", "urgency", "priority"],
 }
@@ -559,19 +583,31 @@ class _Writer:
         self.entities: list[dict[str, Any]] = []
         self.records: list[dict[str, Any]] = []
         self.values: list[dict[str, Any]] = []
+        self.distractors: list[dict[str, Any]] = []
 
     def t(self, *texts: str) -> None:
         for s in texts:
             self.parts.append(s)
             self.pos += len(s)
 
-    def v(self, label: str, val: _Val | str | None = None, record: dict[str, Any] | None = None) -> None:
-        """Write ``val`` (default: the fact ``label``) as a value of ``label``."""
+    def v(
+        self,
+        label: str,
+        val: _Val | str | None = None,
+        record: dict[str, Any] | None = None,
+        multi: bool = False,
+    ) -> None:
+        """Write ``val`` (default: the fact ``label``) as a value of ``label``; with
+        ``multi``, a further value of a field that has several (two guarantors) is
+        labelled too (a text already labelled stays plain)."""
         if val is None:
             val = self.f[label] if record is None else record["_facts"][label]
         if isinstance(val, str):
             val = _Val(val)
-        if record is None and label in self.done:  # a repeat of a labelled field: plain text
+        repeat = label in self.done
+        if multi and repeat:
+            repeat = any(e["label"] == label and e["text"] == val.text for e in self.entities)
+        if record is None and repeat:  # a repeat of a labelled field: plain text
             self.t(val.text)
             return
         if record is None:
@@ -582,9 +618,19 @@ class _Writer:
         self.entities.append({"label": label, **span})
         if record is not None:
             record["fields"].setdefault(label, []).append(dict(span))
-        if val.type in ("money", "date", "phone", "integer", "id_number"):
+        if val.type in ("money", "date", "phone", "integer", "id_number", "percent"):
             self.values.append({"label": label, "start": start, "end": self.pos, "type": val.type,
                                 "value": val.value})  # fmt: skip
+
+    def d(self, kind: str, val: _Val | str | None) -> None:
+        """Write ``val`` as plain text that is no field's value but stands beside them (an
+        address, a legal representative, an instalment); where, is kept for the tests."""
+        if val is None:
+            return
+        text = val.text if isinstance(val, _Val) else val
+        start = self.pos
+        self.t(text)
+        self.distractors.append({"kind": kind, "start": start, "end": self.pos, "text": text})
 
     def has(self, label: str) -> bool:
         return self.f.get(label) is not None
@@ -1937,6 +1983,580 @@ def _en_traffic_table(w: _Writer, rng: random.Random) -> None:
 
 
 # --------------------------------------------------------------------------------------
+# Agreements: loans, transfers, leases, purchase and service contracts beside third parties
+# --------------------------------------------------------------------------------------
+
+_EN_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+            "fifteen sixteen seventeen eighteen nineteen").split()  # fmt: skip
+_EN_TENS = "- - twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def _en_words(n: int) -> str:
+    """``1250000`` -> ``One Million Two Hundred Fifty Thousand`` (0 < n < 10**9)."""
+
+    def small(k: int) -> list[str]:
+        out = [_EN_ONES[k // 100], "hundred"] if k >= 100 else []
+        k %= 100
+        if k >= 20:
+            out.append(_EN_TENS[k // 10] + (f"-{_EN_ONES[k % 10]}" if k % 10 else ""))
+        elif k:
+            out.append(_EN_ONES[k])
+        return out
+
+    words: list[str] = []
+    for size, name in ((10**6, "million"), (1000, "thousand"), (1, "")):
+        k = n // size % 1000
+        if k:
+            words += small(k) + ([name] if name else [])
+    return " ".join(words).title()
+
+
+def _words_money(rng: random.Random, amount: Decimal, lang: str, currency: str = "CNY") -> _Val:
+    """A whole amount in words and figures as one span: ``人民币壹佰贰拾万元整（¥1,200,000.00）``,
+    ``USD 250,000.00 (US Dollars Two Hundred Fifty Thousand Only)``."""
+    amount = amount.quantize(Decimal("0.01"))
+    f2 = f"{amount:,.2f}"
+    if lang == "zh":
+        cap = _capital(amount)
+        currency = "CNY"
+        text = rng.choice([f"人民币{cap}（¥{f2}）", f"人民币{cap}（¥{f2}）", f"{cap}（¥{f2}）",
+                           f"人民币{cap}（小写：¥{f2}）", f"¥{f2}（大写：人民币{cap}）",
+                           f"人民币{f2}元（大写：{cap}）"])  # fmt: skip
+    elif currency == "USD":
+        words = _en_words(int(amount))
+        text = rng.choice([f"USD {f2} (US Dollars {words} Only)", f"{words} US Dollars (USD {f2})",
+                           f"US${int(amount):,} ({words} Dollars)"])  # fmt: skip
+    else:
+        words = _en_words(int(amount))
+        text = rng.choice([f"RMB {f2} (Renminbi {words} Yuan Only)", f"CNY {f2} ({words} Yuan)"])
+    return _Val(text, "money", {"amount": f"{amount:.2f}", "currency": currency})
+
+
+def _add_months(d: _dt.date, months: int) -> _dt.date:
+    y, m = divmod(d.month - 1 + months, 12)
+    y, m = d.year + y, m + 1
+    last = (_dt.date(y + m // 12, m % 12 + 1, 1) - _dt.timedelta(days=1)).day
+    return _dt.date(y, m, min(d.day, last))
+
+
+def _whole(rng: random.Random, lo: int, hi: int, step: int) -> Decimal:
+    return Decimal(rng.randint(lo, hi) * step)
+
+
+def _ag_money(f: dict[str, Any], amount: Decimal, words: float = 0.75) -> _Val:
+    """A main amount (the price, the loan, the rent): mostly in words and figures."""
+    pool, rng, lang = f["_pool"], f["_rng"], f["_lang"]
+    if rng.random() < words:
+        return pool.val(lambda: _words_money(rng, amount, lang, f["_cur"]))
+    return pool.val(lambda: _money(rng, amount, lang, f["_styles"]))
+
+
+def _side_money(f: dict[str, Any], amount: Decimal) -> _Val:
+    """An amount beside the main one (an instalment, a fee, interest): in figures."""
+    pool, rng, lang = f["_pool"], f["_rng"], f["_lang"]
+    return pool.val(lambda: _money(rng, amount.quantize(Decimal("0.01")), lang, f["_styles"]))
+
+
+def _ag_date(f: dict[str, Any], d: _dt.date) -> _Val:
+    """A date in the document's one date style."""
+    return f["_pool"].val(lambda: _date(f["_rng"], d, f["_lang"], [f["_ds"]]))
+
+
+def _days(d: _dt.date, n: int) -> _dt.date:
+    return d + _dt.timedelta(days=n)
+
+
+_LAWS = {"zh": ["中华人民共和国法律"] * 6 + ["中华人民共和国现行有效的法律", "中国法律"],
+         "en": ["the laws of the People's Republic of China"] * 3 + [
+             "the laws of the State of New York", "the laws of England and Wales", "the laws of Singapore",
+             "the laws of the State of California", "the laws of the Hong Kong Special Administrative Region"]}  # fmt: skip
+_ARBITRATION = {"zh": ["中国国际经济贸易仲裁委员会", "上海国际仲裁中心", "深圳国际仲裁院", "{c}仲裁委员会",
+                       "{c}仲裁委员会", "中国国际经济贸易仲裁委员会{c}分会"],
+                "en": ["the Hong Kong International Arbitration Centre", "the Singapore International Arbitration Centre",
+                       "the American Arbitration Association", "the London Court of International Arbitration",
+                       "the China International Economic and Trade Arbitration Commission"]}  # fmt: skip
+_COURTS_EN = ["the courts of England and Wales", "the state and federal courts located in New York County",
+              "the courts of Singapore", "the courts of the Hong Kong Special Administrative Region"]  # fmt: skip
+
+
+def _forum(rng: random.Random, pool: _Pool, lang: str, city: str) -> tuple[str, _Val]:
+    """(``"arbitration"`` or ``"court"``, the forum as the gold span of 争议解决): an
+    arbitration body or a named court in Chinese; ``arbitration administered by …`` or the
+    courts in English."""
+    kind = rng.choice(["arbitration", "court"])
+
+    def make() -> _Val:
+        if lang == "zh" and kind == "court":
+            district = rng.choice(_CITIES[city][2])
+            return _Val(rng.choice([f"{city}市{district}人民法院", f"{city}市中级人民法院"]))
+        if lang == "zh":
+            return _Val(rng.choice(_ARBITRATION["zh"]).format(c=city))
+        if kind == "court":
+            return _Val(rng.choice(_COURTS_EN))
+        return _Val("arbitration administered by " + rng.choice(_ARBITRATION["en"]))
+
+    return kind, pool.val(make)
+
+
+_CN_DIGITS = "零一二三四五六七八九"
+
+
+def _cn_num(n: int) -> str:
+    """``1`` -> 一, ``12`` -> 十二, ``25`` -> 二十五 (below 100)."""
+    tens, ones = divmod(n, 10)
+    return ((_CN_DIGITS[tens] if tens > 1 else "") + "十" if tens else "") + (
+        _CN_DIGITS[ones] if ones else ""
+    )
+
+
+class _Num:
+    """Clause numbers of one document, in one style (``第三条``, ``三、``, ``3.``, ``Article 3.``)."""
+
+    def __init__(self, rng: random.Random, lang: str):
+        self.i = 0
+        styles = (
+            ["第{c}条 ", "第{c}条 ", "{c}、", "{i}. "]
+            if lang == "zh"
+            else ["{i}. ", "Article {i}. ", "Section {i}. "]
+        )
+        self.style = rng.choice(styles)
+
+    def __call__(self) -> str:
+        self.i += 1
+        return self.style.format(c=_cn_num(self.i), i=self.i)
+
+
+def _agreement_facts(rng: random.Random, pool: _Pool, lang: str) -> dict[str, Any]:
+    """What every agreement shares (number, signing date, law, forum, date style, currency);
+    each template draws its parties, amounts and other dates itself (``_loan_facts`` …)."""
+    signed = _rand_date(rng, 2021, 2025)
+    cur = "CNY" if lang == "zh" else rng.choice(["USD", "USD", "CNY"])
+    f: dict[str, Any] = {
+        "_pool": pool, "_rng": rng, "_lang": lang, "_signed": signed, "_cur": cur,
+        "_ds": rng.choice(["cn", "cn", "cn", "iso", "dot"] if lang == "zh" else ["long", "long", "abbr", "iso", "us"]),
+        "_styles": (["yen", "rmb", "yuan"] if lang == "zh" else ["usd", "dollar"] if cur == "USD" else ["cny", "rmb"]),
+        "_long": rng.random() < 0.2, "city": pool.city(),
+        "合同编号": _maybe(rng, 0.85, lambda: _Val(pool.code(rng.choice(["HT-", "JK-", "XY", "AGR-", "No."]) + f"{signed.year}-", 4))),
+    }  # fmt: skip
+    f["签约日期"] = _maybe(rng, 0.9, lambda: _ag_date(f, signed))
+    f["适用法律"] = _maybe(rng, 0.75, lambda: pool.val(lambda: _Val(rng.choice(_LAWS[lang]))))
+    f["_forum"], forum = _forum(rng, pool, lang, f["city"])
+    f["争议解决"] = forum if rng.random() < 0.75 else None
+    return f
+
+
+def _ag_party(f: dict[str, Any], person: bool) -> dict[str, Any]:
+    """A party (a company or a person) and what stands beside its name: address, legal
+    representative, agent, ID number, credit code, phone."""
+    pool, rng, lang = f["_pool"], f["_rng"], f["_lang"]
+    p: dict[str, Any] = {"person": person, "name": pool.person() if person else pool.company()}
+    if person:
+        p["id"] = (pool.val(lambda: _id_number(rng)).text if lang == "zh"
+                   else _maybe(rng, 0.6, lambda: pool.code(rng.choice(["E", "G", "P"]), 8)))  # fmt: skip
+    else:
+        p["code"] = _tax_id(rng, pool) if lang == "zh" else None
+        p["rep"] = pool.person()
+        p["agent"] = _maybe(rng, 0.5, pool.person)
+    p["addr"] = pool.address()
+    p["phone"] = _maybe(rng, 0.6, lambda: pool.val(lambda: _phone(rng, lang)).text)
+    return p
+
+
+def _zh_party(w: _Writer, rng: random.Random, head: str, label: str | None, p: dict[str, Any],
+              alias: str | None = None, multi: bool = False) -> None:  # fmt: skip
+    """``head：name`` (the gold span of ``label``; None: a party that is no field), an
+    optional ``（以下简称“…”）``, then the party's details on one line or several."""
+    w.t(head, "：")
+    if label:
+        w.v(label, p["name"], multi=multi)
+    else:
+        w.d("party", p["name"])
+    if alias:
+        w.d("alias", f"（以下简称“{alias}”）")
+    if p["person"]:
+        rows = [
+            ("身份证号码", "id", p.get("id")),
+            (rng.choice(["住址", "住所", "通讯地址"]), "address", p["addr"]),
+        ]
+    else:
+        rows = [("统一社会信用代码", "code", p.get("code")),
+                (rng.choice(["住所", "住所地", "注册地址", "地址"]), "address", p["addr"]),
+                ("法定代表人", "rep", p.get("rep")), (rng.choice(["委托代理人", "授权代表"]), "agent", p.get("agent"))]  # fmt: skip
+    rows.append((rng.choice(["联系电话", "电话"]), "phone", p.get("phone")))
+    rows = [r for r in rows if r[2] and rng.random() < 0.85]
+    inline = rng.random() < 0.3
+    w.t("" if inline else "\n")
+    for key, kind, val in rows:
+        w.t("，" if inline else "", key, "：")
+        w.d(kind, val)
+        w.t("" if inline else "\n")
+    w.t("\n" if inline else "")
+
+
+_EN_JURISDICTIONS = ["the People's Republic of China", "the State of Delaware", "Hong Kong", "Singapore",
+                     "England and Wales", "the State of New York"]  # fmt: skip
+
+
+def _en_party(w: _Writer, rng: random.Random, head: str, label: str | None, p: dict[str, Any],
+              alias: str | None = None, multi: bool = False, sentence: bool | None = None) -> None:  # fmt: skip
+    """``HEAD: name`` with its details in lines, or (``sentence``) ``name, a company … (the
+    "Lender")`` where only the alias names the role."""
+    sentence = rng.random() < 0.4 if sentence is None else sentence
+
+    def name() -> None:
+        if label:
+            w.v(label, p["name"], multi=multi)
+        else:
+            w.d("party", p["name"])
+
+    if sentence:
+        name()
+        if p["person"]:
+            if p.get("id"):
+                w.t(", holder of passport No. ")
+                w.d("id", p["id"])
+            w.t(", residing at ")
+            w.d("address", p["addr"])
+        else:
+            w.t(f", a company incorporated under the laws of {rng.choice(_EN_JURISDICTIONS)}, with its registered "
+                "office at ")  # fmt: skip
+            w.d("address", p["addr"])
+            if p.get("rep"):
+                w.t(", represented by ")
+                w.d("rep", p["rep"])
+        w.d("alias", f' (the "{alias or head}")')
+        return
+    w.t(head, ": ")
+    name()
+    if alias:
+        w.d("alias", rng.choice([f' (the "{alias}")', f' (hereinafter "{alias}")']))
+    rows = [(rng.choice(["Address", "Registered Address", "Domicile"]), "address", p["addr"])]
+    if p["person"]:
+        rows.append(("Passport No.", "id", p.get("id")))
+    else:
+        rows += [("Legal Representative", "rep", p.get("rep")),
+                 (rng.choice(["Authorized Agent", "Attorney-in-fact", "Authorized Representative"]), "agent", p.get("agent"))]  # fmt: skip
+    rows.append((rng.choice(["Tel.", "Phone"]), "phone", p.get("phone")))
+    w.t("\n")
+    for key, kind, val in rows:
+        if val and rng.random() < 0.85:
+            w.t(key, ": ")
+            w.d(kind, val)
+            w.t("\n")
+
+
+def _zh_sign(w: _Writer, rng: random.Random, rows: list[tuple[str, dict[str, Any]]]) -> None:
+    """Signature block: role word and seal, and in short documents the name again (plain
+    text, outside any gold span); long documents leave the lines blank (their last window
+    would otherwise hold a party's name without its slot)."""
+    w.t("\n")
+    for head, p in rows:
+        seal = "（签字）" if p["person"] else rng.choice(["（盖章）", "（公章）", "（签章）", "（盖章）"])
+        if w.f.get("_long"):
+            w.t(head, seal, "：\n")
+        elif rng.random() < 0.5:
+            w.t(head, seal, "：")
+            w.d("sign", p["name"])
+            w.t("\n")
+        else:
+            w.t(head, "：")
+            w.d("sign", p["name"])
+            w.d("seal", seal)
+            w.t("\n")
+        if not p["person"] and rng.random() < 0.6:
+            w.t(
+                rng.choice(
+                    ["法定代表人或委托代理人（签字）：", "授权代表（签字）：", "法定代表人（签字）："]
+                ),
+                "\n",
+            )
+
+
+def _en_sign(w: _Writer, rng: random.Random, rows: list[tuple[str, dict[str, Any]]]) -> None:
+    w.t(
+        "\nIN WITNESS WHEREOF, the parties have executed this Agreement as of the date first written above.\n"
+    )
+    for head, p in rows:
+        w.t(f"\n{head.upper()}")
+        if w.f.get("_long"):
+            w.t("\nBy: ____________________\nName:\nTitle:\n")
+            continue
+        w.t(": ")
+        w.d("sign", p["name"])
+        if p["person"]:
+            w.t("\nSignature: ____________________\n")
+        else:
+            w.t("\nBy: ____________________\nName: ")
+            w.d("rep", p.get("rep") or "")
+            w.t("\nTitle: Legal Representative\n")
+
+
+def _zh_law(w: _Writer, rng: random.Random, num: _Num, many: bool) -> None:
+    """适用法律 and 争议解决 (the forum) in one clause or two, whichever the document has."""
+    both = "各方" if many else "双方"
+    law = rng.choice(["本合同的订立、效力、解释、履行及争议的解决均适用{适用法律}。", "本合同适用{适用法律}。",
+                      "本合同受{适用法律}管辖，并依其解释。"])  # fmt: skip
+    if w.f["_forum"] == "arbitration":
+        forum = (
+            f"因本合同引起的或与本合同有关的任何争议，{both}应友好协商解决；协商不成的，任何一方均有权将争议提交"
+            "{争议解决}，按照申请仲裁时该会现行有效的仲裁规则进行仲裁。仲裁裁决是终局的，对"
+            + both
+            + "均有约束力。"
+        )
+    else:
+        forum = rng.choice([f"因履行本合同发生的争议，由{both}协商解决；协商不成的，任何一方均可向" + "{争议解决}提起诉讼。",
+                            f"凡因本合同引起的争议，{both}应协商解决；协商不成的，由" + "{争议解决}管辖。"])  # fmt: skip
+    has_law, has_forum = w.has("适用法律"), w.has("争议解决")
+    if has_law and has_forum and rng.random() < 0.5:
+        w.fmt(num() + "适用法律与争议解决：" + law + forum + "\n")
+        return
+    if has_law:
+        w.fmt(num() + "适用法律：" + law + "\n")
+    if has_forum:
+        w.fmt(num() + "争议解决：" + forum + "\n")
+
+
+def _en_law(w: _Writer, rng: random.Random, num: _Num) -> None:
+    if w.has("适用法律"):
+        w.fmt(num() + rng.choice(["Governing Law. This Agreement shall be governed by and construed in accordance "
+                                  "with {适用法律}.", "Governing Law. This Agreement is governed by {适用法律}, without "
+                                  "regard to its conflict of laws rules."]) + "\n")  # fmt: skip
+    if w.has("争议解决"):
+        if w.f["_forum"] == "arbitration":
+            w.fmt(num() + "Dispute Resolution. Any dispute arising out of or in connection with this Agreement "
+                  "shall be finally settled by {争议解决} under its rules then in force. The award shall be final "
+                  "and binding on the parties.\n")  # fmt: skip
+        else:
+            w.fmt(num() + "Jurisdiction. Each party irrevocably submits any dispute arising out of this Agreement "
+                  "to the exclusive jurisdiction of {争议解决}.\n")  # fmt: skip
+
+
+# clauses of long agreements that hold no field ({a}, {b}: the parties' role words)
+_BOILER = {
+    "zh": [
+        "陈述与保证：{a}和{b}各自向对方陈述并保证，其为依法设立并有效存续的主体或具有完全民事行为能力的自然人，具有签订和履行本合同的权利能力和行为能力；其签署和履行本合同不违反对其有约束力的法律、法规、章程或其他协议；其向对方提供的全部文件、资料均真实、准确、完整。",
+        "保密：未经对方事先书面同意，任何一方不得向第三方披露因签订和履行本合同而知悉的对方商业秘密、技术信息、经营信息及本合同的内容，但法律法规另有规定或有权机关要求披露的除外。本条约定的保密义务不因本合同的变更、解除或终止而失效，保密期限为本合同终止后三年。",
+        "不可抗力：因地震、台风、水灾、火灾、战争、疫情以及其他不能预见、不能避免并不能克服的客观情况，致使一方不能履行或不能完全履行本合同的，遭受不可抗力的一方应在不可抗力发生后十五日内书面通知对方，并提供有关机构出具的证明文件；根据不可抗力的影响，可部分或全部免除其责任。",
+        "通知与送达：本合同项下的通知应以书面形式作出，以专人递送、挂号信、快递或电子邮件方式发送至本合同首部载明的地址。任何一方变更通讯地址的，应在变更后三日内书面通知对方，否则按原地址送达即视为有效送达；邮寄送达的，以交邮后第三日为送达日。",
+        "合同的变更与解除：本合同的任何变更、补充均须经各方协商一致并以书面形式作出。除本合同另有约定或法律另有规定外，任何一方不得单方解除本合同。一方严重违约致使合同目的无法实现的，守约方有权书面通知解除本合同，并要求违约方赔偿由此造成的全部损失。",
+        "税费：因签订和履行本合同所产生的各项税费，由各方依照国家有关法律法规的规定各自承担；法律法规没有规定的，由各方平均分担。任何一方代对方缴纳税费的，对方应在收到缴款凭证后十日内予以返还。",
+        "反商业贿赂：各方承诺在本合同的签订和履行过程中严格遵守反商业贿赂的相关规定，不得向对方工作人员提供任何形式的回扣、礼金、有价证券或其他不正当利益。一经发现，受损方有权解除本合同并追究违约方的责任。",
+        "权利义务的转让：未经对方事先书面同意，任何一方不得将其在本合同项下的全部或部分权利、义务转让给任何第三方；{b}的关联公司承继其业务的，应事先书面通知{a}。",
+        "完整协议：本合同及其附件构成各方就本合同事项所达成的完整协议，取代各方此前就该等事项所作的任何口头或书面的约定、承诺与陈述。本合同的附件是本合同不可分割的组成部分，与本合同具有同等法律效力。",
+        "可分割性：本合同的任何条款被有权机关认定为无效或不可执行的，不影响本合同其他条款的效力，各方应本着诚实信用的原则协商确定替代条款，使其尽可能接近原条款的本意。",
+        "弃权：任何一方未行使或迟延行使其在本合同项下的任何权利，不构成对该权利的放弃；单独或部分行使任何权利，亦不妨碍其进一步行使该权利或其他权利。",
+        "信息披露与配合：在本合同履行期间，{a}与{b}应相互配合，及时提供对方合理要求的文件和资料；任何一方发生名称、住所、法定代表人变更或者涉及重大诉讼、仲裁的，应在相关事项发生后五个工作日内书面通知对方。",
+        "个人信息保护：各方因履行本合同而获取的对方员工或客户的个人信息，仅可用于履行本合同之目的，并应按照《中华人民共和国个人信息保护法》的规定采取必要的安全保护措施，不得非法收集、使用、加工、传输或向他人提供。",
+        "文本与份数：本合同以中文书写，如有其他文字译本，以中文文本为准。本合同的附件及各方就本合同签订的补充协议，均为本合同的组成部分。",
+    ],
+    "en": [
+        "Representations and Warranties. Each party represents and warrants to the other that it has full power and authority to enter into and perform this Agreement, that this Agreement constitutes its legal, valid and binding obligation, and that its execution and performance do not conflict with any law, charter document or agreement binding on it.",
+        "Confidentiality. Each party shall keep confidential all information disclosed by the other party in connection with this Agreement and shall not disclose it to any third party without the prior written consent of the disclosing party, except as required by law or by a competent authority. This obligation survives the termination of this Agreement for three years.",
+        "Force Majeure. Neither party shall be liable for any failure or delay in performance caused by events beyond its reasonable control, including natural disasters, war, epidemics or government action, provided that the affected party notifies the other party in writing within fifteen days and uses reasonable efforts to mitigate the effects.",
+        "Notices. All notices under this Agreement shall be in writing and delivered by hand, by courier or by e-mail to the addresses set out above, or to such other address as a party may notify to the other. A notice is deemed received on delivery, or on the third business day after dispatch by courier.",
+        "Assignment. Neither party may assign or transfer any of its rights or obligations under this Agreement without the prior written consent of the other party, which shall not be unreasonably withheld.",
+        "Entire Agreement. This Agreement, together with its schedules, constitutes the entire agreement between the parties with respect to its subject matter and supersedes all prior negotiations, understandings and agreements, whether written or oral.",
+        "Severability. If any provision of this Agreement is held invalid or unenforceable, the remaining provisions shall continue in full force and effect, and the parties shall negotiate in good faith a valid provision that comes as close as possible to the original intent.",
+        "Amendment and Waiver. No amendment of this Agreement is effective unless made in writing and signed by both parties. No failure or delay in exercising any right operates as a waiver of that right.",
+        "Anti-Bribery. Each party shall comply with all applicable anti-bribery and anti-corruption laws and shall not offer or give any improper payment or advantage to any employee or representative of the other party.",
+        "Counterparts. This Agreement may be executed in counterparts, each of which is deemed an original, and all of which together constitute one and the same instrument. Signatures delivered electronically are as effective as originals.",
+        "Costs. Each party shall bear its own legal and other costs incurred in the negotiation, preparation and execution of this Agreement, and all taxes shall be borne by the party on which they are levied by law.",
+    ],
+}  # fmt: skip
+_BOILER_FAMILY = {
+    "loan": {
+        "zh": ["借款用途的监督：{a}有权检查、监督借款的使用情况，{b}应按季度向{a}提供财务报表及借款使用情况的说明；{b}不得将借款用于证券、期货投资或其他违反法律法规的用途。",
+               "提前还款：{b}提前归还借款的，应提前三十日书面通知{a}，并按实际借款天数计付利息；提前还款不免除{b}已产生的违约责任。",
+               "借款人的义务：在借款本息全部清偿之前，{b}进行合并、分立、减资、股权变动、重大资产转让或者对外提供担保的，应事先征得{a}的书面同意。",
+               "扣划与抵销：{b}未按期偿还借款本息的，{a}有权从{b}在其处开立的任何账户中扣划相应款项，或以其对{b}负有的到期债务予以抵销。"],
+        "en": ["Prepayment. The Borrower may prepay the loan in whole or in part on thirty days' prior written notice, together with the interest accrued on the amount prepaid up to the date of prepayment.",
+               "Covenants. Until the loan is repaid in full, the Borrower shall not create any security over its assets, dispose of any material asset or make any loan to a third party without the Lender's prior written consent, and shall deliver its audited financial statements each year.",
+               "Events of Default. Each of the following is an event of default: non-payment of any sum when due, a material misrepresentation, insolvency of the Borrower, or a breach of covenant not remedied within fifteen days. Upon an event of default the Lender may declare all outstanding amounts immediately due."],
+    },
+    "lease": {
+        "zh": ["房屋的维修：租赁期间，{a}负责房屋主体结构及公共设施的维修；因{b}使用不当造成房屋或设施损坏的，由{b}负责修复或赔偿。",
+               "装修与改建：{b}对房屋进行装修或改建的，应事先将装修方案报{a}书面同意，并自行办理相关报批手续；租赁期满时，{b}可移动的装修物可自行拆除，不可移动的部分无偿归{a}所有。",
+               "转租：未经{a}书面同意，{b}不得将房屋全部或部分转租、转借给第三方，亦不得与他人调换使用。",
+               "续租：租赁期满，{b}需继续承租的，应于期满前三个月书面通知{a}，在同等条件下{b}享有优先承租权。"],
+        "en": ["Maintenance. The Landlord shall keep the structure, roof and common facilities of the premises in good repair, and the Tenant shall keep the interior in good and clean condition, fair wear and tear excepted.",
+               "Alterations. The Tenant shall not make any structural alteration to the premises without the Landlord's prior written consent and shall, at the end of the term, reinstate the premises unless the Landlord agrees otherwise.",
+               "Subletting. The Tenant shall not sublet, assign or share possession of the premises or any part of them without the Landlord's prior written consent."],
+    },
+    "transfer": {
+        "zh": ["过渡期安排：自本协议签订之日起至交割完成之日止为过渡期。过渡期内，{a}应促使目标公司按照以往的惯例正常经营，不得进行利润分配、对外担保或处置重大资产。",
+               "债权债务：交割前目标公司已经发生但未向{b}披露的债务，由{a}承担；因此给{b}或目标公司造成损失的，{a}应予以全额赔偿。",
+               "员工安置：目标公司现有员工的劳动关系保持不变，由目标公司继续履行与员工签订的劳动合同，{b}不因本次转让承担额外的安置费用。",
+               "变更登记：{a}应配合目标公司在本协议签订后尽快向市场监督管理部门申请办理股东变更登记，{b}应提供办理登记所需的全部文件。"],
+        "en": ["Conduct before Closing. Until Closing, the Transferor shall procure that the company carries on its business in the ordinary course and does not declare any dividend, incur any material debt or dispose of any material asset.",
+               "Indemnity. The Transferor shall indemnify the Transferee against any liability of the company arising before Closing that was not disclosed in writing to the Transferee.",
+               "Further Assurance. Each party shall execute such documents and do such things as the other party may reasonably require to give full effect to the transfer, including the filings with the competent registration authority."],
+    },
+    "purchase": {
+        "zh": ["质量标准：{b}提供的货物应符合国家标准、行业标准及本合同附件约定的技术要求；没有约定标准的，按照通常标准或符合合同目的的特定标准执行。",
+               "包装与运输：货物的包装应适合长途运输，能够防潮、防震、防锈，运输费用及运输途中的风险由{b}承担，直至货物交付{a}为止。",
+               "验收：{a}应在货物到达后七个工作日内组织验收，验收不合格的，{b}应在十日内无偿更换或修复，由此产生的费用由{b}承担。",
+               "质量保证：货物的质量保证期为验收合格之日起十二个月，在质量保证期内出现质量问题的，{b}应在接到通知后四十八小时内派员到场处理。"],
+        "en": ["Inspection. The Buyer shall inspect the goods within seven business days of delivery and shall notify the Seller in writing of any defect, in which case the Seller shall repair or replace the goods at its own cost.",
+               "Warranty. The Seller warrants that the goods are new, of merchantable quality and conform to the specifications for twelve months from acceptance.",
+               "Risk and Title. Risk in the goods passes to the Buyer on delivery; title passes on payment of the contract price in full."],
+    },
+    "service": {
+        "zh": ["服务标准：{b}应按照本合同附件约定的服务标准和行业规范提供服务，并指派具有相应资质的人员组成项目组，未经{a}同意不得更换项目负责人。",
+               "成果的验收：{b}提交阶段性成果后，{a}应在十个工作日内提出书面意见；逾期未提出意见的，视为该阶段成果验收合格。",
+               "知识产权：{b}在履行本合同过程中为{a}完成的工作成果，其知识产权归{a}所有；{b}保证其提供的服务和成果不侵犯任何第三方的合法权利。",
+               "人员管理：{b}派驻{a}现场的人员应遵守{a}的各项管理制度，其劳动报酬、社会保险及人身安全由{b}负责。"],
+        "en": ["Personnel. The Service Provider shall assign suitably qualified personnel to perform the services and shall not replace the project manager without the Client's consent.",
+               "Acceptance. The Client shall review each deliverable within ten business days of receipt and either accept it or give written reasons for rejection; a deliverable not rejected within that period is deemed accepted.",
+               "Intellectual Property. All deliverables created for the Client under this Agreement belong to the Client upon payment, and the Service Provider warrants that they do not infringe any third-party rights."],
+    },
+}  # fmt: skip
+
+
+def _boiler(w: _Writer, rng: random.Random, num: _Num, family: str, a: str, b: str) -> None:
+    """Long documents only: clauses that hold no field, until the text before the last
+    clauses and the signatures is long enough for a 2,500-4,000-character document."""
+    if not w.f.get("_long"):
+        return
+    lang = w.lang
+    target = rng.randint(2350, 3100) if lang == "zh" else rng.randint(2000, 2800)
+    clauses = list(_BOILER_FAMILY[family][lang])
+    rest = list(_BOILER[lang])
+    rng.shuffle(rest)
+    for c in clauses + rest:
+        if w.pos >= target:
+            break
+        w.t(num(), c.format(a=a, b=b), "\n")
+
+
+# loans -------------------------------------------------------------------------------
+
+_LOAN_PURPOSES = {"zh": ["补充流动资金", "购置生产设备", "支付货款", "厂房装修", "经营周转", "偿还到期债务"],
+                  "en": ["working capital", "the purchase of production equipment", "the refurbishment of its plant",
+                         "general corporate purposes", "the refinancing of existing debt"]}  # fmt: skip
+_RATES = ["3.45", "3.65", "4.35", "4.75", "4.9", "5.6", "6", "7.2", "8", "10", "12"]
+_TERM_WORDS = {"zh": {3: "三个月", 6: "六个月", 12: "十二个月", 18: "十八个月", 24: "二十四个月", 36: "三十六个月"},
+               "en": {3: "three (3) months", 6: "six (6) months", 12: "twelve (12) months", 18: "eighteen (18) months",
+                      24: "twenty-four (24) months", 36: "thirty-six (36) months"}}  # fmt: skip
+
+
+def _loan_facts(f: dict[str, Any], guarantors: list[int] | None = None) -> None:
+    """Lender, borrower, 0-2 guarantors, the loan, the rate, the term and its dates."""
+    rng, pool = f["_rng"], f["_pool"]
+    f["_lender"] = _ag_party(f, rng.random() < 0.35)
+    f["_borrower"] = _ag_party(f, rng.random() < 0.4)
+    f["_guarantors"] = [
+        _ag_party(f, rng.random() < 0.4) for _ in range(rng.choice(guarantors or [0, 1, 1, 2]))
+    ]
+    amount = rng.choice([_whole(rng, 5, 300, 10000), _whole(rng, 20, 900, 1000)])
+    f["_amount"] = amount
+    f["借款金额"] = _ag_money(f, amount)
+    rate = rng.choice(_RATES)
+    f["_rate"] = Decimal(rate)
+    f["年利率"] = _maybe(rng, 0.85, lambda: pool.val(lambda: _Val(rate + "%", "percent", rate)))
+    months = rng.choice([3, 6, 12, 12, 18, 24, 36])
+    start = _days(f["_signed"], rng.randint(1, 10))
+    end = _days(_add_months(start, months), -1)
+    f["_months"], f["_start"], f["_end"] = months, start, end
+    f["开始日期"] = _maybe(rng, 0.75, lambda: _ag_date(f, start))
+    f["结束日期"] = _ag_date(f, end) if f["开始日期"] and rng.random() < 0.9 else None
+    # the repayment date: where the term has no dates, or now and then beside them (it is the end date then)
+    f["还款日期"] = _ag_date(f, end) if not f["结束日期"] or rng.random() < 0.3 else None
+
+
+def _zh_loan_parties(w: _Writer, rng: random.Random) -> tuple[str, str, str]:
+    """Lender and borrower in either order, then the guarantors; returns their role words."""
+    f = w.f
+    lw = rng.choice(["出借人", "出借人", "贷款人", "出借方"])
+    bw = rng.choice(["借款人", "借款人", "借款方"])
+    gw = rng.choice(["保证人", "保证人", "担保人"])
+    rows = [(lw, "出借人", f["_lender"]), (bw, "借款人", f["_borrower"])]
+    if rng.random() < 0.35:
+        rows.reverse()
+    gs = f["_guarantors"]
+    rows += [(gw + ("" if len(gs) == 1 else "一二"[i]), "保证人", g) for i, g in enumerate(gs)]
+    for head, label, p in rows:
+        alias = head if len(gs) < 2 and rng.random() < 0.25 else None
+        _zh_party(w, rng, head, label, p, alias=alias, multi=label == "保证人")
+    f["_sign_rows"] = [(head, p) for head, _, p in rows]
+    return lw, bw, gw
+
+
+def _zh_loan_body(w: _Writer, rng: random.Random, num: _Num, lw: str, bw: str, gw: str) -> None:
+    f = w.f
+    term = _TERM_WORDS["zh"][f["_months"]]
+    w.fmt(num() + rng.choice(["借款金额：{借款金额}。\n", "借款金额：{lw}同意向{bw}出借{借款金额}。\n"
+                              .replace("{lw}", lw).replace("{bw}", bw)]))  # fmt: skip
+    if w.has("开始日期"):
+        w.fmt(num() + f"借款期限：{term}，自" + "{开始日期}起至{结束日期|借款本息全部清偿之日}止。\n")
+    else:
+        w.t(num(), f"借款期限：借款期限为{term}，自{lw}实际发放借款之日起计算。\n")
+    w.t(num(), f"借款发放：{lw}应在本合同生效且{bw}提交借款借据后三个工作日内，将借款划入{bw}指定的账户。\n")
+    if w.has("年利率"):
+        period = rng.choice(["月", "季"])
+        interest = f["_amount"] * f["_rate"] / 100 / (12 if period == "月" else 4)
+        w.fmt(num() + "借款利率：本合同项下借款的年利率为{年利率}，按" + period + "结息")
+        if rng.random() < 0.6:
+            w.t(f"，每{period}应付利息为")
+            w.d("interest", _side_money(f, interest))
+        w.t("。\n")
+    if w.has("还款日期"):
+        w.fmt(num() + f"还款：{bw}应于" + "{还款日期}前一次性归还全部借款本金及尚欠利息。\n")
+    else:
+        w.t(num(), f"还款：{bw}应于借款期限届满之日一次性归还全部借款本金及尚欠利息。\n")
+    if f["_guarantors"]:
+        w.t(num(), f"保证：{gw}自愿为{bw}在本合同项下的全部债务提供连带责任保证，保证范围包括借款本金、利息、逾期利息、"
+            "违约金及实现债权的费用，保证期间为借款期限届满之日起三年。\n")  # fmt: skip
+    w.t(num(), f"违约责任：{bw}未按期归还借款本息的，自逾期之日起在借款利率基础上加收")
+    w.d("percent", rng.choice(["30%", "50%"]))
+    w.t("计收逾期利息")
+    if rng.random() < 0.5:
+        w.t("，并应向", lw, "支付违约金")
+        w.d("penalty", _side_money(f, f["_amount"] * rng.choice([2, 5, 10]) / 100))
+    w.t("。\n")
+
+
+def _zh_signed(w: _Writer, rng: random.Random, where: str) -> None:
+    """The signing date where this template writes it (``head``: under the number; ``end``)."""
+    if where == "head" and w.has("签约日期"):
+        w.fmt(rng.choice(["签订日期：{签约日期}\n", "签约日期：{签约日期}\n", "签署日期：{签约日期}\n"]))
+    elif where == "end" and w.has("签约日期"):
+        w.fmt(rng.choice(["\n签订日期：{签约日期}\n", "\n本合同于{签约日期}签订。\n",
+                          "\n签订时间：{签约日期}    签订地点：" + w.f["city"] + "市\n"]))  # fmt: skip
+
+
+def _zh_copies(w: _Writer, num: _Num, n: int) -> None:
+    copies = "两" if n == 2 else _cn_num(n)
+    who = "双方" if n == 2 else "各方"
+    w.t(
+        num(),
+        f"其他：本合同自{who}签字或盖章之日起生效。本合同一式{copies}份，{who}各执一份，具有同等法律效力。\n",
+    )
+
+
+@_template("zh_agreement_loan")
+def _zh_agreement_loan(w: _Writer, rng: random.Random) -> None:
+    f = w.f
+    _loan_facts(f)
+    num = _Num(rng, "zh")
+    w.t(rng.choice(["借款合同", "借 款 合 同", "借款协议", "借款合同书"]), "\n\n")
+    if w.has("合同编号"):
+        w.fmt("合同编号：{合同编号}\n")
+    where = rng.choice(["head", "end", "end"])
+    _zh_signed(w, rng, where if where == "head" else "")
+    w.t("\n")
+    lw, bw, gw = _zh_loan_parties(w, rng)
+    purpose = rng.choice(_LOAN_PURPOSES["zh"])
+    w.t(f"\n鉴于{bw}因{purpose}需要资金，{lw}同意向{bw}提供借款", f"，{gw}同意为该笔借款提供担保" if f["_guarantors"] else "",
+        "。根据《中华人民共和国民法典》等有关法律法规的规定，各方经平等协商，订立本合同，以资共同遵守。\n\n")  # fmt: skip
+    _zh_loan_body(w, rng, num, lw, bw, gw)
+    _boiler(w, rng, num, "loan", lw, bw)
+    _zh_law(w, rng, num, len(f["_sign_rows"]) > 2)
+    _zh_copies(w, num, len(f["_sign_rows"]))
+    _zh_signed(w, rng, where if where == "end" else "")
+    _zh_sign(w, rng, f["_sign_rows"])
+
+
+# --------------------------------------------------------------------------------------
 # Generation
 # --------------------------------------------------------------------------------------
 
@@ -1948,6 +2568,7 @@ _FACTS: dict[str, Callable[[random.Random, _Pool, str], dict[str, Any]]] = {
     "medical": _medical_facts,
     "insurance": _insurance_facts,
     "traffic": _traffic_facts,
+    "agreement": _agreement_facts,
 }
 
 
@@ -1964,14 +2585,24 @@ TEMPLATES: dict[str, str] = _partition()
 """Template name -> ``"train"`` or ``"heldout"`` (fixed; no template is in both)."""
 
 
-def _document(name: str, rng: random.Random) -> dict[str, Any]:
+SHORT_CHARS = (200, 1500)
+"""Length of a document, in characters (min, max), unless it is a long one."""
+LONG_CHARS = (2500, 4000)
+"""Length of a long document (some agreements: see the module docstring)."""
+
+
+def _document(name: str, rng: random.Random, distractors: bool = False) -> dict[str, Any]:
+    """One document of template ``name``; with ``distractors``, also where the template
+    wrote text that stands beside a field without being its value (``_distractors``: kind,
+    start, end, text), for the tests."""
     kind, lang, write = _TEMPLATES[name]
-    for _ in range(20):  # a draw whose text falls outside 200-1,500 characters is drawn again
+    for _ in range(20):  # a draw whose text falls outside its length range is drawn again
         facts = _FACTS[kind](rng, _Pool(rng, lang), lang)
         w = _Writer(facts, lang)
         write(w, rng)
         text = w.text()
-        if 200 <= len(text) <= 1500:
+        lo, hi = LONG_CHARS if facts.get("_long") else SHORT_CHARS
+        if lo <= len(text) <= hi:
             break
     rfields = RECORD_TYPES.get(kind, ("", []))[1]
     records = [
@@ -1979,7 +2610,7 @@ def _document(name: str, rng: random.Random) -> dict[str, Any]:
         for r in w.records
         if r["fields"]
     ]
-    return {
+    doc = {
         "id": "",
         "kind": kind,
         "lang": lang,
@@ -1992,6 +2623,9 @@ def _document(name: str, rng: random.Random) -> dict[str, Any]:
         "class_choices": {k: list(v) for k, v in CLASS_CHOICES.get(kind, {}).items()},
         "values": w.values,
     }
+    if distractors:
+        doc["_distractors"] = w.distractors
+    return doc
 
 
 def generate_documents(

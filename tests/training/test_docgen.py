@@ -3,6 +3,7 @@ determinism, the train/heldout template partition, and values that normalize to 
 generator meant."""
 
 import json
+import random
 from collections import Counter
 
 import pytest
@@ -295,3 +296,136 @@ def test_cli_writes_the_file_and_prints_counts(tmp_path, capsys):
     assert int(rows["total"][2]) == sum(len(ex["records"]) for ex in examples)
     with pytest.raises(SystemExit):
         docgen.main(["--n", "3", "--split", "dev", "--out", str(out)])
+
+
+# --------------------------------------------------------------------------------------
+# Agreements: competing roles, distractors beside every party, dates of several kinds
+# --------------------------------------------------------------------------------------
+
+AGREEMENT = sorted(n for n, (k, _, _) in docgen._TEMPLATES.items() if k == "agreement")
+PARTIES = {"甲方", "乙方", "保证人", "出借人", "借款人", "转让方", "受让方", "出租方", "承租方"}
+AMOUNTS = {"合同金额", "借款金额", "转让价款", "月租金", "押金"}
+DATES = {"签约日期", "开始日期", "结束日期", "交付日期", "付款日期", "还款日期", "交割日期"}
+ROLE_WORDS = ["甲方", "乙方", "丙方", "丁方", "Party A", "Party B", "Party C", "Party D", "出借人", "借款人", "保证人",
+              "担保人", "出租方", "承租方", "转让方", "受让方", "Lender", "Borrower", "Guarantor", "Landlord", "Tenant",
+              "Transferor", "Transferee", "Client", "Service Provider", "Buyer", "Seller"]  # fmt: skip
+MARKS = ["以下简称", "盖章", "签字", "公章", "签章", "hereinafter", "（", "(the", "："]
+
+
+@pytest.fixture(scope="module")
+def agreements():
+    """Every agreement template over many seeds, with where each wrote its distractors."""
+    return {
+        name: [docgen._document(name, random.Random(f"{name}:{s}"), distractors=True) for s in range(80)]
+        for name in AGREEMENT
+    }
+
+
+def test_agreement_spans_are_verbatim_and_lengths_short_or_long(agreements):
+    assert len(AGREEMENT) >= 1
+    for name, docs in agreements.items():
+        n_long = 0
+        for doc in docs:
+            text = doc["text"]
+            assert doc["kind"] == "agreement" and doc["label_set"] == FIELDS["agreement"]
+            for e in doc["entities"]:
+                assert text[e["start"] : e["end"]] == e["text"], (name, e)
+                assert e["text"].strip() == e["text"] and "\n" not in e["text"] and "，" not in e["text"], e
+                assert e["label"] in FIELDS["agreement"]
+            for d in doc["_distractors"]:
+                assert text[d["start"] : d["end"]] == d["text"]
+            lo, hi = docgen.LONG_CHARS if len(text) > docgen.SHORT_CHARS[1] else docgen.SHORT_CHARS
+            assert lo <= len(text) <= hi, (name, len(text))
+            n_long += len(text) > docgen.SHORT_CHARS[1]
+        if not name.endswith("_iou"):
+            assert 5 <= n_long <= 35, (name, n_long)  # about a fifth are long
+
+
+def test_agreement_distractors_and_marks_stay_outside_gold_spans(agreements):
+    kinds = Counter()
+    for name, docs in agreements.items():
+        for doc in docs:
+            gold = doc["entities"]
+            for d in doc["_distractors"]:
+                kinds[d["kind"]] += 1
+                for e in gold:
+                    assert d["end"] <= e["start"] or e["end"] <= d["start"], (name, d, e)
+            for i, a in enumerate(gold):  # no gold span inside another (the guarantor beside a party)
+                for b in gold[i + 1 :]:
+                    assert a["end"] <= b["start"] or (a["start"], a["end"]) == (b["start"], b["end"]), (
+                        name,
+                        a,
+                        b,
+                    )
+            for e in gold:
+                if e["label"] in PARTIES | AMOUNTS or e["label"] in ("适用法律", "争议解决"):
+                    assert e["text"] not in ROLE_WORDS, (name, e)
+                if e["label"] in PARTIES:
+                    assert not any(m in e["text"] for m in MARKS), (name, e)
+                    assert not any(r in e["text"] for r in ROLE_WORDS), (name, e)
+                if e["label"] in AMOUNTS:
+                    assert not any(m in e["text"] for m in ("以下简称", "盖章", "hereinafter")), (name, e)
+    assert {"address", "rep", "alias", "sign", "id"} <= set(kinds), kinds
+
+
+def test_agreement_one_value_per_field_except_guarantors_and_dates_of_different_kinds_differ(agreements):
+    two_guarantors = 0
+    for name, docs in agreements.items():
+        for doc in docs:
+            labels = Counter(e["label"] for e in doc["entities"])
+            for label, n in labels.items():
+                assert n == 1 or label == "保证人", (name, label, n)
+            two_guarantors += labels["保证人"] >= 2
+            dates = {v["label"]: v["value"] for v in doc["values"] if v["label"] in DATES}
+            for a in dates:
+                for b in dates:
+                    if a < b and {a, b} != {"结束日期", "还款日期"}:
+                        assert dates[a] != dates[b], (name, a, b, dates)
+            if "开始日期" in dates and "结束日期" in dates:
+                assert dates["开始日期"] < dates["结束日期"]
+            if "签约日期" in dates and "开始日期" in dates:
+                assert dates["签约日期"] < dates["开始日期"]
+    assert two_guarantors >= 5
+
+
+def test_agreement_fields_are_often_absent_and_roles_come_in_either_order(agreements):
+    absent, present, order = Counter(), Counter(), Counter()
+    for docs in agreements.values():
+        for doc in docs:
+            labels = {e["label"] for e in doc["entities"]}
+            present.update(labels)
+            absent.update(set(doc["label_set"]) - labels)
+            first = {e["label"]: e["start"] for e in sorted(doc["entities"], key=lambda e: -e["start"])}
+            for a, b in (("出借人", "借款人"), ("甲方", "乙方"), ("出租方", "承租方"), ("转让方", "受让方")):
+                if a in first and b in first:
+                    order[a, first[a] < first[b]] += 1
+    n = sum(len(d) for d in agreements.values())
+    assert sum(absent.values()) / n >= 8  # most asked fields have no value in a given document
+    for a in ("出借人",):
+        assert order[a, True] and order[a, False], order
+
+
+def test_agreement_synonyms_never_name_two_fields_of_the_kind():
+    seen = {}
+    for field in FIELDS["agreement"]:
+        for name in [field, *SYNONYMS[field]]:
+            key = name.lower()
+            assert key not in seen, (name, field, seen.get(key))
+            seen[key] = field
+
+
+def test_agreement_pairs_are_accepted_by_the_engine_grammar(agreements, tiny_tokenizer):
+    from extractor.vocab import TokenBytes
+    from training.finetune import answer_ok, make_pairs, split_long
+
+    vocab = TokenBytes(tiny_tokenizer)
+    rng = random.Random(0)
+    n = 0
+    for docs in agreements.values():
+        for doc in docs[:25]:
+            ex = {k: doc[k] for k in ("text", "entities", "label_set", "classes", "class_choices")}
+            for window in split_long(ex, 1200):
+                for pair in make_pairs(window, rng):
+                    assert answer_ok(pair, vocab), (pair.prompt, pair.answer)
+                    n += 1
+    assert n >= 25 * len(agreements)
