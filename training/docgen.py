@@ -2218,19 +2218,23 @@ def _en_party(w: _Writer, rng: random.Random, head: str, label: str | None, p: d
             w.t(", residing at ")
             w.d("address", p["addr"])
         else:
-            w.t(f", a company incorporated under the laws of {rng.choice(_EN_JURISDICTIONS)}, with its registered "
-                "office at ")  # fmt: skip
+            w.t(f", a company incorporated in {rng.choice(_EN_JURISDICTIONS)}" if rng.random() < 0.4 else "")
+            w.t(", with its registered office at ")
             w.d("address", p["addr"])
             if p.get("rep"):
                 w.t(", represented by ")
                 w.d("rep", p["rep"])
-        w.d("alias", f' (the "{alias or head}")')
+        alias = alias or head
+        w.d("alias", f' (hereinafter "{alias}")' if alias.startswith("Party") else f' (the "{alias}")')
         return
     w.t(head, ": ")
     name()
     if alias:
         w.d("alias", rng.choice([f' (the "{alias}")', f' (hereinafter "{alias}")']))
-    rows = [(rng.choice(["Address", "Registered Address", "Domicile"]), "address", p["addr"])]
+    keys = (
+        ["Address", "Residential Address"] if p["person"] else ["Address", "Registered Address", "Domicile"]
+    )
+    rows = [(rng.choice(keys), "address", p["addr"])]
     if p["person"]:
         rows.append(("Passport No.", "id", p.get("id")))
     else:
@@ -2238,8 +2242,9 @@ def _en_party(w: _Writer, rng: random.Random, head: str, label: str | None, p: d
                  (rng.choice(["Authorized Agent", "Attorney-in-fact", "Authorized Representative"]), "agent", p.get("agent"))]  # fmt: skip
     rows.append((rng.choice(["Tel.", "Phone"]), "phone", p.get("phone")))
     w.t("\n")
+    keep = 0.85 if w.f.get("_long") else 0.55
     for key, kind, val in rows:
-        if val and rng.random() < 0.85:
+        if val and rng.random() < keep:
             w.t(key, ": ")
             w.d(kind, val)
             w.t("\n")
@@ -2273,22 +2278,23 @@ def _zh_sign(w: _Writer, rng: random.Random, rows: list[tuple[str, dict[str, Any
 
 
 def _en_sign(w: _Writer, rng: random.Random, rows: list[tuple[str, dict[str, Any]]]) -> None:
-    w.t(
-        "\nIN WITNESS WHEREOF, the parties have executed this Agreement as of the date first written above.\n"
-    )
+    """Long documents: blank signature blocks; short ones: one line per party, its name
+    again (plain text) and who signs for it."""
+    if w.f.get("_long"):
+        w.t("\nIN WITNESS WHEREOF, the parties have executed this Agreement on the date stated in it.\n")
+        for head, _ in rows:
+            w.t(f"\n{head.upper()}\nBy: ____________________\nName:\nTitle:\n")
+        return
+    w.t("\n")
     for head, p in rows:
-        w.t(f"\n{head.upper()}")
-        if w.f.get("_long"):
-            w.t("\nBy: ____________________\nName:\nTitle:\n")
-            continue
-        w.t(": ")
+        w.t(f"{head.upper()}: ")
         w.d("sign", p["name"])
-        if p["person"]:
-            w.t("\nSignature: ____________________\n")
+        if p["person"] or not p.get("rep"):
+            w.t("  Signature: __________\n")
         else:
-            w.t("\nBy: ____________________\nName: ")
-            w.d("rep", p.get("rep") or "")
-            w.t("\nTitle: Legal Representative\n")
+            w.t("  By: __________ (")
+            w.d("rep", p["rep"])
+            w.t(", Legal Representative)\n")
 
 
 def _zh_law(w: _Writer, rng: random.Random, num: _Num, many: bool) -> None:
@@ -2319,16 +2325,14 @@ def _zh_law(w: _Writer, rng: random.Random, num: _Num, many: bool) -> None:
 def _en_law(w: _Writer, rng: random.Random, num: _Num) -> None:
     if w.has("适用法律"):
         w.fmt(num() + rng.choice(["Governing Law. This Agreement shall be governed by and construed in accordance "
-                                  "with {适用法律}.", "Governing Law. This Agreement is governed by {适用法律}, without "
-                                  "regard to its conflict of laws rules."]) + "\n")  # fmt: skip
+                                  "with {适用法律}.", "Governing Law. This Agreement is governed by {适用法律}."]) + "\n")  # fmt: skip
     if w.has("争议解决"):
         if w.f["_forum"] == "arbitration":
-            w.fmt(num() + "Dispute Resolution. Any dispute arising out of or in connection with this Agreement "
-                  "shall be finally settled by {争议解决} under its rules then in force. The award shall be final "
-                  "and binding on the parties.\n")  # fmt: skip
+            w.fmt(num() + rng.choice(["Dispute Resolution. Any dispute arising out of this Agreement shall be finally "
+                                      "settled by {争议解决}.\n", "Disputes. Any dispute shall be finally settled by "
+                                      "{争议解决} under its rules then in force.\n"]))  # fmt: skip
         else:
-            w.fmt(num() + "Jurisdiction. Each party irrevocably submits any dispute arising out of this Agreement "
-                  "to the exclusive jurisdiction of {争议解决}.\n")  # fmt: skip
+            w.fmt(num() + "Jurisdiction. The parties submit to the exclusive jurisdiction of {争议解决}.\n")
 
 
 # clauses of long agreements that hold no field ({a}, {b}: the parties' role words)
@@ -2348,6 +2352,14 @@ _BOILER = {
         "信息披露与配合：在本合同履行期间，{a}与{b}应相互配合，及时提供对方合理要求的文件和资料；任何一方发生名称、住所、法定代表人变更或者涉及重大诉讼、仲裁的，应在相关事项发生后五个工作日内书面通知对方。",
         "个人信息保护：各方因履行本合同而获取的对方员工或客户的个人信息，仅可用于履行本合同之目的，并应按照《中华人民共和国个人信息保护法》的规定采取必要的安全保护措施，不得非法收集、使用、加工、传输或向他人提供。",
         "文本与份数：本合同以中文书写，如有其他文字译本，以中文文本为准。本合同的附件及各方就本合同签订的补充协议，均为本合同的组成部分。",
+        "违约责任的一般约定：任何一方违反本合同约定的，应当继续履行、采取补救措施并赔偿守约方因此遭受的全部损失，包括但不限于直接损失、可得利益损失以及守约方为实现权利而支付的诉讼费、仲裁费、保全费、律师费、差旅费等合理费用。",
+        "合同的终止：本合同因期限届满、协议解除或者法律规定的其他情形而终止。本合同终止后，各方仍应遵守本合同中有关保密、结算、违约责任及争议解决的约定，该等条款在本合同终止后继续有效。",
+        "授权代表：各方应指定专人负责本合同的联络与履行，授权代表的变更应提前书面通知对方。授权代表在授权范围内作出的意思表示对其所代表的一方具有约束力。",
+        "廉洁合作：各方工作人员在本合同的谈判、签订和履行过程中应廉洁自律，不得索取或收受对方的财物、宴请或其他利益，不得利用职务之便为自己或他人谋取不正当利益。",
+        "档案与资料：各方应妥善保管与本合同有关的原始凭证、往来函件、会议纪要等资料，保存期限不少于本合同终止后五年，并在对方或有权机关依法查询时予以配合。",
+        "数据安全：任何一方在履行本合同过程中接触对方信息系统或数据的，应遵守对方的信息安全管理制度，采取必要措施防止数据泄露、篡改或丢失，不得将对方数据用于本合同以外的目的。",
+        "补充协议：本合同未尽事宜，由各方另行协商并签订补充协议。补充协议与本合同约定不一致的，以补充协议为准；补充协议未作约定的，仍以本合同为准。",
+        "联系与协调：各方应建立定期沟通机制，及时通报合同履行中出现的问题，并在收到对方书面询问后五个工作日内作出答复；对履行中出现的分歧，应首先提交各方授权代表协商处理。",
     ],
     "en": [
         "Representations and Warranties. Each party represents and warrants to the other that it has full power and authority to enter into and perform this Agreement, that this Agreement constitutes its legal, valid and binding obligation, and that its execution and performance do not conflict with any law, charter document or agreement binding on it.",
@@ -2369,26 +2381,32 @@ _BOILER_FAMILY = {
                "提前还款：{b}提前归还借款的，应提前三十日书面通知{a}，并按实际借款天数计付利息；提前还款不免除{b}已产生的违约责任。",
                "借款人的义务：在借款本息全部清偿之前，{b}进行合并、分立、减资、股权变动、重大资产转让或者对外提供担保的，应事先征得{a}的书面同意。",
                "扣划与抵销：{b}未按期偿还借款本息的，{a}有权从{b}在其处开立的任何账户中扣划相应款项，或以其对{b}负有的到期债务予以抵销。"],
-        "en": ["Prepayment. The Borrower may prepay the loan in whole or in part on thirty days' prior written notice, together with the interest accrued on the amount prepaid up to the date of prepayment.",
-               "Covenants. Until the loan is repaid in full, the Borrower shall not create any security over its assets, dispose of any material asset or make any loan to a third party without the Lender's prior written consent, and shall deliver its audited financial statements each year.",
-               "Events of Default. Each of the following is an event of default: non-payment of any sum when due, a material misrepresentation, insolvency of the Borrower, or a breach of covenant not remedied within fifteen days. Upon an event of default the Lender may declare all outstanding amounts immediately due."],
+        "en": ["Prepayment. {B} may prepay the loan in whole or in part on thirty days' prior written notice, together with the interest accrued on the amount prepaid up to the date of prepayment.",
+               "Covenants. Until the loan is repaid in full, {b} shall not create any security over its assets, dispose of any material asset or make any loan to a third party without the prior written consent of {a}, and shall deliver its audited financial statements each year.",
+               "Events of Default. Each of the following is an event of default: non-payment of any sum when due, a material misrepresentation, insolvency of {b}, or a breach of covenant not remedied within fifteen days. Upon an event of default {a} may declare all outstanding amounts immediately due."],
     },
     "lease": {
         "zh": ["房屋的维修：租赁期间，{a}负责房屋主体结构及公共设施的维修；因{b}使用不当造成房屋或设施损坏的，由{b}负责修复或赔偿。",
                "装修与改建：{b}对房屋进行装修或改建的，应事先将装修方案报{a}书面同意，并自行办理相关报批手续；租赁期满时，{b}可移动的装修物可自行拆除，不可移动的部分无偿归{a}所有。",
                "转租：未经{a}书面同意，{b}不得将房屋全部或部分转租、转借给第三方，亦不得与他人调换使用。",
                "续租：租赁期满，{b}需继续承租的，应于期满前三个月书面通知{a}，在同等条件下{b}享有优先承租权。"],
-        "en": ["Maintenance. The Landlord shall keep the structure, roof and common facilities of the premises in good repair, and the Tenant shall keep the interior in good and clean condition, fair wear and tear excepted.",
-               "Alterations. The Tenant shall not make any structural alteration to the premises without the Landlord's prior written consent and shall, at the end of the term, reinstate the premises unless the Landlord agrees otherwise.",
-               "Subletting. The Tenant shall not sublet, assign or share possession of the premises or any part of them without the Landlord's prior written consent."],
+        "en": ["Maintenance. {A} shall keep the structure, roof and common facilities of the premises in good repair, and {b} shall keep the interior in good and clean condition, fair wear and tear excepted.",
+               "Alterations. {B} shall not make any structural alteration to the premises without the prior written consent of {a} and shall, at the end of the term, reinstate the premises unless {a} agrees otherwise.",
+               "Subletting. {B} shall not sublet, assign or share possession of the premises or any part of them without the prior written consent of {a}."],
+    },
+    "equipment": {
+        "zh": ["设备的交付与验收：{a}交付设备时应同时提供设备的合格证、使用说明书及维修保养手册，{b}应在设备安装调试完毕后三日内进行验收，验收合格后双方签署《设备交接单》。",
+               "设备的所有权：租赁期间设备的所有权属于{a}，{b}仅享有使用权；{b}不得将设备出售、转租、抵押或以其他任何方式处分，并应防止设备被第三方扣押或查封。",
+               "设备的保险：租赁期间，{b}应以{a}为第一受益人为设备投保财产一切险，保险费用由{b}承担；设备发生保险事故的，{b}应立即通知{a}并协助办理理赔。",
+               "设备的返还：租赁期满或本合同提前解除的，{b}应在五日内将设备以正常使用后的状态返还{a}；设备存在非正常损耗的，{b}应负责修复或按评估价值予以赔偿。"],
     },
     "transfer": {
         "zh": ["过渡期安排：自本协议签订之日起至交割完成之日止为过渡期。过渡期内，{a}应促使目标公司按照以往的惯例正常经营，不得进行利润分配、对外担保或处置重大资产。",
                "债权债务：交割前目标公司已经发生但未向{b}披露的债务，由{a}承担；因此给{b}或目标公司造成损失的，{a}应予以全额赔偿。",
                "员工安置：目标公司现有员工的劳动关系保持不变，由目标公司继续履行与员工签订的劳动合同，{b}不因本次转让承担额外的安置费用。",
                "变更登记：{a}应配合目标公司在本协议签订后尽快向市场监督管理部门申请办理股东变更登记，{b}应提供办理登记所需的全部文件。"],
-        "en": ["Conduct before Closing. Until Closing, the Transferor shall procure that the company carries on its business in the ordinary course and does not declare any dividend, incur any material debt or dispose of any material asset.",
-               "Indemnity. The Transferor shall indemnify the Transferee against any liability of the company arising before Closing that was not disclosed in writing to the Transferee.",
+        "en": ["Conduct before Closing. Until Closing, {a} shall carry on its business in the ordinary course and shall not create any encumbrance over, or dispose of, anything to be transferred under this Agreement.",
+               "Indemnity. {A} shall indemnify {b} against any liability arising before Closing that was not disclosed in writing to {b}.",
                "Further Assurance. Each party shall execute such documents and do such things as the other party may reasonably require to give full effect to the transfer, including the filings with the competent registration authority."],
     },
     "purchase": {
@@ -2396,18 +2414,18 @@ _BOILER_FAMILY = {
                "包装与运输：货物的包装应适合长途运输，能够防潮、防震、防锈，运输费用及运输途中的风险由{b}承担，直至货物交付{a}为止。",
                "验收：{a}应在货物到达后七个工作日内组织验收，验收不合格的，{b}应在十日内无偿更换或修复，由此产生的费用由{b}承担。",
                "质量保证：货物的质量保证期为验收合格之日起十二个月，在质量保证期内出现质量问题的，{b}应在接到通知后四十八小时内派员到场处理。"],
-        "en": ["Inspection. The Buyer shall inspect the goods within seven business days of delivery and shall notify the Seller in writing of any defect, in which case the Seller shall repair or replace the goods at its own cost.",
-               "Warranty. The Seller warrants that the goods are new, of merchantable quality and conform to the specifications for twelve months from acceptance.",
-               "Risk and Title. Risk in the goods passes to the Buyer on delivery; title passes on payment of the contract price in full."],
+        "en": ["Inspection. {A} shall inspect the goods within seven business days of delivery and shall notify {b} in writing of any defect, in which case {b} shall repair or replace the goods at its own cost.",
+               "Warranty. {B} warrants that the goods are new, of merchantable quality and conform to the specifications for twelve months from acceptance.",
+               "Risk and Title. Risk in the goods passes to {a} on delivery; title passes on payment of the contract price in full."],
     },
     "service": {
         "zh": ["服务标准：{b}应按照本合同附件约定的服务标准和行业规范提供服务，并指派具有相应资质的人员组成项目组，未经{a}同意不得更换项目负责人。",
                "成果的验收：{b}提交阶段性成果后，{a}应在十个工作日内提出书面意见；逾期未提出意见的，视为该阶段成果验收合格。",
                "知识产权：{b}在履行本合同过程中为{a}完成的工作成果，其知识产权归{a}所有；{b}保证其提供的服务和成果不侵犯任何第三方的合法权利。",
                "人员管理：{b}派驻{a}现场的人员应遵守{a}的各项管理制度，其劳动报酬、社会保险及人身安全由{b}负责。"],
-        "en": ["Personnel. The Service Provider shall assign suitably qualified personnel to perform the services and shall not replace the project manager without the Client's consent.",
-               "Acceptance. The Client shall review each deliverable within ten business days of receipt and either accept it or give written reasons for rejection; a deliverable not rejected within that period is deemed accepted.",
-               "Intellectual Property. All deliverables created for the Client under this Agreement belong to the Client upon payment, and the Service Provider warrants that they do not infringe any third-party rights."],
+        "en": ["Personnel. {B} shall assign suitably qualified personnel to perform the services and shall not replace the project manager without the consent of {a}.",
+               "Acceptance. {A} shall review each deliverable within ten business days of receipt and either accept it or give written reasons for rejection; a deliverable not rejected within that period is deemed accepted.",
+               "Intellectual Property. All deliverables created for {a} under this Agreement belong to {a} upon payment, and {b} warrants that they do not infringe any third-party rights."],
     },
 }  # fmt: skip
 
@@ -2418,14 +2436,14 @@ def _boiler(w: _Writer, rng: random.Random, num: _Num, family: str, a: str, b: s
     if not w.f.get("_long"):
         return
     lang = w.lang
-    target = rng.randint(2350, 3100) if lang == "zh" else rng.randint(2000, 2800)
+    target = rng.randint(2500, 3300) if lang == "zh" else rng.randint(2300, 3000)
     clauses = list(_BOILER_FAMILY[family][lang])
     rest = list(_BOILER[lang])
     rng.shuffle(rest)
     for c in clauses + rest:
         if w.pos >= target:
             break
-        w.t(num(), c.format(a=a, b=b), "\n")
+        w.t(num(), c.format(a=a, b=b, A=a[:1].upper() + a[1:], B=b[:1].upper() + b[1:]), "\n")
 
 
 # loans -------------------------------------------------------------------------------
@@ -2556,6 +2574,965 @@ def _zh_agreement_loan(w: _Writer, rng: random.Random) -> None:
     _zh_sign(w, rng, f["_sign_rows"])
 
 
+# leases ------------------------------------------------------------------------------
+
+_USES = {"zh": ["办公", "商业经营", "居住", "仓储"], "en": ["office", "retail", "residential", "warehouse"]}
+_EQUIPMENT = {"zh": ["数控机床三台（型号VMC-850）", "叉车五台", "中央空调机组两套", "挖掘机一台（型号SY215C）", "塔式起重机一台",
+                     "服务器机柜二十台"],
+              "en": ["three CNC machining centres (model VMC-850)", "five electric forklifts", "two chiller units",
+                     "one crawler excavator (model SY215C)", "twenty server racks"]}  # fmt: skip
+_YEARS = {"zh": {1: "一年", 2: "两年", 3: "三年", 5: "五年"}, "en": {1: "one (1) year", 2: "two (2) years",
+          3: "three (3) years", 5: "five (5) years"}}  # fmt: skip
+
+
+def _lease_facts(f: dict[str, Any], equipment: bool = False) -> None:
+    """Lessor, lessee (a guarantor now and then), premises or equipment, the monthly rent,
+    the deposit, the term and its dates, the handover date; an annual rent and a
+    management fee stand beside the rent."""
+    rng, pool, lang = f["_rng"], f["_pool"], f["_lang"]
+    f["_lessor"] = _ag_party(f, rng.random() < 0.3)
+    f["_lessee"] = _ag_party(f, rng.random() < 0.3)
+    f["_guarantors"] = [_ag_party(f, rng.random() < 0.5)] if rng.random() < 0.2 else []
+    f["_premises"] = rng.choice(_EQUIPMENT[lang]) if equipment else pool.address()
+    f["_area"] = f"{rng.randint(60, 3000)}{rng.choice(['', '.5'])}"
+    years = rng.choice([1, 2, 3, 3, 5])
+    signed = f["_signed"]
+    start = _add_months(signed.replace(day=1), 1) if rng.random() < 0.6 else _days(signed, rng.randint(5, 30))
+    end = _days(_add_months(start, 12 * years), -1)
+    handover = _days(start, -rng.randint(2, 15))
+    if handover <= signed:
+        handover = _days(signed, 1) if _days(signed, 1) < start else start
+    f["_years"] = years
+    rent = _whole(rng, 4, 160, 500) if not equipment else _whole(rng, 3, 90, 1000)
+    f["_rent"] = rent
+    f["月租金"] = _ag_money(f, rent)
+    f["押金"] = _maybe(rng, 0.8, lambda: _ag_money(f, rent * rng.choice([2, 3]), words=0.5))
+    f["开始日期"] = _maybe(rng, 0.9, lambda: _ag_date(f, start))
+    f["结束日期"] = _ag_date(f, end) if f["开始日期"] and rng.random() < 0.95 else None
+    f["交付日期"] = _ag_date(f, handover) if handover != start and rng.random() < 0.6 else None
+    f["_annual"] = _side_money(f, rent * 12) if rng.random() < 0.4 else None
+    f["_fee"] = _side_money(f, _whole(rng, 3, 80, 100)) if rng.random() < 0.5 and not equipment else None
+
+
+def _zh_lease_parties(w: _Writer, rng: random.Random) -> tuple[str, str]:
+    f = w.f
+    ls, ts = rng.choice(["出租方", "出租方", "出租人"]), rng.choice(["承租方", "承租方", "承租人"])
+    rows = [(ls, "出租方", f["_lessor"]), (ts, "承租方", f["_lessee"])]
+    if rng.random() < 0.3:
+        rows.reverse()
+    rows += [("保证人", "保证人", g) for g in f["_guarantors"]]
+    for head, label, p in rows:
+        _zh_party(w, rng, head, label, p, alias=head if rng.random() < 0.2 else None)
+    f["_sign_rows"] = [(head, p) for head, _, p in rows]
+    return ls, ts
+
+
+def _zh_lease_money(w: _Writer, rng: random.Random, num: _Num, ls: str, ts: str) -> None:
+    f = w.f
+    w.fmt(num() + "租金：月租金为{月租金}")
+    if f["_annual"]:
+        w.t("，年租金合计")
+        w.d("annual", f["_annual"])
+    w.t(
+        rng.choice(
+            [
+                f"。租金按季度支付，{ts}应于每季度首月五日前支付当季租金。\n",
+                f"。{ts}应于每月五日前支付当月租金。\n",
+            ]
+        )
+    )
+    if w.has("押金"):
+        w.fmt(num() + f"押金：{ts}应于本合同签订之日起三日内向{ls}支付押金" + "{押金}。租赁期满，"
+              f"{ts}结清全部费用并返还租赁物后，{ls}应将押金无息退还。\n")  # fmt: skip
+    if f["_fee"]:
+        w.t(num(), "其他费用：租赁期间的物业管理费（每月")
+        w.d("fee", f["_fee"])
+        w.t(f"）以及水、电、燃气、通讯等费用由{ts}承担。\n")
+
+
+@_template("zh_agreement_house")
+def _zh_agreement_house(w: _Writer, rng: random.Random) -> None:
+    f = w.f
+    _lease_facts(f)
+    num = _Num(rng, "zh")
+    w.t(rng.choice(["房屋租赁合同", "房 屋 租 赁 合 同", "写字楼租赁合同", "商铺租赁协议"]), "\n")
+    if w.has("合同编号"):
+        w.fmt("合同编号：{合同编号}\n")
+    w.t("\n")
+    ls, ts = _zh_lease_parties(w, rng)
+    w.t(
+        f"\n根据《中华人民共和国民法典》及有关规定，{ls}与{ts}在平等、自愿、协商一致的基础上，就房屋租赁事宜达成如下协议：\n\n"
+    )
+    w.t(num(), f"房屋基本情况：{ls}将其合法拥有的位于")
+    w.d("premises", f["_premises"])
+    w.t(f"的房屋出租给{ts}使用，建筑面积{f['_area']}平方米，用途为{rng.choice(_USES['zh'])}。\n")
+    years = _YEARS["zh"][f["_years"]]
+    if w.has("开始日期"):
+        w.fmt(num() + rng.choice([f"租赁期限：租赁期限为{years}，自" + "{开始日期}起至{结束日期|双方另行约定之日}止。\n",
+                                  "租赁期限：自{开始日期}起至{结束日期|双方另行约定之日}止，" + f"共计{years}。\n"]))  # fmt: skip
+    else:
+        w.t(num(), f"租赁期限：租赁期限为{years}，自房屋交付之日起计算。\n")
+    if w.has("交付日期"):
+        w.fmt(
+            num()
+            + f"房屋交付：{ls}应于"
+            + "{交付日期}"
+            + f"前将房屋交付{ts}，双方应在交付时签署《房屋交接确认书》。\n"
+        )
+    else:
+        w.t(num(), f"房屋交付：{ls}应在租赁期限开始前将房屋交付{ts}使用。\n")
+    _zh_lease_money(w, rng, num, ls, ts)
+    if f["_guarantors"]:
+        w.t(num(), f"保证：保证人为{ts}在本合同项下支付租金及其他费用的义务提供连带责任保证。\n")
+    w.t(num(), f"违约责任：{ts}逾期支付租金超过十五日的，{ls}有权解除本合同并收回房屋；{ls}未按时交付房屋的，每逾期一日应按日租金的两倍向{ts}支付违约金。\n")  # fmt: skip
+    _boiler(w, rng, num, "lease", ls, ts)
+    _zh_law(w, rng, num, len(f["_sign_rows"]) > 2)
+    _zh_copies(w, num, len(f["_sign_rows"]))
+    _zh_signed(w, rng, "end")
+    _zh_sign(w, rng, f["_sign_rows"])
+
+
+@_template("zh_agreement_equipment")
+def _zh_agreement_equipment(w: _Writer, rng: random.Random) -> None:
+    f = w.f
+    _lease_facts(f, equipment=True)
+    num = _Num(rng, "zh")
+    w.t(rng.choice(["设备租赁合同", "机械设备租赁协议", "设备租赁合同书"]), "\n")
+    if w.has("合同编号"):
+        w.fmt("编号：{合同编号}\n")
+    _zh_signed(w, rng, "head")
+    w.t("\n")
+    ls, ts = _zh_lease_parties(w, rng)
+    w.t(f"\n{ts}因生产经营需要，向{ls}租赁下列设备，双方经协商一致，订立本合同。\n\n")
+    w.t(num(), "租赁设备：")
+    w.d("premises", f["_premises"])
+    w.t(f"，设备由{ls}负责运输、安装和调试。\n")
+    if w.has("开始日期"):
+        w.fmt(num() + "租赁期限：起租日为{开始日期}，租期届满日为{结束日期|设备退还之日}。\n")
+    else:
+        w.t(num(), f"租赁期限：{_YEARS['zh'][f['_years']]}，自设备验收合格之日起算。\n")
+    if w.has("交付日期"):
+        w.fmt(num() + f"设备交付：{ls}应于" + "{交付日期}" + f"前将设备运至{ts}指定地点并完成安装调试。\n")
+    _zh_lease_money(w, rng, num, ls, ts)
+    w.t(num(), f"设备的使用与维护：{ts}应按照设备操作规程使用设备，不得转租或抵押；设备的日常保养由{ts}负责，重大故障由{ls}负责维修。\n")  # fmt: skip
+    if f["_guarantors"]:
+        w.t(num(), f"保证：保证人对{ts}在本合同项下的全部付款义务承担连带保证责任。\n")
+    _boiler(w, rng, num, "equipment", ls, ts)
+    _zh_law(w, rng, num, len(f["_sign_rows"]) > 2)
+    _zh_copies(w, num, len(f["_sign_rows"]))
+    _zh_sign(w, rng, f["_sign_rows"])
+
+
+# transfers ---------------------------------------------------------------------------
+
+_ASSETS = {"zh": ["数控加工中心等生产设备一批（详见附件《资产清单》）", "位于工业园区的厂房及其占用范围内的土地使用权",
+                  "“{b}”系列注册商标专用权", "运输车辆十二辆", "软件著作权三项及相关源代码"],
+           "en": ["the production equipment listed in Schedule 1", "the warehouse building and the land use right of its site",
+                  "the \"{b}\" trademarks", "a fleet of twelve delivery trucks", "three software copyrights and their source code"]}  # fmt: skip
+_PCTS = [10, 15, 20, 25, 30, 35, 40, 49, 51, 60, 70, 100]
+
+
+def _transfer_facts(f: dict[str, Any]) -> None:
+    """Transferor, transferee (a guarantor now and then), the target company or asset, the
+    transfer price (instalments beside it), the payment date and the closing date."""
+    rng, pool, lang = f["_rng"], f["_pool"], f["_lang"]
+    f["_transferor"] = _ag_party(f, rng.random() < 0.4)
+    f["_transferee"] = _ag_party(f, rng.random() < 0.3)
+    f["_guarantors"] = [_ag_party(f, rng.random() < 0.5)] if rng.random() < 0.25 else []
+    f["_target"] = pool.company()
+    f["_capital"] = _side_money(f, _whole(rng, 1, 500, 100000))
+    f["_pct"] = rng.choice(_PCTS)
+    f["_asset"] = rng.choice(_ASSETS[lang]).format(b=rng.choice(_BRANDS if lang == "zh" else _EN_BRANDS))
+    price = rng.choice([_whole(rng, 10, 3000, 10000), _whole(rng, 50, 900, 1000)])
+    f["_price"] = price
+    f["转让价款"] = _ag_money(f, price)
+    signed = f["_signed"]
+    pay, closing = _days(signed, rng.randint(3, 30)), _days(signed, rng.randint(35, 120))
+    f["付款日期"] = _maybe(rng, 0.6, lambda: _ag_date(f, pay))
+    f["交割日期"] = _maybe(rng, 0.75, lambda: _ag_date(f, closing))
+    first = rng.choice([20, 30, 40, 50])
+    f["_instalments"] = None if f["付款日期"] else [(first, _side_money(f, price * first / 100)),
+                                                   (100 - first, _side_money(f, price * (100 - first) / 100))]  # fmt: skip
+
+
+def _zh_transfer_parties(w: _Writer, rng: random.Random) -> tuple[str, str]:
+    f = w.f
+    a, b = rng.choice(["转让方", "转让方", "出让方"]), rng.choice(["受让方", "受让方", "受让人"])
+    rows = [(a, "转让方", f["_transferor"]), (b, "受让方", f["_transferee"])]
+    if rng.random() < 0.3:
+        rows.reverse()
+    rows += [("保证人", "保证人", g) for g in f["_guarantors"]]
+    for head, label, p in rows:
+        _zh_party(w, rng, head, label, p, alias=head if rng.random() < 0.25 else None)
+    f["_sign_rows"] = [(head, p) for head, _, p in rows]
+    return a, b
+
+
+def _zh_transfer_pay(w: _Writer, rng: random.Random, num: _Num, a: str, b: str, after: str) -> None:
+    f = w.f
+    if w.has("付款日期"):
+        w.fmt(
+            num() + f"价款支付：{b}应于" + "{付款日期}" + f"前将全部转让价款一次性支付至{a}指定的银行账户。\n"
+        )
+    else:
+        (p1, m1), (p2, m2) = f["_instalments"]
+        w.t(num(), f"价款支付：转让价款分两期支付：本协议签订后五个工作日内，{b}支付转让价款的{p1}%，即")
+        w.d("instalment", m1)
+        w.t(f"；{after}后十个工作日内，{b}支付剩余的{p2}%，即")
+        w.d("instalment", m2)
+        w.t("。\n")
+
+
+@_template("zh_agreement_share")
+def _zh_agreement_share(w: _Writer, rng: random.Random) -> None:
+    f = w.f
+    _transfer_facts(f)
+    num = _Num(rng, "zh")
+    w.t(rng.choice(["股权转让协议", "股权转让合同", "股 权 转 让 协 议"]), "\n")
+    if w.has("合同编号"):
+        w.fmt("协议编号：{合同编号}\n")
+    w.t("\n")
+    a, b = _zh_transfer_parties(w, rng)
+    w.t("\n鉴于：\n1. ")
+    w.d("party", f["_target"])
+    w.t("（以下简称“目标公司”）系一家依法设立并有效存续的有限责任公司，注册资本为")
+    w.d("capital", f["_capital"])
+    w.t(f"；\n2. {a}合法持有目标公司")
+    w.d("percent", f"{f['_pct']}%")
+    w.t(f"的股权，{a}同意将其转让给{b}，{b}同意受让。\n据此，双方经友好协商，达成如下协议：\n\n")
+    w.t(num(), f"转让标的：{a}持有的目标公司{f['_pct']}%股权及其所对应的全部股东权利和义务。\n")
+    w.fmt(num() + rng.choice(["转让价款：经双方协商，标的股权的转让价款为{转让价款}。\n",
+                              "转让价款：标的股权的转让价格确定为{转让价款}，该价款为含税价格。\n"]))  # fmt: skip
+    _zh_transfer_pay(w, rng, num, a, b, "股权变更登记完成")
+    if w.has("交割日期"):
+        w.fmt(
+            num()
+            + "交割：双方应于{交割日期}前办理完毕股权变更登记手续，该日为交割日；"
+            + f"自交割日起，{b}享有标的股权对应的股东权利。\n"
+        )
+    else:
+        w.t(num(), f"交割：股权变更登记完成之日为交割日，自交割日起{b}享有标的股权对应的股东权利。\n")
+    if f["_guarantors"]:
+        w.t(num(), f"保证：保证人为{b}在本协议项下的付款义务提供连带责任保证。\n")
+    w.t(num(), f"违约责任：{b}逾期支付转让价款的，每逾期一日，应按逾期金额的万分之五向{a}支付违约金。\n")
+    _boiler(w, rng, num, "transfer", a, b)
+    _zh_law(w, rng, num, len(f["_sign_rows"]) > 2)
+    _zh_copies(w, num, len(f["_sign_rows"]))
+    _zh_signed(w, rng, "end")
+    _zh_sign(w, rng, f["_sign_rows"])
+
+
+@_template("zh_agreement_asset")
+def _zh_agreement_asset(w: _Writer, rng: random.Random) -> None:
+    f = w.f
+    _transfer_facts(f)
+    num = _Num(rng, "zh")
+    w.t(rng.choice(["资产转让合同", "资产转让协议", "资产买卖协议"]), "\n")
+    if w.has("合同编号"):
+        w.fmt("合同编号：{合同编号}\n")
+    if w.has("签约日期"):
+        w.fmt("\n本合同由以下双方于{签约日期}" + f"在{f['city']}市签订：\n")
+    w.t("\n")
+    a, b = _zh_transfer_parties(w, rng)
+    w.t(f"\n{a}拟将其合法拥有的下列资产转让给{b}，双方经协商一致，订立本合同。\n\n")
+    w.t(num(), "转让资产：")
+    w.d("asset", f["_asset"])
+    w.t(f"（以下简称“标的资产”），{a}保证对标的资产享有完整的所有权，不存在抵押、查封等权利限制。\n")
+    w.fmt(num() + "转让价款：标的资产的转让价款为{转让价款}" + rng.choice(["。\n", "（含增值税）。\n"]))
+    _zh_transfer_pay(w, rng, num, a, b, "标的资产交割完成")
+    if w.has("交割日期"):
+        w.fmt(
+            num()
+            + f"资产交割：{a}应于"
+            + "{交割日期}"
+            + f"前将标的资产及其权属证明文件移交{b}，该日为交割日。\n"
+        )
+    else:
+        w.t(num(), f"资产交割：{a}应在收到全部转让价款后十日内将标的资产移交{b}。\n")
+    w.t(num(), f"风险转移：标的资产毁损、灭失的风险自交割日起由{b}承担。\n")
+    if f["_guarantors"]:
+        w.t(num(), f"保证：保证人为{b}在本合同项下的付款义务提供连带责任保证。\n")
+    _boiler(w, rng, num, "transfer", a, b)
+    _zh_law(w, rng, num, len(f["_sign_rows"]) > 2)
+    _zh_copies(w, num, len(f["_sign_rows"]))
+    _zh_sign(w, rng, f["_sign_rows"])
+
+
+# purchase and service contracts beside a third and a fourth party ---------------------
+
+_GOODS = {"zh": [("数控机床", "台"), ("服务器", "台"), ("办公家具", "套"), ("医用监护仪", "台"), ("光伏组件", "批"),
+                 ("叉车", "辆"), ("安防监控设备", "套")],
+          "en": [("CNC machine tools", "units"), ("rack servers", "units"), ("office furniture sets", "sets"),
+                 ("patient monitors", "units"), ("solar panels", "lots"), ("forklift trucks", "units")]}  # fmt: skip
+_WITNESSES = {
+    "zh": ["见证方", "监理单位", "采购代理机构", "居间方"],
+    "en": ["Witness", "Procurement Agent", "Supervisor"],
+}
+
+
+def _purchase_facts(f: dict[str, Any], service: bool = False) -> None:
+    """Party A (buyer or client) and Party B (seller or provider), a guarantor as Party C
+    and now and then a Party D (a second guarantor, or a witness that is no field); the
+    contract price beside its instalments, a unit price and a performance bond; the term,
+    delivery and payment dates."""
+    rng, lang = f["_rng"], f["_lang"]
+    f["_a"], f["_b"] = _ag_party(f, False), _ag_party(f, False)
+    f["_c"] = _ag_party(f, rng.random() < 0.3) if rng.random() < 0.7 else None
+    f["_d"] = _ag_party(f, False) if rng.random() < 0.35 else None
+    f["_d_guarantor"] = bool(f["_d"]) and rng.random() < 0.4
+    f["_d_role"] = rng.choice(_WITNESSES[lang])
+    total = rng.choice([_whole(rng, 5, 500, 10000), _whole(rng, 20, 900, 1000)])
+    f["_total"] = total
+    f["合同金额"] = _ag_money(f, total)
+    split = rng.choice([s for s in _SPLITS if len(s) > 1])
+    f["_instalments"] = [(pct, node, _side_money(f, total * pct / 100))
+                         for pct, node in zip(split, rng.sample(_NODES[lang], len(split)))]  # fmt: skip
+    n = rng.choice([2, 4, 5, 10, 20])
+    f["_goods"], f["_unit"] = rng.choice(_GOODS[lang])
+    f["_qty"] = n
+    f["_unit_price"] = _side_money(f, total / n) if not service and rng.random() < 0.6 else None
+    f["_bond"] = _side_money(f, total * rng.choice([5, 10]) / 100) if rng.random() < 0.4 else None
+    signed = f["_signed"]
+    start = _days(signed, rng.randint(1, 10))
+    months = rng.choice([6, 12, 12, 24, 36] if service else [12, 12, 24, 36])
+    end = _days(_add_months(start, months), -1)
+    delivery = _days(signed, rng.randint(15, 60))
+    pay = _days(delivery, rng.randint(10, 30))
+    f["_months"] = months
+    f["开始日期"] = _maybe(rng, 0.65 if not service else 0.85, lambda: _ag_date(f, start))
+    f["结束日期"] = _ag_date(f, end) if f["开始日期"] and rng.random() < 0.95 else None
+    f["交付日期"] = _maybe(rng, 0.8 if not service else 0.5, lambda: _ag_date(f, delivery))
+    f["付款日期"] = _maybe(rng, 0.4, lambda: _ag_date(f, pay if pay < end else _days(delivery, 1)))
+
+
+_ZH_A = {"purchase": ["甲方（买方）", "甲方（采购方）", "买方（甲方）", "甲方"],
+         "service": ["甲方（委托方）", "委托方（甲方）", "甲方"]}  # fmt: skip
+_ZH_B = {"purchase": ["乙方（卖方）", "乙方（供货方）", "卖方（乙方）", "乙方"],
+         "service": ["乙方（服务方）", "受托方（乙方）", "乙方（受托方）", "乙方"]}  # fmt: skip
+_ZH_ALIAS = {"purchase": ("采购方", "供货方"), "service": ("委托方", "服务方")}
+
+
+def _zh_abcd(w: _Writer, rng: random.Random, family: str) -> int:
+    """Parties A and B in either order (A: buyer or client, the field 甲方), then 丙方 and
+    丁方; the guarantors' gold span is their name, never the role word.  Returns how many."""
+    f = w.f
+    if rng.random() < 0.25:  # a role word as head, 甲方/乙方 only as the short name after it
+        ha, hb = _ZH_ALIAS[family]
+        rows = [(ha, "甲方", f["_a"], "甲方"), (hb, "乙方", f["_b"], "乙方")]
+    else:
+        alias = rng.random() < 0.3
+        buyer, seller = ("买方", "卖方") if family == "purchase" else ("委托方", "受托方")
+        rows = [(rng.choice(_ZH_A[family]), "甲方", f["_a"], buyer if alias else None),
+                (rng.choice(_ZH_B[family]), "乙方", f["_b"], seller if alias else None)]  # fmt: skip
+    if rng.random() < 0.35:
+        rows.reverse()
+    if f["_c"]:
+        head = rng.choice(["丙方（保证人）", "保证人（丙方）", "丙方（担保人）", "丙方"])
+        rows.append((head, "保证人", f["_c"], "保证人" if head == "丙方" else None))
+    if f["_d"]:
+        if f["_d_guarantor"]:
+            rows.append((rng.choice(["丁方（保证人）", "丁方（连带保证人）"]), "保证人", f["_d"], None))
+        else:
+            rows.append((f"丁方（{f['_d_role']}）", None, f["_d"], None))
+    for head, label, p, alias in rows:
+        _zh_party(w, rng, head, label, p, alias=alias, multi=label == "保证人")
+    f["_sign_rows"] = [(_sign_head(head, label), p) for head, label, p, _ in rows]
+    return len(rows)
+
+
+def _sign_head(head: str, label: str | None) -> str:
+    for word in ("甲方", "乙方", "丙方", "丁方"):
+        if word in head or word == label:
+            return word
+    return head
+
+
+def _zh_instalments(w: _Writer, rng: random.Random, num: _Num, head: str) -> None:
+    f = w.f
+    w.t(num(), head, "\n")
+    for i, (pct, node, amount) in enumerate(f["_instalments"]):
+        w.t(f"（{_CN_ORD[i]}）{node}，甲方向乙方支付合同总价款的{pct}%，即")
+        w.d("instalment", amount)
+        w.t("；\n")
+    if w.has("付款日期"):
+        w.fmt("甲方最迟应于{付款日期}前付清全部款项。\n")
+
+
+def _zh_third(w: _Writer, num: _Num) -> None:
+    f = w.f
+    if f["_c"] or f["_d_guarantor"]:
+        who = "、".join(x for x, on in (("丙方", f["_c"]), ("丁方", f["_d_guarantor"])) if on)
+        w.t(num(), f"保证：{who}自愿为乙方履行本合同项下的全部义务向甲方提供连带责任保证，保证期间为主债务履行期限届满之日起两年。\n")  # fmt: skip
+    if f["_d"] and not f["_d_guarantor"]:
+        w.t(num(), f"{f['_d_role']}：丁方作为{f['_d_role']}，对本合同的签订和履行进行见证和协调，不承担本合同项下的付款或保证责任。\n")  # fmt: skip
+
+
+@_template("zh_agreement_purchase")
+def _zh_agreement_purchase(w: _Writer, rng: random.Random) -> None:
+    f = w.f
+    _purchase_facts(f)
+    num = _Num(rng, "zh")
+    w.t(rng.choice(["采购合同", "设备采购合同", "买卖合同", "采 购 合 同"]), "\n")
+    if w.has("合同编号"):
+        w.fmt("合同编号：{合同编号}\n")
+    _zh_signed(w, rng, rng.choice(["head", ""]))
+    w.t("\n")
+    n = _zh_abcd(w, rng, "purchase")
+    w.t("\n根据《中华人民共和国民法典》及相关法律法规的规定，", "各方" if n > 2 else "甲乙双方",
+        "在平等、自愿、公平和诚实信用的基础上，经协商一致，订立本合同。\n\n")  # fmt: skip
+    w.t(num(), f"合同标的：乙方向甲方供应{f['_goods']}，数量{f['_qty']}{f['_unit']}")
+    if f["_unit_price"]:
+        w.t("，单价")
+        w.d("unit", f["_unit_price"])
+    w.t("，具体规格型号详见附件《供货清单》。\n")
+    w.fmt(num() + rng.choice(["合同金额：本合同总价款为{合同金额}（含13%增值税）。\n",
+                              "合同价款：本合同价款合计{合同金额}，该价款包括货物、包装、运输、安装调试及培训等全部费用。\n"]))  # fmt: skip
+    _zh_instalments(w, rng, num, "付款方式：")
+    if w.has("交付日期"):
+        w.fmt(num() + "交付：乙方应于{交付日期}前将全部货物运抵甲方指定地点，并负责安装调试。\n")
+    else:
+        w.t(num(), "交付：乙方应在本合同生效后三十日内交货，并负责安装调试。\n")
+    if w.has("开始日期"):
+        w.fmt(num() + "合同期限：本合同有效期自{开始日期}起至{结束日期|双方义务履行完毕之日}止。\n")
+    if f["_bond"]:
+        w.t(num(), "履约保证金：乙方应于本合同签订后五个工作日内向甲方提交履约保证金")
+        w.d("bond", f["_bond"])
+        w.t("，货物验收合格后无息退还。\n")
+    _zh_third(w, num)
+    w.t(num(), "违约责任：乙方逾期交货的，每逾期一日按合同总价款的千分之五向甲方支付违约金；甲方逾期付款的，按同样标准承担违约责任。\n")  # fmt: skip
+    _boiler(w, rng, num, "purchase", "甲方", "乙方")
+    _zh_law(w, rng, num, n > 2)
+    _zh_copies(w, num, n)
+    if "签约日期" not in w.done:
+        _zh_signed(w, rng, "end")
+    _zh_sign(w, rng, f["_sign_rows"])
+
+
+_SERVICES = {"zh": ["企业管理软件开发服务", "仓储物流服务", "广告投放服务", "网络安全运维服务", "员工食堂餐饮服务", "财务审计咨询服务"],
+             "en": ["custom ERP software development", "warehousing and logistics services", "digital advertising services",
+                    "IT security operations services", "financial audit and advisory services"]}  # fmt: skip
+_DELIVERABLES = {"zh": ["系统设计方案及源代码", "年度审计报告", "市场调研报告", "运维月报及系统升级包"],
+                 "en": ["the system design and source code", "the audit report", "the market study", "the monthly operations reports"]}  # fmt: skip
+
+
+@_template("zh_agreement_service")
+def _zh_agreement_service(w: _Writer, rng: random.Random) -> None:
+    f = w.f
+    _purchase_facts(f, service=True)
+    num = _Num(rng, "zh")
+    w.t(rng.choice(["技术服务合同", "咨询服务协议", "运维服务合同", "委托服务合同"]), "\n")
+    if w.has("合同编号"):
+        w.fmt("合同编号：{合同编号}\n")
+    if w.has("签约日期") and rng.random() < 0.5:
+        w.fmt("签订日期：{签约日期}    签订地点：" + f["city"] + "市\n")
+    w.t("\n")
+    n = _zh_abcd(w, rng, "service")
+    w.t("\n", "各方" if n > 2 else "甲乙双方", "经友好协商，就甲方委托乙方提供服务事宜达成如下协议：\n\n")
+    w.t(num(), f"服务内容：乙方为甲方提供{rng.choice(_SERVICES['zh'])}，并指派专人驻场支持。\n")
+    if w.has("开始日期"):
+        w.fmt(num() + "服务期限：自{开始日期}起至{结束日期|项目验收合格之日}止。\n")
+    else:
+        w.t(num(), f"服务期限：{_cn_num(f['_months'])}个月，自本合同生效之日起计算。\n")
+    w.fmt(num() + "服务费用：本合同服务费总额为{合同金额}，该费用已包含乙方人员的差旅及食宿费用。\n")
+    _zh_instalments(w, rng, num, "支付方式：服务费按以下节点支付：")
+    if w.has("交付日期"):
+        w.fmt(num() + "成果交付：乙方应于{交付日期}前向甲方交付" + rng.choice(_DELIVERABLES["zh"]) + "。\n")
+    if f["_bond"]:
+        w.t(num(), "履约担保：乙方应向甲方提交金额为")
+        w.d("bond", f["_bond"])
+        w.t("的银行履约保函。\n")
+    _zh_third(w, num)
+    _boiler(w, rng, num, "service", "甲方", "乙方")
+    _zh_law(w, rng, num, n > 2)
+    _zh_copies(w, num, n)
+    if "签约日期" not in w.done:
+        _zh_signed(w, rng, "end")
+    _zh_sign(w, rng, f["_sign_rows"])
+
+
+# IOUs: short, the borrower's name first written where they sign ------------------------
+
+
+@_template("zh_agreement_iou")
+def _zh_agreement_iou(w: _Writer, rng: random.Random) -> None:
+    f = w.f
+    f["_long"] = False
+    _loan_facts(f, guarantors=[0, 0, 1])
+    f["适用法律"] = None
+    L, B = f["_lender"], f["_borrower"]
+    w.t(rng.choice(["借  条", "借条", "借据", "借款借据"]), "\n\n")
+    purpose = rng.choice(_LOAN_PURPOSES["zh"])
+    if rng.random() < 0.5:  # the borrower writes: only the lender is named in the text
+        w.t("今借到")
+        w.v("出借人", L["name"])
+        if L["person"]:
+            w.t("（身份证号码：")
+            w.d("id", L["id"])
+            w.t("）")
+        w.fmt("借款{借款金额}，用于" + purpose + "。")
+        signed_by_borrower = True
+    else:
+        w.t("借款人")
+        w.v("借款人", B["name"])
+        w.t(f"因{purpose}，向出借人")
+        w.v("出借人", L["name"])
+        w.fmt("借款{借款金额}。")
+        signed_by_borrower = False
+    if w.has("开始日期"):
+        w.fmt("借款期限自{开始日期}起至{结束日期|还清之日}止")
+    else:
+        w.t(f"借款期限为{_TERM_WORDS['zh'][f['_months']]}")
+    w.fmt("，年利率{年利率}" if w.has("年利率") else "，不计利息")
+    w.fmt(
+        "，借款人承诺于{还款日期}前一次性归还全部本息。\n"
+        if w.has("还款日期")
+        else "，到期一次性归还本息。\n"
+    )
+    w.t(rng.choice(["如借款人逾期未还，愿按未还金额每日万分之五支付逾期利息，并承担出借人为实现债权所支出的律师费、诉讼费等全部费用。\n",
+                    "借款人保证按期足额还款；逾期未还的，出借人有权要求借款人一次性偿还全部借款本息，并承担实现债权的费用。\n"]))  # fmt: skip
+    if f["_guarantors"]:
+        w.t("担保人")
+        w.v("保证人", f["_guarantors"][0]["name"])
+        w.t("自愿为上述借款提供连带责任保证，保证期间为借款到期之日起两年。\n")
+    w.t("本借条一式两份，借款人、出借人各执一份。借款人已收到上述全部借款，特立此据。\n")
+    if w.has("争议解决"):
+        if f["_forum"] == "court":
+            w.fmt("如因本借款发生争议，由{争议解决}管辖。\n")
+        else:
+            w.fmt("如因本借款发生争议，提交{争议解决}仲裁。\n")
+    w.t("\n借款人（签字并捺印）：" if B["person"] else "\n借款人（盖章）：")
+    if signed_by_borrower:
+        w.v("借款人", B["name"])
+    else:
+        w.d("sign", B["name"])
+    w.t("\n")
+    if B["person"] and B.get("id"):
+        w.t("身份证号码：")
+        w.d("id", B["id"])
+        w.t("\n")
+    if f["_guarantors"]:
+        w.t("担保人（签字）：")
+        w.d("sign", f["_guarantors"][0]["name"])
+        w.t("\n")
+    if w.has("签约日期"):
+        w.fmt(rng.choice(["日期：{签约日期}\n", "{签约日期}\n"]))
+
+
+# English agreements ------------------------------------------------------------------
+
+
+def _en_rows(
+    w: _Writer, rng: random.Random, rows: list[tuple[str, str | None, dict[str, Any], str | None]]
+) -> None:
+    """Numbered party paragraphs (``(1) name, a company … (the "Lender")``) or blocks."""
+    sentence = rng.random() < 0.5
+    if sentence:
+        w.t("BETWEEN:\n" if rng.random() < 0.5 else "This Agreement is made between:\n")
+    for i, (head, label, p, alias) in enumerate(rows, 1):
+        if sentence:
+            w.t(f"({i}) ")
+            _en_party(w, rng, head, label, p, alias=alias or head, multi=label == "保证人", sentence=True)
+            w.t(";\n" if i < len(rows) else ".\n")
+        else:
+            _en_party(w, rng, head, label, p, alias=alias, multi=label == "保证人", sentence=False)
+    w.t("\n")
+    w.f["_sign_rows"] = [(alias or head, p) for head, _, p, alias in rows]
+
+
+def _en_dated(w: _Writer, rng: random.Random, title: str) -> bool:
+    """``This … is made on {签约日期}`` (True) or nothing (the date comes at the end)."""
+    if w.has("签约日期") and rng.random() < 0.6:
+        w.fmt(f'This {title} (the "Agreement") is made on ' + "{签约日期}.\n\n")
+        return True
+    return False
+
+
+def _en_end_date(w: _Writer, rng: random.Random) -> None:
+    if "签约日期" not in w.done and w.has("签约日期"):
+        w.fmt(
+            rng.choice(
+                ["\nDate of signing: {签约日期}\n", "\nSigned on {签约日期}.\n", "\nDated: {签约日期}\n"]
+            )
+        )
+
+
+@_template("en_agreement_loan")
+def _en_agreement_loan(w: _Writer, rng: random.Random) -> None:
+    f = w.f
+    _loan_facts(f)
+    num = _Num(rng, "en")
+    w.t(rng.choice(["LOAN AGREEMENT", "TERM LOAN AGREEMENT", "Loan Agreement"]), "\n")
+    if w.has("合同编号"):
+        w.fmt("Agreement No.: {合同编号}\n")
+    w.t("\n")
+    _en_dated(w, rng, "Loan Agreement")
+    rows = [("Lender", "出借人", f["_lender"], None), ("Borrower", "借款人", f["_borrower"], None)]
+    if rng.random() < 0.35:
+        rows.reverse()
+    gs = f["_guarantors"]
+    rows += [
+        ("Guarantor", "保证人", g, "Guarantor" if len(gs) == 1 else f"Guarantor {i}")
+        for i, g in enumerate(gs, 1)
+    ]
+    _en_rows(w, rng, rows)
+    term = _TERM_WORDS["en"][f["_months"]]
+    w.fmt(num() + "Loan. The Lender agrees to lend to the Borrower the principal amount of {借款金额} (the \"Loan\") for "
+          + rng.choice(_LOAN_PURPOSES["en"]) + ".\n")  # fmt: skip
+    if w.has("开始日期"):
+        w.fmt(num() + f"Term. The Loan has a term of {term}, commencing on " + "{开始日期}"
+              + (" and ending on {结束日期}.\n" if w.has("结束日期") else ".\n"))  # fmt: skip
+    else:
+        w.t(num(), f"Term. The Loan has a term of {term} from the date on which it is drawn down.\n")
+    if w.has("年利率"):
+        period = rng.choice(["monthly", "quarterly"])
+        w.fmt(
+            num() + "Interest. The Loan bears interest at the rate of {年利率} per annum, payable " + period
+        )
+        if rng.random() < 0.5:
+            w.t(", each instalment of interest amounting to ")
+            w.d(
+                "interest",
+                _side_money(f, f["_amount"] * f["_rate"] / 100 / (12 if period == "monthly" else 4)),
+            )
+        w.t(".\n")
+    if w.has("还款日期"):
+        w.fmt(num() + "Repayment. The Borrower shall repay the Loan together with all accrued interest in full on or "
+              "before {还款日期}.\n")  # fmt: skip
+    else:
+        w.t(num(), "Repayment. The Borrower shall repay the Loan in full on the last day of the term.\n")
+    if gs:
+        w.t(num(), "Guarantee. The Guarantor", "s jointly and severally" if len(gs) > 1 else "",
+            " unconditionally and irrevocably guarantee", "" if len(gs) > 1 else "s",
+            " to the Lender the punctual payment of all sums due from the Borrower under this Agreement.\n")  # fmt: skip
+    w.t(num(), "Default Interest. Any overdue amount bears default interest at ")
+    w.d("percent", rng.choice(["2%", "3%", "5%"]))
+    w.t(" per annum above the rate of the Loan")
+    if rng.random() < 0.4:
+        w.t(", and the Borrower shall pay liquidated damages of ")
+        w.d("penalty", _side_money(f, f["_amount"] * rng.choice([2, 5]) / 100))
+    w.t(".\n")
+    _boiler(w, rng, num, "loan", "the Lender", "the Borrower")
+    _en_law(w, rng, num)
+    _en_end_date(w, rng)
+    _en_sign(w, rng, f["_sign_rows"])
+
+
+@_template("en_agreement_note")
+def _en_agreement_note(w: _Writer, rng: random.Random) -> None:
+    f = w.f
+    f["_long"] = False
+    _loan_facts(f, guarantors=[0, 1])
+    f["结束日期"] = None  # a note names its maturity (the repayment date), not a term
+    if not f["还款日期"]:
+        f["还款日期"] = _ag_date(f, f["_end"])
+    L, B = f["_lender"], f["_borrower"]
+    w.t("PROMISSORY NOTE\n\n")
+    w.fmt("Principal Amount: {借款金额}\n")
+    if w.has("签约日期"):
+        w.fmt(rng.choice(["Date: {签约日期}\n", "Date of Note: {签约日期}\n"]))
+    if w.has("合同编号"):
+        w.fmt("Note No.: {合同编号}\n")
+    w.t("\nFOR VALUE RECEIVED, ")
+    if rng.random() < 0.5:
+        w.v("借款人", B["name"])
+        w.t(", of ")
+        w.d("address", B["addr"])
+        w.t(' (the "Borrower"), promises to pay to the order of ')
+        w.v("出借人", L["name"])
+        w.t(' (the "Lender") the principal sum stated above')
+    else:
+        w.t('the undersigned borrower (the "Borrower") promises to pay to ')
+        w.v("出借人", L["name"])
+        w.t(", of ")
+        w.d("address", L["addr"])
+        w.t(' (the "Lender"), the principal sum stated above')
+    if w.has("年利率"):
+        w.fmt(", together with interest at {年利率} per annum")
+        if w.has("开始日期"):
+            w.fmt(" accruing from {开始日期}")
+    w.t(".\n\n")
+    w.fmt("Maturity. The unpaid principal and all accrued interest are due and payable on {还款日期} (the "
+          '"Maturity Date").\n')  # fmt: skip
+    w.t("Prepayment. The Borrower may prepay this Note in whole or in part at any time without penalty.\n")
+    w.t("Default. If any payment is not made within ten days of its due date, the Lender may declare the entire unpaid "
+        "balance immediately due.\n")  # fmt: skip
+    if f["_guarantors"]:
+        w.t("Guaranty. ")
+        w.v("保证人", f["_guarantors"][0]["name"])
+        w.t(' (the "Guarantor") unconditionally guarantees the payment of this Note.\n')
+    if w.has("适用法律"):
+        w.fmt("Governing Law. This Note is governed by {适用法律}.\n")
+    w.t("\nBORROWER: ")
+    if "借款人" in w.done:
+        w.d("sign", B["name"])
+    else:
+        w.v("借款人", B["name"])
+    w.t("\nSignature: ____________________\n")
+
+
+@_template("en_agreement_lease")
+def _en_agreement_lease(w: _Writer, rng: random.Random) -> None:
+    f = w.f
+    _lease_facts(f)
+    num = _Num(rng, "en")
+    w.t(rng.choice(["LEASE AGREEMENT", "COMMERCIAL LEASE", "OFFICE LEASE AGREEMENT"]), "\n")
+    if w.has("合同编号"):
+        w.fmt("Lease No.: {合同编号}\n")
+    w.t("\n")
+    _en_dated(w, rng, "Lease")
+    ls, ts = rng.choice(["Landlord", "Landlord", "Lessor"]), rng.choice(["Tenant", "Tenant", "Lessee"])
+    rows = [(ls, "出租方", f["_lessor"], None), (ts, "承租方", f["_lessee"], None)]
+    if rng.random() < 0.3:
+        rows.reverse()
+    rows += [("Guarantor", "保证人", g, None) for g in f["_guarantors"]]
+    _en_rows(w, rng, rows)
+    w.t(num(), f"Premises. The {ls} leases to the {ts} the premises located at ")
+    w.d("premises", f["_premises"])
+    w.t(
+        f" with a floor area of about {f['_area']} square meters, for use as {rng.choice(_USES['en'])} premises.\n"
+    )
+    years = _YEARS["en"][f["_years"]]
+    if w.has("开始日期"):
+        w.fmt(num() + f"Term. The term of this Lease is {years}, commencing on " + '{开始日期} (the "Commencement Date")'
+              + (" and expiring on {结束日期}.\n" if w.has("结束日期") else ".\n"))  # fmt: skip
+    else:
+        w.t(
+            num(),
+            f"Term. The term of this Lease is {years} from the date on which the premises are handed over.\n",
+        )
+    if w.has("交付日期"):
+        w.fmt(
+            num()
+            + f"Handover. The {ls} shall deliver possession of the premises to the {ts} on or before "
+            + "{交付日期}.\n"
+        )
+    w.fmt(num() + "Rent. The monthly rent is {月租金}")
+    if f["_annual"]:
+        w.t(" (an annual rent of ")
+        w.d("annual", f["_annual"])
+        w.t(")")
+    w.t(", payable in advance on or before the fifth day of each month.\n")
+    if w.has("押金"):
+        w.fmt(num() + f"Security Deposit. On signing, the {ts} shall pay a security deposit of " + "{押金}" +
+              f", which the {ls} shall refund without interest at the end of the term.\n")  # fmt: skip
+    if f["_fee"]:
+        w.t(num(), f"Service Charges. The {ts} shall pay a monthly management fee of ")
+        w.d("fee", f["_fee"])
+        w.t(" and all utilities consumed at the premises.\n")
+    if f["_guarantors"]:
+        w.t(
+            num(),
+            f"Guarantee. The Guarantor guarantees the due payment of the rent and all other sums payable by the {ts}.\n",
+        )
+    _boiler(w, rng, num, "lease", f"the {ls}", f"the {ts}")
+    _en_law(w, rng, num)
+    _en_end_date(w, rng)
+    _en_sign(w, rng, f["_sign_rows"])
+
+
+@_template("en_agreement_sale")
+def _en_agreement_sale(w: _Writer, rng: random.Random) -> None:
+    f = w.f
+    _transfer_facts(f)
+    num = _Num(rng, "en")
+    shares = rng.random() < 0.6
+    title = "Share Transfer Agreement" if shares else "Asset Transfer Agreement"
+    w.t(title.upper() if rng.random() < 0.5 else title, "\n")
+    if w.has("合同编号"):
+        w.fmt("Reference: {合同编号}\n")
+    w.t("\n")
+    _en_dated(w, rng, title)
+    a, b = (
+        rng.choice(["Transferor", "Transferor", "Assignor"]),
+        rng.choice(["Transferee", "Transferee", "Assignee"]),
+    )
+    rows = [(a, "转让方", f["_transferor"], None), (b, "受让方", f["_transferee"], None)]
+    if rng.random() < 0.3:
+        rows.reverse()
+    rows += [("Guarantor", "保证人", g, None) for g in f["_guarantors"]]
+    _en_rows(w, rng, rows)
+    if shares:
+        w.t("RECITALS\n(A) ")
+        w.d("party", f["_target"])
+        w.t(' (the "Company") has a registered capital of ')
+        w.d("capital", f["_capital"])
+        w.t(f".\n(B) The {a} holds ")
+        w.d("percent", f"{f['_pct']}%")
+        w.t(
+            f' of the equity interest in the Company (the "Sale Shares") and wishes to transfer them to the {b}.\n\n'
+        )
+        what = "the Sale Shares"
+    else:
+        w.t(num(), f"Assets. The {a} transfers to the {b} ")
+        w.d("asset", f["_asset"])
+        w.t(' (the "Assets"), free from any encumbrance.\n')
+        what = "the Assets"
+    w.fmt(num() + f"Consideration. The consideration for {what} is " + '{转让价款} (the "Transfer Price").\n')
+    if w.has("付款日期"):
+        w.fmt(
+            num() + f"Payment. The {b} shall pay the Transfer Price in full on or before " + "{付款日期}.\n"
+        )
+    else:
+        (p1, m1), (p2, m2) = f["_instalments"]
+        w.t(num(), f"Payment. The {b} shall pay {p1}% of the Transfer Price, being ")
+        w.d("instalment", m1)
+        w.t(
+            ", within five business days after signing, and the remaining {p2}%, being ".replace(
+                "{p2}", str(p2)
+            )
+        )
+        w.d("instalment", m2)
+        w.t(", within ten business days after Closing.\n")
+    if w.has("交割日期"):
+        w.fmt(num() + 'Closing. Closing shall take place on {交割日期} (the "Closing Date").\n')
+    else:
+        w.t(num(), "Closing. Closing shall take place on the date on which the transfer is registered.\n")
+    if f["_guarantors"]:
+        w.t(
+            num(),
+            f"Guarantee. The Guarantor guarantees the payment obligations of the {b} under this Agreement.\n",
+        )
+    _boiler(w, rng, num, "transfer", f"the {a}", f"the {b}")
+    _en_law(w, rng, num)
+    _en_end_date(w, rng)
+    _en_sign(w, rng, f["_sign_rows"])
+
+
+_EN_A = {"purchase": ["Party A (Buyer)", "Buyer (Party A)", "Party A", "Buyer"],
+         "service": ["Client", "Client (Party A)", "Party A (Client)"]}  # fmt: skip
+_EN_B = {"purchase": ["Party B (Seller)", "Seller (Party B)", "Party B", "Seller"],
+         "service": ["Service Provider", "Service Provider (Party B)", "Party B (Service Provider)"]}  # fmt: skip
+
+
+def _en_abcd(w: _Writer, rng: random.Random, family: str) -> tuple[str, str, int]:
+    """Party A (buyer or client) and Party B in either order, a guarantor as Party C and
+    now and then a Party D; returns the words the clauses use for A and B, and how many."""
+    f = w.f
+    ha, hb = rng.choice(_EN_A[family]), rng.choice(_EN_B[family])
+    a = "Party A" if ha.startswith("Party A") else ha.split(" (")[0]
+    b = "Party B" if hb.startswith("Party B") else hb.split(" (")[0]
+    rows: list[tuple[str, str | None, dict[str, Any], str | None]] = [
+        (ha, "甲方", f["_a"], a),
+        (hb, "乙方", f["_b"], b),
+    ]
+    if rng.random() < 0.35:
+        rows.reverse()
+    if f["_c"]:
+        head = rng.choice(["Party C (Guarantor)", "Guarantor (Party C)", "Guarantor"])
+        rows.append((head, "保证人", f["_c"], "Party C" if "Party C" in head else "Guarantor"))
+    if f["_d"]:
+        if f["_d_guarantor"]:
+            rows.append(("Party D (Guarantor)", "保证人", f["_d"], "Party D"))
+        else:
+            rows.append((f"Party D ({f['_d_role']})", None, f["_d"], "Party D"))
+    _en_rows(w, rng, rows)
+    return a, b, len(rows)
+
+
+def _en_third(w: _Writer, num: _Num, b: str) -> None:
+    f = w.f
+    who = [x for x, on in (("Party C" if f["_c"] and "Party C" in str(f["_sign_rows"]) else "the Guarantor", f["_c"]),
+                           ("Party D", f["_d_guarantor"])) if on]  # fmt: skip
+    if who:
+        w.t(num(), f"Guarantee. {' and '.join(who)} guarantee", "" if len(who) > 1 else "s",
+            f" the performance by {b} of this Agreement.\n")  # fmt: skip
+    if f["_d"] and not f["_d_guarantor"]:
+        w.t(num(), f"{f['_d_role']}. Party D acts as {f['_d_role'].lower()} only and gives no guarantee.\n")
+
+
+def _en_instalments(w: _Writer, rng: random.Random, num: _Num, a: str) -> None:
+    f = w.f
+    w.t(num(), f"Payment. {a} shall pay the price as follows:\n")
+    for k, (pct, node, amount) in enumerate(f["_instalments"]):
+        w.t(f"   ({'abcd'[k]}) {pct}% of the price, i.e. ")
+        w.d("instalment", amount)
+        w.t(f", {node};\n")
+    if w.has("付款日期"):
+        w.fmt("   and the full price shall be paid no later than {付款日期}.\n")
+
+
+@_template("en_agreement_purchase")
+def _en_agreement_purchase(w: _Writer, rng: random.Random) -> None:
+    f = w.f
+    _purchase_facts(f)
+    num = _Num(rng, "en")
+    w.t(rng.choice(["PURCHASE AGREEMENT", "SALES CONTRACT", "EQUIPMENT PURCHASE AGREEMENT"]), "\n")
+    if w.has("合同编号"):
+        w.fmt("Contract No.: {合同编号}\n")
+    w.t("\n")
+    _en_dated(w, rng, "Purchase Agreement")
+    a, b, _ = _en_abcd(w, rng, "purchase")
+    w.t(num(), f"Goods. {b} shall supply {f['_qty']} {f['_unit']} of {f['_goods']} to {a}")
+    if f["_unit_price"]:
+        w.t(" at a unit price of ")
+        w.d("unit", f["_unit_price"])
+    w.t(".\n")
+    w.fmt(num() + "Price. The total contract price is {合同金额}" + rng.choice([" (VAT included).\n", ".\n"]))
+    _en_instalments(w, rng, num, a)
+    if w.has("交付日期"):
+        w.fmt(
+            num()
+            + f"Delivery. {b} shall deliver the goods to the site of {a} on or before "
+            + '{交付日期} (the "Delivery Date").\n'
+        )
+    else:
+        w.t(
+            num(),
+            f"Delivery. {b} shall deliver the goods within thirty days after this Agreement takes effect.\n",
+        )
+    if w.has("开始日期"):
+        w.fmt(
+            num()
+            + "Term. This Agreement is valid from {开始日期}"
+            + (" to {结束日期}.\n" if w.has("结束日期") else ".\n")
+        )
+    if f["_bond"]:
+        w.t(num(), f"Bond. {b} shall provide a performance bond of ")
+        w.d("bond", f["_bond"])
+        w.t(" within five days of signing.\n")
+    _en_third(w, num, b)
+    _boiler(w, rng, num, "purchase", a, b)
+    _en_law(w, rng, num)
+    _en_end_date(w, rng)
+    _en_sign(w, rng, f["_sign_rows"])
+
+
+@_template("en_agreement_services")
+def _en_agreement_services(w: _Writer, rng: random.Random) -> None:
+    f = w.f
+    _purchase_facts(f, service=True)
+    num = _Num(rng, "en")
+    w.t(
+        rng.choice(["SERVICES AGREEMENT", "CONSULTING SERVICES AGREEMENT", "Master Services Agreement"]), "\n"
+    )
+    if w.has("合同编号"):
+        w.fmt("Agreement No.: {合同编号}\n")
+    w.t("\n")
+    _en_dated(w, rng, "Services Agreement")
+    a, b, _ = _en_abcd(w, rng, "service")
+    w.t(num(), f"Services. {b} shall provide {rng.choice(_SERVICES['en'])} to {a}.\n")
+    if w.has("开始日期"):
+        w.fmt(num() + 'Term. The services shall be performed from {开始日期} (the "Start Date")'
+              + (' until {结束日期} (the "End Date").\n' if w.has("结束日期") else ".\n"))  # fmt: skip
+    else:
+        w.t(num(), f"Term. This Agreement runs for {f['_months']} months from its effective date.\n")
+    w.fmt(num() + "Fees. The total fee for the services is {合同金额}, exclusive of reimbursable expenses.\n")
+    _en_instalments(w, rng, num, a)
+    if w.has("交付日期"):
+        w.fmt(
+            num() + f"Deliverables. {b} shall deliver {rng.choice(_DELIVERABLES['en'])} by " + "{交付日期}.\n"
+        )
+    if f["_bond"]:
+        w.t(num(), f"Security. {b} shall provide a bank guarantee of ")
+        w.d("bond", f["_bond"])
+        w.t(" as security for its performance.\n")
+    _en_third(w, num, b)
+    _boiler(w, rng, num, "service", a, b)
+    _en_law(w, rng, num)
+    _en_end_date(w, rng)
+    _en_sign(w, rng, f["_sign_rows"])
+
+
 # --------------------------------------------------------------------------------------
 # Generation
 # --------------------------------------------------------------------------------------
@@ -2586,9 +3563,17 @@ TEMPLATES: dict[str, str] = _partition()
 
 
 SHORT_CHARS = (200, 1500)
-"""Length of a document, in characters (min, max), unless it is a long one."""
+"""Length of a document, in characters (min, max), but for agreements."""
+AGREEMENT_CHARS = (200, 2000)
+"""Length of an agreement that is not a long one (English ones run longer)."""
 LONG_CHARS = (2500, 4000)
-"""Length of a long document (some agreements: see the module docstring)."""
+"""Length of a long agreement (about a fifth of them)."""
+
+
+def _limits(kind: str, facts: dict[str, Any]) -> tuple[int, int]:
+    if facts.get("_long"):
+        return LONG_CHARS
+    return AGREEMENT_CHARS if kind == "agreement" else SHORT_CHARS
 
 
 def _document(name: str, rng: random.Random, distractors: bool = False) -> dict[str, Any]:
@@ -2601,7 +3586,7 @@ def _document(name: str, rng: random.Random, distractors: bool = False) -> dict[
         w = _Writer(facts, lang)
         write(w, rng)
         text = w.text()
-        lo, hi = LONG_CHARS if facts.get("_long") else SHORT_CHARS
+        lo, hi = _limits(kind, facts)
         if lo <= len(text) <= hi:
             break
     rfields = RECORD_TYPES.get(kind, ("", []))[1]

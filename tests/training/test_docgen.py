@@ -334,10 +334,10 @@ def test_agreement_spans_are_verbatim_and_lengths_short_or_long(agreements):
                 assert e["label"] in FIELDS["agreement"]
             for d in doc["_distractors"]:
                 assert text[d["start"] : d["end"]] == d["text"]
-            lo, hi = docgen.LONG_CHARS if len(text) > docgen.SHORT_CHARS[1] else docgen.SHORT_CHARS
+            lo, hi = docgen.LONG_CHARS if len(text) > docgen.AGREEMENT_CHARS[1] else docgen.AGREEMENT_CHARS
             assert lo <= len(text) <= hi, (name, len(text))
-            n_long += len(text) > docgen.SHORT_CHARS[1]
-        if not name.endswith("_iou"):
+            n_long += len(text) > docgen.AGREEMENT_CHARS[1]
+        if not name.endswith(("_iou", "_note")):
             assert 5 <= n_long <= 35, (name, n_long)  # about a fifth are long
 
 
@@ -401,8 +401,10 @@ def test_agreement_fields_are_often_absent_and_roles_come_in_either_order(agreem
                     order[a, first[a] < first[b]] += 1
     n = sum(len(d) for d in agreements.values())
     assert sum(absent.values()) / n >= 8  # most asked fields have no value in a given document
-    for a in ("出借人",):
-        assert order[a, True] and order[a, False], order
+    for a in ("出借人", "甲方", "出租方", "转让方"):
+        assert order[a, True] >= 10 and order[a, False] >= 10, order
+    for field in FIELDS["agreement"]:
+        assert present[field] >= 20 and absent[field] >= 20, (field, present[field], absent[field])
 
 
 def test_agreement_synonyms_never_name_two_fields_of_the_kind():
