@@ -1,11 +1,14 @@
 """Generated business documents with gold spans, records and classes.
 
 Training and evaluation data for the extractor that the project writes itself (no data hub
-is reachable): contracts, hotline tickets, invoices, CVs, medical reports, insurance claims
-and traffic accident reports, in Chinese and English (some Chinese ones with bilingual
+is reachable): contracts, hotline tickets, invoices, CVs, medical reports, insurance claims,
+traffic accident reports and agreements (loans, IOUs and promissory notes, equity and asset
+transfers, leases, purchase and service contracts beside guarantors and witnesses), in
+Chinese and English (some Chinese ones with bilingual
 headings), laid out the way such documents are (letterheads, numbered clauses, ``key：value``
 forms, flattened tables, free-text narratives), with many value formats (``¥2,380.00元``,
-``人民币12万元``, ``壹拾贰万元整``, ``USD 12,000.00``, ``$1.2 million``; ``2023年9月12日``,
+``人民币12万元``, ``壹拾贰万元整``, ``人民币壹佰贰拾万元整（¥1,200,000.00）``, ``USD 12,000.00``,
+``$1.2 million``; ``2023年9月12日``,
 ``2023-09-12``, ``Sept. 12, 2023``; ``+86 138 1234 5678``, ``010-12345678``; valid 18-digit
 resident ID numbers; licence plates ``京A·12345``)::
 
@@ -51,16 +54,50 @@ What is true of every document:
   紧急程度 高/中/低); the gold class follows from the text (a complaint reads like one, an
   urgent ticket says so).  ``{}`` for the other kinds.
 - ``values`` (optional key) holds what the generator meant for money, dates, phones,
-  integers and ID numbers, in the formats of :mod:`extractor.normalize`.
+  integers, percentages and ID numbers, in the formats of :mod:`extractor.normalize`.
 - Entity values hold no line break and no full-width comma ``，`` (the model's answer
-  separators).  Texts are 200-1,500 characters.
+  separators).  Texts are 200-1,500 characters (:data:`SHORT_CHARS`); agreements are
+  200-2,000 (:data:`AGREEMENT_CHARS`: English ones run longer), and about a fifth of them
+  (not IOUs and promissory notes) are long, 2,500-4,000 (:data:`LONG_CHARS`), with clauses
+  that hold no field (representations, confidentiality, notices …); the signature blocks of
+  long ones name nobody, so that no training window of such a text holds a party's name
+  away from its slot.
 - Every field of :data:`RELATION_FIELDS` is relation-style: a person together with their
   title (``张伟（总经理）``, ``总经理张伟``, ``Emily Chen (Finance Manager)``); the gold span is
-  the whole phrase.
+  the whole phrase.  Agreements have no relation field.
+
+Agreements (kind ``agreement``; the hard cases: ``generate_documents(kinds=["agreement"])``,
+``python -m training.docgen --kinds agreement``) teach which party plays which role and which
+date is which:
+
+- Their ``label_set`` has 25 fields, most of them absent from any one document (a loan has
+  no 出租方, a lease no 年利率), so asked fields whose answer is None are common.  Each value
+  has one field: the roles 出借人/借款人, 转让方/受让方, 出租方/承租方, 保证人 (the only field
+  with several values: 丙方 and 丁方, two guarantors), and 甲方/乙方 only in purchase and
+  service contracts, where 甲方 is always the buyer or client (so the synonyms 买方, 委托方,
+  buyer, client hold) and the other agreements never write 甲方/乙方; the amounts 合同金额
+  (purchase and service contracts), 借款金额, 转让价款, 月租金, 押金; 年利率; the dates
+  签约日期, 开始日期, 结束日期 (of the term), 交付日期, 付款日期, 还款日期, 交割日期; 适用法律
+  (``中华人民共和国法律``, ``the laws of the State of New York``) and 争议解决, the forum
+  (``北京仲裁委员会``, ``上海市静安区人民法院``, ``arbitration administered by the Singapore
+  International Arbitration Centre``, ``the courts of Singapore``).
+- A party's gold span is its name only: the role word (``丙方（保证人）：``, ``Party C``),
+  ``（以下简称“买方”）`` / ``(the "Lender")``, ``（盖章）`` and the details written beside it
+  (address, legal representative, agent, ID number, credit code, phone) stay outside; an
+  amount, often in words and figures as one span, stands beside instalments, a unit price,
+  a deposit, a performance bond, interest, a registered capital or a share percentage that
+  are no field; the guarantor, a witness (丁方（见证方）, no field) and the legal
+  representatives are people and companies beside the parties.
+- The parties come in either order (the borrower, the tenant, 乙方 first in about a third),
+  under varying role words (出借人/贷款人/出借方, Landlord/Lessor, 甲方（采购方）/买方（甲方）).
+- Dates of different kinds in one document are different dates, each labelled once in its
+  own clause (a loan's 还款日期 may be its 结束日期, the end of its term).
 
 Templates are named ``{lang}_{kind}_{layout}`` and partitioned once into ``train`` and
 ``heldout`` (:data:`TEMPLATES`): within each kind, sorted by name, every third template
-starting with the second is heldout (about a third, both languages having some).
+starting with the second is heldout (about a third, both languages having some).  Adding
+the agreements changed which documents a given seed gives: figures
+measured on ``--n 60 --seed 1 --split heldout`` before them are not comparable with later ones.
 Output depends only on the arguments (``random.Random`` objects seeded from ``seed``; the
 global RNG is never used).  Pure Python; ``python -m training.docgen --help``.
 """
@@ -81,11 +118,14 @@ from typing import Any
 from extractor.normalize import id_check_digit
 
 __all__ = [
+    "AGREEMENT_CHARS",
     "CLASS_CHOICES",
     "FIELDS",
     "KINDS",
+    "LONG_CHARS",
     "RECORD_TYPES",
     "RELATION_FIELDS",
+    "SHORT_CHARS",
     "SYNONYMS",
     "TEMPLATES",
     "generate_documents",
@@ -93,7 +133,16 @@ __all__ = [
     "write_jsonl",
 ]
 
-KINDS: tuple[str, ...] = ("contract", "ticket", "invoice", "cv", "medical", "insurance", "traffic")
+KINDS: tuple[str, ...] = (
+    "contract",
+    "ticket",
+    "invoice",
+    "cv",
+    "medical",
+    "insurance",
+    "traffic",
+    "agreement",
+)
 
 FIELDS: dict[str, list[str]] = {
     "contract": ["合同编号", "甲方", "乙方", "标的", "合同金额", "签约日期", "签约地点", "有效期至",

@@ -67,10 +67,15 @@ def test_documents_are_json_and_have_the_documented_shape(many):
         assert json.loads(json.dumps(doc, ensure_ascii=False)) == doc
         assert doc["id"].startswith(f"{doc['lang']}-{doc['kind']}-")
         assert doc["template"].startswith(f"{doc['lang']}_{doc['kind']}_")
-        assert 200 <= len(doc["text"]) <= 1500, (doc["id"], len(doc["text"]))
         ids[doc["id"]] += 1
     assert max(ids.values()) == 1
-    assert all(200 <= len(d["text"]) <= 1500 for d in many)
+    for d in many:
+        n = len(d["text"])
+        if d["kind"] != "agreement":
+            assert 200 <= n <= 1500, (d["id"], n)
+        else:
+            assert 200 <= n <= 2000 or 2500 <= n <= 4000, (d["id"], n)
+    assert sum(len(d["text"]) >= 2500 for d in many) >= 40
 
 
 def test_same_arguments_same_documents_other_seed_other_documents():
@@ -116,7 +121,8 @@ def test_kinds_and_lang_filters():
     assert {d["lang"] for d in docs} == {"en"}
     both = generate_documents(n=200, seed=3)
     assert {d["lang"] for d in both} == {"zh", "en"}
-    assert Counter(d["kind"] for d in both) == {k: 200 // 7 + (i < 200 % 7) for i, k in enumerate(KINDS)}
+    n = len(KINDS)
+    assert Counter(d["kind"] for d in both) == {k: 200 // n + (i < 200 % n) for i, k in enumerate(KINDS)}
     with pytest.raises(ValueError, match="unknown kinds"):
         generate_documents(n=1, kinds=["poem"])
     with pytest.raises(ValueError, match="split"):
@@ -224,15 +230,16 @@ def test_counts_of_kinds_templates_and_fields():
         assert alternatives and name not in alternatives
         assert any(a.isascii() for a in alternatives), name  # an English name for every field
     assert SYNONYMS["甲方"][:2] == ["买方", "委托方"] and "Party A" in SYNONYMS["甲方"]
-    for kind in KINDS:
-        assert RELATION_FIELDS[kind] in FIELDS[kind]
+    assert set(RELATION_FIELDS) == set(KINDS) - {"agreement"}
+    for kind, field in RELATION_FIELDS.items():
+        assert field in FIELDS[kind]
     assert set(RECORD_TYPES) == {"contract", "invoice", "cv", "traffic"}
 
 
 def test_every_kind_has_its_relation_field_as_one_span_with_name_and_title(many):
     seen = Counter()
     for doc in many:
-        field = RELATION_FIELDS[doc["kind"]]
+        field = RELATION_FIELDS.get(doc["kind"])
         for e in doc["entities"]:
             if e["label"] == field:
                 seen[doc["kind"]] += 1
@@ -240,7 +247,7 @@ def test_every_kind_has_its_relation_field_as_one_span_with_name_and_title(many)
                     assert len(e["text"]) >= 4, e  # a title of at least two characters and a name
                 else:
                     assert " " in e["text"], e
-    assert set(seen) == set(KINDS)
+    assert set(seen) == set(RELATION_FIELDS)
     texts = [e["text"] for d in many if d["lang"] == "zh" for e in d["entities"] if e["label"] == "负责人"]
     assert any(t.endswith("）") for t in texts) and any(not t.endswith(("）", ")")) for t in texts)
 
@@ -261,7 +268,7 @@ def test_money_dates_phones_and_counts_normalize_to_what_the_generator_meant(man
             got, issues = normalize_value(Field(v["label"], type=v["type"]), text)
             assert got == v["value"], (doc["id"], v, text, issues)
             kinds[v["type"]] += 1
-    assert set(kinds) == {"money", "date", "phone", "integer", "id_number"}
+    assert set(kinds) == {"money", "date", "phone", "integer", "id_number", "percent"}
     assert kinds["money"] >= 1000 and kinds["date"] >= 1000
 
 
@@ -405,6 +412,20 @@ def test_agreement_fields_are_often_absent_and_roles_come_in_either_order(agreem
         assert order[a, True] >= 10 and order[a, False] >= 10, order
     for field in FIELDS["agreement"]:
         assert present[field] >= 20 and absent[field] >= 20, (field, present[field], absent[field])
+
+
+def test_agreement_templates_are_partitioned_with_heldout_ones_in_both_languages():
+    assert set(AGREEMENT) == {t for t in TEMPLATES if t.split("_")[1] == "agreement"}
+    assert len(AGREEMENT) >= 12
+    for lang in ("zh", "en"):
+        names = [t for t in AGREEMENT if t.startswith(lang)]
+        assert len(names) >= 6
+        assert {TEMPLATES[t] for t in names} == {"train", "heldout"}
+    heldout = [t for t in AGREEMENT if TEMPLATES[t] == "heldout"]
+    assert 0.3 <= len(heldout) / len(AGREEMENT) <= 0.4
+    docs = generate_documents(n=40, seed=2, split="heldout", kinds=["agreement"])
+    assert {d["template"] for d in docs} <= set(heldout) and {d["lang"] for d in docs} == {"zh", "en"}
+    assert {d["kind"] for d in docs} == {"agreement"}
 
 
 def test_agreement_synonyms_never_name_two_fields_of_the_kind():
