@@ -96,8 +96,14 @@ date is which:
 Templates are named ``{lang}_{kind}_{layout}`` and partitioned once into ``train`` and
 ``heldout`` (:data:`TEMPLATES`): within each kind, sorted by name, every third template
 starting with the second is heldout (about a third, both languages having some).  Adding
-the agreements changed which documents a given seed gives: figures
+the agreements and the role-word tickets changed which documents a given seed gives: figures
 measured on ``--n 60 --seed 1 --split heldout`` before them are not comparable with later ones.
+Tickets include six layouts (``*_ticket_portal``, ``referral``, ``webform``, ``transfer``,
+``visit``, ``wechat``) that introduce the caller with a role word (``消费者郑伟``,
+``市民王女士``, ``resident Mary Smith``): the gold 来电人 is the name only (``郑伟``,
+``王女士``), and the company complained about (涉及单位, also asked as 被投诉单位) stands
+apart from the complainant (来电人, also 投诉人); their names sort after the older tickets',
+so those keep their split.
 Output depends only on the arguments (``random.Random`` objects seeded from ``seed``; the
 global RNG is never used).  Pure Python; ``python -m training.docgen --help``.
 """
@@ -206,10 +212,18 @@ SYNONYMS: dict[str, list[str]] = {
     "付款金额": ["支付金额", "分期金额", "payment amount", "installment"],
     "工单编号": ["工单号", "受理编号", "ticket number", "ticket id", "case number"],
     "来电时间": ["受理时间", "来电日期", "反映时间", "call time", "date of call"],
-    "来电人": ["反映人", "诉求人", "来电市民", "caller", "complainant"],
+    "来电人": ["反映人", "诉求人", "来电市民", "投诉人", "caller", "complainant"],
     "身份证号": ["身份证号码", "公民身份号码", "证件号码", "ID number", "national ID"],
     "事发地址": ["事发地点", "地址", "问题地址", "location", "address"],
-    "涉及单位": ["被反映单位", "涉事单位", "相关单位", "company involved", "organization"],
+    "涉及单位": [
+        "被反映单位",
+        "涉事单位",
+        "相关单位",
+        "被投诉单位",
+        "company involved",
+        "organization",
+        "company complained about",
+    ],
     "核心诉求": ["诉求", "主要诉求", "要求", "request", "main request"],
     "承办人": ["办理人", "处理人", "承办单位负责人", "handler", "case officer"],
     "办结时限": ["办理期限", "截止时间", "回复期限", "deadline", "due date"],
@@ -1039,6 +1053,7 @@ def _ticket_facts(rng: random.Random, pool: _Pool, lang: str) -> dict[str, Any]:
         "承办人": _maybe(rng, 0.7, lambda: _relation(rng, pool.person(), rng.choice(_HANDLER_TITLES[lang]), lang)),
         "办结时限": _maybe(rng, 0.6, lambda: pool.val(lambda: _date(rng, called + _dt.timedelta(days=rng.choice([3, 5, 7, 15])), lang))),
         "story": story,
+        "_pool": pool,
         "urgency_text": rng.choice(_URGENCY_TEXT[lang][urgency]),
         "_classes": {"工单类别": category, "紧急程度": urgency},
     }  # fmt: skip
@@ -1167,6 +1182,140 @@ def _en_ticket_narrative(w: _Writer, rng: random.Random) -> None:
     w.t("\n\n")
     w.fmt("Handled by {承办人}" if w.has("承办人") else "Not yet assigned")
     w.fmt("; reply due {办结时限}.\n" if w.has("办结时限") else ".\n")
+
+
+# tickets whose caller is introduced with a role word (消费者郑伟, 市民王女士): the gold span is
+# the name; three English and three Chinese layouts, named so that the older tickets keep
+# their split
+
+_CALLER_WORDS = {"zh": ["消费者", "市民", "投诉人", "居民", "业主", "顾客", "来电市民"],
+                 "en": ["consumer", "resident", "customer", "complainant"]}  # fmt: skip
+
+
+def _role_caller(w: _Writer, rng: random.Random) -> str:
+    """The role word this ticket puts before the caller; a Chinese caller is now and then
+    named by surname and title only (王女士, 李先生), which is then the gold span."""
+    f = w.f
+    if w.lang == "zh" and rng.random() < 0.25:
+        pool = f["_pool"]
+        f["来电人"] = _Val(pool.unique(lambda: rng.choice(_SURNAMES) + rng.choice(["女士", "先生"])))
+    return rng.choice(_CALLER_WORDS[w.lang])
+
+
+def _role_company(w: _Writer, rng: random.Random) -> None:
+    """The company the caller complains about, under its own heading, where there is one."""
+    if w.has("涉及单位"):
+        key = rng.choice(["被投诉单位", "被反映单位", "投诉对象"] if w.lang == "zh" else ["Company complained about",
+                          "Respondent", "Business named"])  # fmt: skip
+        w.kv(key, "涉及单位", "：" if w.lang == "zh" else ": ")
+
+
+@_template("zh_ticket_transfer")
+def _zh_ticket_transfer(w: _Writer, rng: random.Random) -> None:
+    role = _role_caller(w, rng)
+    w.t(rng.choice(["12345热线转办单", "市民热线工单转办函", "消费投诉转办单"]), "\n")
+    w.fmt("工单编号：{工单编号}    受理时间：{来电时间}\n\n")
+    w.t(role)
+    w.fmt("{来电人}来电（联系电话：{联系电话}）反映：")
+    _ticket_story(w)
+    w.t(w.f["urgency_text"], "\n")
+    _role_company(w, rng)
+    w.kv("事发地址", "事发地址")
+    w.kv("来电人身份证号", "身份证号")
+    w.fmt("诉求：{核心诉求}\n")
+    if w.has("承办人"):
+        w.fmt("转办意见：请{承办人}核实处理")
+        w.fmt("，于{办结时限}前反馈办理结果。\n" if w.has("办结时限") else "，并按时反馈办理结果。\n")
+    w.t(f"备注：请承办单位按规定时限办理，办结后电话回访；请勿向被反映对象泄露{role}的个人信息。\n")
+
+
+@_template("zh_ticket_visit")
+def _zh_ticket_visit(w: _Writer, rng: random.Random) -> None:
+    role = _role_caller(w, rng)
+    w.t("工单回访记录\n\n")
+    w.fmt("原工单：{工单编号}\n")
+    w.fmt("{来电时间}，" + role + "{来电人}通过热线反映问题（联系电话{联系电话}）。")
+    w.t("工单内容摘录如下：")
+    _ticket_story(w)
+    w.t(w.f["urgency_text"], "\n")
+    w.kv("涉及地址：", "事发地址", "")
+    w.kv("涉及单位：", "涉及单位", "")
+    w.fmt("核心诉求：{核心诉求}\n")
+    w.fmt(
+        "\n回访情况：经电话回访，"
+        + role
+        + "对目前的办理进度表示知悉，要求承办单位继续跟进，办结后再次回访。\n"
+    )
+    w.kv("承办：", "承办人", "")
+    w.kv("办结时限：", "办结时限", "")
+
+
+@_template("zh_ticket_wechat")
+def _zh_ticket_wechat(w: _Writer, rng: random.Random) -> None:
+    role = _role_caller(w, rng)
+    w.t("【网络问政留言】\n")
+    w.fmt("留言编号：{工单编号}\n留言时间：{来电时间}\n")
+    w.t("标题：", role)
+    w.fmt("{来电人}反映问题\n")
+    w.t("内容：")
+    _ticket_story(w)
+    w.t(w.f["urgency_text"])
+    w.fmt("希望{核心诉求}。\n")
+    w.fmt("联系方式：{联系电话}\n")
+    _role_company(w, rng)
+    w.kv("问题地址", "事发地址")
+    w.kv("办理单位", "承办人")
+    w.kv("答复期限", "办结时限")
+    w.t(
+        "公开方式：同意公开（隐去个人信息）\n答复要求：请承办单位在答复期限内通过平台公开答复，并同步电话告知留言人办理结果。\n"
+    )
+
+
+@_template("en_ticket_portal")
+def _en_ticket_portal(w: _Writer, rng: random.Random) -> None:
+    role = _role_caller(w, rng)
+    w.t("ONLINE COMPLAINT PORTAL - SUBMISSION\n")
+    w.fmt("Reference: {工单编号}\nSubmitted: {来电时间}\n\n")
+    w.t(f"Submitted by {role} ")
+    w.fmt("{来电人} (phone {联系电话}).\n")
+    _role_company(w, rng)
+    w.kv("Location", "事发地址", ": ")
+    w.t("Details: ")
+    _ticket_story(w)
+    w.fmt(w.f["urgency_text"] + "\nRequested outcome: {核心诉求}\n")
+    w.kv("Case owner", "承办人", ": ")
+    w.kv("Respond by", "办结时限", ": ")
+
+
+@_template("en_ticket_referral")
+def _en_ticket_referral(w: _Writer, rng: random.Random) -> None:
+    role = _role_caller(w, rng)
+    w.fmt("Referral note - hotline case {工单编号}\n\n")
+    w.t(role.capitalize(), " ")
+    w.fmt("{来电人} contacted the hotline on {来电时间} (tel. {联系电话}). ")
+    _ticket_story(w)
+    w.t(w.f["urgency_text"])
+    w.fmt(f" The {role} asks for " + "{核心诉求}.\n")
+    _role_company(w, rng)
+    if w.has("承办人"):
+        w.fmt("\nReferred to {承办人}")
+        w.fmt(" for a reply by {办结时限}.\n" if w.has("办结时限") else ".\n")
+
+
+@_template("en_ticket_webform")
+def _en_ticket_webform(w: _Writer, rng: random.Random) -> None:
+    role = _role_caller(w, rng)
+    w.t("Customer Feedback Web Form\n--------------------------\n")
+    w.fmt("Form ID | {工单编号}\nReceived | {来电时间}\n")
+    w.t(f"From | {role} ")
+    w.fmt("{来电人}\nPhone | {联系电话}\n")
+    w.kv("ID number | ", "身份证号", "")
+    w.kv("Business | ", "涉及单位", "")
+    w.t("Message | ")
+    _ticket_story(w)
+    w.t(w.f["urgency_text"], "\n")
+    w.fmt("Wants | {核心诉求}\n")
+    w.kv("Assigned | ", "承办人", "")
 
 
 # --------------------------------------------------------------------------------------

@@ -452,3 +452,33 @@ def test_agreement_pairs_are_accepted_by_the_engine_grammar(agreements, tiny_tok
                     assert answer_ok(pair, vocab), (pair.prompt, pair.answer)
                     n += 1
     assert n >= 25 * len(agreements)
+
+
+ROLE_TICKETS = ["en_ticket_portal", "en_ticket_referral", "en_ticket_webform", "zh_ticket_transfer", "zh_ticket_visit",
+                "zh_ticket_wechat"]  # fmt: skip
+
+
+def test_tickets_with_a_role_word_before_the_caller_label_the_name_only():
+    words = docgen._CALLER_WORDS["zh"] + docgen._CALLER_WORDS["en"]
+    titles = 0
+    for name in ROLE_TICKETS:
+        for s in range(60):
+            doc = docgen._document(name, random.Random(f"{name}:{s}"))
+            (caller,) = [e for e in doc["entities"] if e["label"] == "来电人"]
+            before = doc["text"][: caller["start"]].rstrip().lower()
+            assert before.endswith(tuple(words)), (name, doc["text"][: caller["end"]])
+            assert not caller["text"].lower().startswith(tuple(words)), caller
+            titles += caller["text"].endswith(("女士", "先生"))
+            companies = [e for e in doc["entities"] if e["label"] == "涉及单位"]
+            assert all(not c["text"].startswith(("被投诉", "投诉对象")) for c in companies)
+    assert titles >= 10
+    assert "投诉人" in SYNONYMS["来电人"] and "被投诉单位" in SYNONYMS["涉及单位"]
+
+
+def test_older_ticket_templates_keep_their_split():
+    old = {"en_ticket_email": "train", "en_ticket_form": "heldout", "en_ticket_log": "train",
+           "en_ticket_narrative": "train", "zh_ticket_form": "heldout", "zh_ticket_record": "train",
+           "zh_ticket_summary": "train", "zh_ticket_table": "heldout"}  # fmt: skip
+    assert {t: TEMPLATES[t] for t in old} == old
+    assert {TEMPLATES[t] for t in ROLE_TICKETS if t.startswith("en")} == {"train", "heldout"}
+    assert {TEMPLATES[t] for t in ROLE_TICKETS if t.startswith("zh")} == {"train", "heldout"}
