@@ -91,7 +91,8 @@ date is which:
 - The parties come in either order (the borrower, the tenant, 乙方 first in about a third),
   under varying role words (出借人/贷款人/出借方, Landlord/Lessor, 甲方（采购方）/买方（甲方）).
 - Dates of different kinds in one document are different dates, each labelled once in its
-  own clause (a loan's 还款日期 may be its 结束日期, the end of its term).
+  own clause (a loan names its 还款日期 only where its term has no 结束日期: they would be
+  the same date).
 
 Templates are named ``{lang}_{kind}_{layout}`` and partitioned once into ``train`` and
 ``heldout`` (:data:`TEMPLATES`): within each kind, sorted by name, every third template
@@ -2675,8 +2676,9 @@ def _loan_facts(f: dict[str, Any], guarantors: list[int] | None = None) -> None:
     f["_months"], f["_start"], f["_end"] = months, start, end
     f["开始日期"] = _maybe(rng, 0.75, lambda: _ag_date(f, start))
     f["结束日期"] = _ag_date(f, end) if f["开始日期"] and rng.random() < 0.9 else None
-    # the repayment date: where the term has no dates, or now and then beside them (it is the end date then)
-    f["还款日期"] = _ag_date(f, end) if not f["结束日期"] or rng.random() < 0.3 else None
+    # the repayment date where the term has no end date (beside one it would be the same
+    # date written twice, and an engine that points to the first would miss its slot)
+    f["还款日期"] = None if f["结束日期"] else _ag_date(f, end)
 
 
 def _zh_loan_parties(w: _Writer, rng: random.Random) -> tuple[str, str, str]:
