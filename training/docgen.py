@@ -3733,6 +3733,294 @@ def _en_agreement_services(w: _Writer, rng: random.Random) -> None:
     _en_sign(w, rng, f["_sign_rows"])
 
 
+# more layouts (names after the first fourteen, so that those keep their split) ----------
+
+
+@_template("en_agreement_share")
+def _en_agreement_share(w: _Writer, rng: random.Random) -> None:
+    """An equity transfer whose amounts and dates are first written as defined terms."""
+    f = w.f
+    _transfer_facts(f)
+    num = _Num(rng, "en")
+    w.t(rng.choice(["EQUITY TRANSFER AGREEMENT", "Equity Transfer Agreement"]), "\n")
+    if w.has("合同编号"):
+        w.fmt("No. {合同编号}\n")
+    w.t("\n")
+    _en_dated(w, rng, "Equity Transfer Agreement")
+    a, b = rng.choice(["Transferor", "Assignor"]), rng.choice(["Transferee", "Assignee"])
+    rows = [(a, "转让方", f["_transferor"], None), (b, "受让方", f["_transferee"], None)]
+    if rng.random() < 0.35:
+        rows.reverse()
+    rows += [("Guarantor", "保证人", g, None) for g in f["_guarantors"]]
+    w.t("PARTIES\n")
+    _en_rows(w, rng, rows)
+    w.t(num(), "Definitions. In this Agreement:\n")
+    w.t('   "Company" means ')
+    w.d("party", f["_target"])
+    w.t(", with a registered capital of ")
+    w.d("capital", f["_capital"])
+    w.t(';\n   "Equity Interest" means ')
+    w.d("percent", f"{f['_pct']}%")
+    w.t(f" of the equity interest in the Company held by the {a};\n")
+    w.fmt('   "Transfer Price" means {转让价款};\n')
+    if w.has("付款日期"):
+        w.fmt('   "Payment Date" means {付款日期};\n')
+    if w.has("交割日期"):
+        w.fmt('   "Closing Date" means {交割日期}.\n')
+    w.t(
+        num(),
+        f"Transfer. The {a} agrees to transfer the Equity Interest to the {b} for the Transfer Price.\n",
+    )
+    if w.has("付款日期"):
+        w.t(num(), f"Payment. The {b} shall pay the Transfer Price in full on or before the Payment Date.\n")
+    else:
+        (p1, m1), (p2, m2) = f["_instalments"]
+        w.t(num(), f"Payment. The {b} shall pay a first instalment of ")
+        w.d("instalment", m1)
+        w.t(f" ({p1}%) on signing and the balance of ")
+        w.d("instalment", m2)
+        w.t(f" ({p2}%) at Closing.\n")
+    closing = "on the Closing Date" if w.has("交割日期") else "when the transfer is registered"
+    w.t(
+        num(),
+        f"Closing. Closing takes place {closing}, when the {a} shall deliver the amended register of members.\n",
+    )
+    if f["_guarantors"]:
+        w.t(num(), f"Guarantee. The Guarantor guarantees the obligations of the {b} under this Agreement.\n")
+    _boiler(w, rng, num, "transfer", f"the {a}", f"the {b}")
+    _en_law(w, rng, num)
+    _en_end_date(w, rng)
+    _en_sign(w, rng, f["_sign_rows"])
+
+
+@_template("en_agreement_tenancy")
+def _en_agreement_tenancy(w: _Writer, rng: random.Random) -> None:
+    """A tenancy whose particulars come first as a schedule, the conditions after."""
+    f = w.f
+    _lease_facts(f)
+    w.t(rng.choice(["TENANCY AGREEMENT", "Tenancy Agreement"]), "\n\nPARTICULARS\n")
+    if w.has("合同编号"):
+        w.fmt("Reference | {合同编号}\n")
+    if w.has("签约日期"):
+        w.fmt("Date | {签约日期}\n")
+    rows = [("Landlord", "出租方", f["_lessor"]), ("Tenant", "承租方", f["_lessee"])]
+    if rng.random() < 0.35:
+        rows.reverse()
+    rows += [("Guarantor", "保证人", g) for g in f["_guarantors"]]
+    for head, label, p in rows:
+        w.t(f"{head} | ")
+        w.v(label, p["name"])
+        w.t(", of ")
+        w.d("address", p["addr"])
+        w.t("\n")
+    w.t("Premises | ")
+    w.d("premises", f["_premises"])
+    w.t(f" ({f['_area']} sq. m)\n")
+    years = _YEARS["en"][f["_years"]]
+    if w.has("开始日期"):
+        w.fmt(f"Term | {years}, from " + "{开始日期}" + (" to {结束日期}\n" if w.has("结束日期") else "\n"))
+    else:
+        w.t(f"Term | {years} from handover\n")
+    w.kv("Handover Date | ", "交付日期", "")
+    w.fmt("Monthly Rent | {月租金}\n")
+    if f["_annual"]:
+        w.t("Annual Rent | ")
+        w.d("annual", f["_annual"])
+        w.t("\n")
+    w.kv("Deposit | ", "押金", "")
+    if f["_fee"]:
+        w.t("Management Fee | ")
+        w.d("fee", f["_fee"])
+        w.t(" per month\n")
+    w.t("\nCONDITIONS\n")
+    num = _Num(rng, "en")
+    w.t(
+        num(),
+        "The Tenant shall pay the rent monthly in advance and keep the Premises clean and in good repair.\n",
+    )
+    w.t(
+        num(),
+        "The Landlord shall hand over the Premises with all fixtures in working order and insure the building.\n",
+    )
+    if f["_guarantors"]:
+        w.t(num(), "The Guarantor guarantees every payment due from the Tenant under this Agreement.\n")
+    _boiler(w, rng, num, "lease", "the Landlord", "the Tenant")
+    _en_law(w, rng, num)
+    _en_sign(w, rng, [(head, p) for head, _, p in rows])
+
+
+@_template("en_agreement_termloan")
+def _en_agreement_termloan(w: _Writer, rng: random.Random) -> None:
+    """A facility letter: the lender's name heads the letter, the borrower is its addressee."""
+    f = w.f
+    _loan_facts(f, guarantors=[0, 1, 1])
+    if f["_lender"]["person"]:  # a facility letter comes from a lender with a letterhead
+        f["_lender"] = _ag_party(f, False)
+    L, B = f["_lender"], f["_borrower"]
+    w.v("出借人", L["name"])
+    w.t("\n")
+    w.d("address", L["addr"])
+    w.t("\n\nFACILITY LETTER\n")
+    if w.has("合同编号"):
+        w.fmt("Ref: {合同编号}\n")
+    if w.has("签约日期"):
+        w.fmt("Date: {签约日期}\n")
+    w.t("\nTo: ")
+    w.v("借款人", B["name"])
+    w.t("\n")
+    w.d("address", B["addr"])
+    w.t(
+        "\n\nDear Sirs,\n\nTERM LOAN FACILITY\n\nWe are pleased to offer you a term loan facility on the following terms:\n\n"
+    )
+    num = _Num(rng, "en")
+    w.fmt(num() + "Facility Amount: {借款金额}\n")
+    w.t(num(), "Purpose: ", rng.choice(_LOAN_PURPOSES["en"]), "\n")
+    if w.has("年利率"):
+        w.fmt(num() + "Interest Rate: {年利率} per annum, payable quarterly in arrears\n")
+    term = _TERM_WORDS["en"][f["_months"]]
+    if w.has("开始日期"):
+        w.fmt(
+            num() + f"Term: {term} from " + "{开始日期}" + (" to {结束日期}\n" if w.has("结束日期") else "\n")
+        )
+    else:
+        w.t(num(), f"Term: {term} from the date of drawdown\n")
+    w.kv(num() + "Final Repayment Date", "还款日期", ": ")
+    w.t(num(), "Arrangement Fee: ")
+    w.d("fee", _side_money(f, f["_amount"] * rng.choice([1, 2]) / 100))
+    w.t(", payable on acceptance of this letter\n")
+    if f["_guarantors"]:
+        w.t(num(), "Security: a guarantee from ")
+        w.v("保证人", f["_guarantors"][0]["name"])
+        w.t(" in a form satisfactory to us\n")
+    _boiler(w, rng, num, "loan", "the Lender", "the Borrower")
+    _en_law(w, rng, num)
+    w.t(
+        "\nPlease confirm your acceptance by signing and returning the enclosed copy of this letter.\n\nYours faithfully,\n"
+    )
+    if not f.get("_long"):
+        w.t("For and on behalf of ")
+        w.d("sign", L["name"])
+        w.t("\n\nAccepted by ")
+        w.d("sign", B["name"])
+        w.t("\n")
+
+
+@_template("zh_agreement_transfer")
+def _zh_agreement_transfer(w: _Writer, rng: random.Random) -> None:
+    """An equity transfer whose terms come first as a table (要素表), the clauses after."""
+    f = w.f
+    _transfer_facts(f)
+    w.t(rng.choice(["股权转让协议", "股权转让合同"]), "\n")
+    if w.has("合同编号"):
+        w.fmt("协议编号：{合同编号}\n")
+    w.t("\n一、交易各方\n")
+    a, b = _zh_transfer_parties(w, rng)
+    w.t("\n二、交易要素\n目标公司 | ")
+    w.d("party", f["_target"])
+    w.t("\n注册资本 | ")
+    w.d("capital", f["_capital"])
+    w.t("\n转让股权比例 | ")
+    w.d("percent", f"{f['_pct']}%")
+    w.fmt("\n转让价款 | {转让价款}\n")
+    w.kv("付款日期 | ", "付款日期", "")
+    w.kv("交割日期 | ", "交割日期", "")
+    w.kv("签署日期 | ", "签约日期", "")
+    w.t("\n三、主要条款\n")
+    num = _Num(rng, "zh")
+    if w.has("付款日期"):
+        w.t(num(), f"{b}应于付款日期前将转让价款一次性支付至{a}指定账户。\n")
+    else:
+        _zh_transfer_pay(w, rng, num, a, b, "股权变更登记完成")
+    when = "交割日期前" if w.has("交割日期") else "收到全部转让价款后十个工作日内"
+    w.t(num(), f"{a}应于{when}配合目标公司办理股东变更登记，自交割日起{b}享有相应的股东权利。\n")
+    if f["_guarantors"]:
+        w.t(num(), f"保证人为{b}的付款义务提供连带责任保证。\n")
+    _boiler(w, rng, num, "transfer", a, b)
+    _zh_law(w, rng, num, len(f["_sign_rows"]) > 2)
+    _zh_copies(w, num, len(f["_sign_rows"]))
+    _zh_sign(w, rng, f["_sign_rows"])
+
+
+_BANK_BRANCHES = ["分行", "支行", "分行营业部"]
+
+
+@_template("zh_agreement_working")
+def _zh_agreement_working(w: _Writer, rng: random.Random) -> None:
+    """A bank's working-capital loan (流动资金借款合同) in chapters; the lender is a bank."""
+    f = w.f
+    _loan_facts(f, guarantors=[0, 1, 1, 2])
+    pool, city = f["_pool"], f["city"]
+    f["_lender"]["person"] = False
+    f["_lender"]["name"] = pool.unique(
+        lambda: (
+            f"{rng.choice(['中国', '招商', '兴业', '浦发', '华夏'])}银行股份有限公司{city}"
+            + rng.choice(_CITIES[city][2])
+            + rng.choice(_BANK_BRANCHES)
+        )
+    )
+    w.t("流动资金借款合同\n")
+    if w.has("合同编号"):
+        w.fmt("合同编号：{合同编号}\n")
+    w.t("\n")
+    rows = [(rng.choice(["贷款人", "出借人"]), "出借人", f["_lender"]), ("借款人", "借款人", f["_borrower"])]
+    if rng.random() < 0.4:
+        rows.reverse()
+    gs = f["_guarantors"]
+    rows += [("保证人" + ("" if len(gs) == 1 else "一二"[i]), "保证人", g) for i, g in enumerate(gs)]
+    for head, label, p in rows:
+        _zh_party(w, rng, head, label, p, multi=label == "保证人")
+    f["_sign_rows"] = [(head, p) for head, _, p in rows]
+    lw = next(h for h, label, _ in rows if label == "出借人")
+    w.t("\n第一章 借款金额、用途和期限\n")
+    num = _Num(rng, "zh")
+    w.fmt(num() + "借款金额：{借款金额}。\n")
+    w.t(
+        num(),
+        f"借款用途：本合同项下借款仅用于借款人{rng.choice(_LOAN_PURPOSES['zh'])}，未经{lw}书面同意不得改变用途。\n",
+    )
+    term = _TERM_WORDS["zh"][f["_months"]]
+    if w.has("开始日期"):
+        w.fmt(
+            num()
+            + f"借款期限：{term}，自"
+            + "{开始日期}起至{结束日期|借款全部清偿之日}止；实际放款日与上述日期不一致的，以借款借据记载为准。\n"
+        )
+    else:
+        w.t(num(), f"借款期限：{term}，自首次放款之日起计算，具体以借款借据记载为准。\n")
+    w.t("\n第二章 利率与计息\n")
+    if w.has("年利率"):
+        w.fmt(num() + "借款利率：本合同项下借款的年利率为{年利率}，在借款期限内保持不变。\n")
+    else:
+        w.t(num(), "借款利率：按放款日前一个工作日公布的一年期贷款市场报价利率加")
+        w.d("bps", rng.choice(["30个基点", "50个基点", "85个基点"]))
+        w.t("确定。\n")
+    w.t(num(), "计息与结息：借款按日计息，按季结息，结息日为每季末月的第二十日。\n")
+    w.t("\n第三章 还款\n")
+    if w.has("还款日期"):
+        w.fmt(num() + "还款方式：借款人应于{还款日期}一次性归还全部借款本金。\n")
+    else:
+        w.t(num(), "还款方式：借款人应于借款到期日一次性归还全部借款本金，利息随结息日支付。\n")
+    w.t(num(), f"提前还款：借款人提前还款的，应提前三十日向{lw}提出书面申请，并经{lw}同意。\n")
+    if gs:
+        w.t("\n第四章 担保\n")
+        w.t(
+            num(),
+            "保证：保证人自愿为借款人在本合同项下的全部债务提供连带责任保证，保证期间为主债务履行期届满之日起三年。\n",
+        )
+    w.t("\n第五章 违约责任\n")
+    w.t(num(), "借款人未按约定用途使用借款的，对违约使用部分按借款利率加收")
+    w.d("percent", "100%")
+    w.t("计收罚息；逾期还款的，按借款利率加收")
+    w.d("percent", "50%")
+    w.t("计收罚息。\n")
+    _boiler(w, rng, num, "loan", lw, "借款人")
+    w.t("\n第六章 其他\n")
+    _zh_law(w, rng, num, len(rows) > 2)
+    _zh_copies(w, num, len(rows))
+    _zh_signed(w, rng, "end")
+    _zh_sign(w, rng, f["_sign_rows"])
+
+
 # --------------------------------------------------------------------------------------
 # Generation
 # --------------------------------------------------------------------------------------
@@ -3781,7 +4069,9 @@ def _document(name: str, rng: random.Random, distractors: bool = False) -> dict[
     wrote text that stands beside a field without being its value (``_distractors``: kind,
     start, end, text), for the tests."""
     kind, lang, write = _TEMPLATES[name]
-    for _ in range(20):  # a draw whose text falls outside its length range is drawn again
+    # a draw whose text falls outside its length range is drawn again (200 times at most: a
+    # few short templates miss 200 characters in three draws of four)
+    for _ in range(200):
         facts = _FACTS[kind](rng, _Pool(rng, lang), lang)
         w = _Writer(facts, lang)
         write(w, rng)

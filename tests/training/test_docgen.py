@@ -439,6 +439,20 @@ def test_agreement_templates_are_partitioned_with_heldout_ones_in_both_languages
     assert {d["kind"] for d in docs} == {"agreement"}
 
 
+def test_agreement_templates_keep_the_split_they_were_first_committed_with():
+    first = {"en_agreement_lease": "train", "en_agreement_loan": "heldout", "en_agreement_note": "train",
+             "en_agreement_purchase": "train", "en_agreement_sale": "heldout", "en_agreement_services": "train",
+             "zh_agreement_asset": "train", "zh_agreement_equipment": "heldout", "zh_agreement_house": "train",
+             "zh_agreement_iou": "train", "zh_agreement_loan": "heldout", "zh_agreement_purchase": "train",
+             "zh_agreement_service": "train", "zh_agreement_share": "heldout"}  # fmt: skip
+    assert {t: TEMPLATES[t] for t in first} == first  # a model trained on them is measured on the others
+    for family in (("loan", "note", "termloan", "iou", "working"), ("sale", "share", "asset", "transfer"),
+                   ("lease", "tenancy", "house", "equipment"), ("purchase",), ("service", "services")):  # fmt: skip
+        for lang in ("zh", "en"):
+            names = [t for t in AGREEMENT if t.startswith(lang) and t.split("_", 2)[2] in family]
+            assert "train" in {TEMPLATES[t] for t in names}, (lang, family)
+
+
 def test_agreement_synonyms_never_name_two_fields_of_the_kind():
     seen = {}
     for field in FIELDS["agreement"]:
