@@ -104,7 +104,10 @@ Tickets include six layouts (``*_ticket_portal``, ``referral``, ``webform``, ``t
 ``市民王女士``, ``resident Mary Smith``): the gold 来电人 is the name only (``郑伟``,
 ``王女士``), and the company complained about (涉及单位, also asked as 被投诉单位) stands
 apart from the complainant (来电人, also 投诉人); their names sort after the older tickets',
-so those keep their split.
+so those keep their split.  Likewise the agreement layouts added after the first fourteen
+(``en_agreement_share``, ``tenancy``, ``termloan``; ``zh_agreement_transfer``, ``working``)
+sort after them in each language, three English ones at once, so no template ever moved from
+one split to the other (tests pin both).
 Output depends only on the arguments (``random.Random`` objects seeded from ``seed``; the
 global RNG is never used).  Pure Python; ``python -m training.docgen --help``.
 """
