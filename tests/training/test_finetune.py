@@ -330,3 +330,40 @@ def test_batches_respect_the_token_budget_and_keep_every_pair():
     assert all(len(b) <= 8 and (len(b) == 1 or len(b) * max(len(x[0]) for x in b) <= 800) for b in batches)
     assert any(len(b) < 8 for b in batches) and any(len(b) == 8 for b in batches)
     assert batches == _bucketed(enc, 8, random.Random(1), batch_tokens=800)  # deterministic
+
+
+def test_distractor_labels_are_asked_only_where_the_text_has_no_value_of_their_type():
+    """A generic label the document does not list (日期, amount ...) is answered None: it is
+    asked only where its type's recognizer finds nothing, so a contract full of dates never
+    teaches '日期: None'."""
+    import random
+
+    from training.docgen import generate_documents
+    from training.finetune import DISTRACTORS, _absent_type, _synonyms, make_pairs
+
+    syn = _synonyms()
+    asked_on_dated = 0
+    for doc in generate_documents(n=40, seed=5):
+        own = set(doc["label_set"]) | {s for lab in doc["label_set"] for s in syn.get(lab, [])}
+        for seed in range(5):
+            for pair in make_pairs(doc, random.Random(seed)):
+                for label in pair.labels:
+                    if label in DISTRACTORS["zh"] + DISTRACTORS["en"] and label not in own:
+                        assert _absent_type(label, doc["text"]), (label, doc["id"])
+        asked_on_dated += not _absent_type("日期", doc["text"])
+    assert asked_on_dated > 30  # most generated documents hold a date: 日期 is never a distractor there
+    assert _absent_type("日期", "没有时间的句子") and not _absent_type("日期", "签于2024年3月1日")
+
+
+def test_docgen_source_of_given_kinds_adds_its_own_documents():
+    plain = load_sources("docgen:16", seed=7)
+    hard = load_sources("docgen:8:agreement+ticket", seed=7)
+    assert len(hard) == 8
+    from training.docgen import FIELDS
+
+    kinds = {k for d in hard for k in ("agreement", "ticket") if d["label_set"] == FIELDS[k]}
+    assert kinds == {"agreement", "ticket"}
+    texts = {d["text"] for d in plain}
+    assert not any(d["text"] in texts for d in hard)  # its own seed: new documents, not repeats
+    with pytest.raises(FinetuneError, match="docgen"):
+        load_sources("docgen:4:nonsense")
