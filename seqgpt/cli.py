@@ -782,7 +782,7 @@ def _finetune_command(ctx: click.Context) -> str:
     required=True,
     metavar="SOURCES",
     help="Comma list of JSONL files (span format of `seqgpt eval`) and named sources: msra (MSRA train "
-    "split), wnut16, docgen[:N] (N generated documents of train-split templates); msra:N takes N examples.",
+    "split), wnut16, docgen[:N[:KIND+KIND]] (N generated documents of train-split templates, of those kinds only when named); msra:N takes N examples.",
 )
 @click.option(
     "--eval",
