@@ -13,7 +13,8 @@ Output table (:func:`output_schema`), one row per document, columns in this orde
     pages                  int32         page count (1 for tickets)
     -- for each extraction field <f>, in schema order:
     <f>                    string        the chosen value (verbatim text, see below)
-    <f>_all                list<string>  every kept value, in text order
+    <f>_all                list<string>  every value found: the kept ones and, for a
+                                         one-value field, its scored alternatives, in text order
     <f>_confidence         float32       confidence of the chosen value
     <f>_offsets            list<struct<start: int32, end: int32>>
                                          character offsets of <f>_all[i] in the document text
@@ -37,6 +38,9 @@ Output table (:func:`output_schema`), one row per document, columns in this orde
     <f>_dropped            list<struct<value: string, confidence: float32, start: int32,
                                        end: int32>>
                                          values below the field's threshold, kept for audit
+    <f>_alternatives       list<struct<value, confidence, start, end>> (as <f>_dropped)
+                                         a one-value field's other candidates, surest first,
+                                         each with its own calibrated confidence
     -- for each classification field <c>:
     <c>                    string        the label with the highest confidence
     <c>_confidence         float32
@@ -223,6 +227,7 @@ def output_schema(fields: Sequence[Any], classes: Sequence[Any] = (), *, summary
         cols += [
             pa.field(f"{name}_issues", pa.list_(pa.string())),
             pa.field(f"{name}_dropped", pa.list_(_DROPPED_TYPE)),
+            pa.field(f"{name}_alternatives", pa.list_(_DROPPED_TYPE)),
         ]
     for name in _names(classes):
         cols += [pa.field(name, pa.string()), pa.field(f"{name}_confidence", pa.float32())]
@@ -347,13 +352,16 @@ def result_to_row(
     for s in getattr(result, "dropped", None) or []:
         dropped.setdefault(s.field, []).append(s)
     parts = _parts_of(schema_fields)
+    alternatives = getattr(result, "alternatives", None) or {}
     for name, type_ in _pairs(schema_fields):
         spans = sorted(values.get(name) or [], key=lambda s: (s.start, s.end))
+        others = list(alternatives.get(name) or [])
+        every = sorted(spans + others, key=lambda s: (s.start, s.end))
         best = best_span(spans)
         row[name] = best.text if best else None
-        row[f"{name}_all"] = [s.text for s in spans]
+        row[f"{name}_all"] = [s.text for s in every]
         row[f"{name}_confidence"] = float(best.confidence) if best else None
-        row[f"{name}_offsets"] = [{"start": int(s.start), "end": int(s.end)} for s in spans]
+        row[f"{name}_offsets"] = [{"start": int(s.start), "end": int(s.end)} for s in every]
         row.update(_normalized_values(name, type_, best))
         for part in parts.get(name, []):
             found = (getattr(best, "parts", None) or {}).get(part) if best else None
@@ -362,6 +370,10 @@ def result_to_row(
         row[f"{name}_dropped"] = [
             {"value": s.text, "confidence": float(s.confidence), "start": int(s.start), "end": int(s.end)}
             for s in sorted(dropped.get(name, []), key=lambda s: (s.start, s.end))
+        ]
+        row[f"{name}_alternatives"] = [
+            {"value": s.text, "confidence": float(s.confidence), "start": int(s.start), "end": int(s.end)}
+            for s in others
         ]
     labels = getattr(result, "classes", {}) or {}
     for name in _names(classes):

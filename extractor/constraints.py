@@ -93,9 +93,22 @@ class TextIndex:
             self.by_first_byte.setdefault(self.data[p], []).append(p)
         self._start_tables: dict = {}
         self._keep_alive: list = []
+        self._phrase: tuple[set[int], dict[int, int]] | None = None
 
     def is_boundary(self, pos: int) -> bool:
         return pos in self.char_at
+
+    def phrase_ok(self, start: int, end: int) -> bool:
+        """Whether a free-text value may be the bytes ``start:end``: it does not end on a word
+        that cannot end a phrase (的, 及, 和, 与, 或 ..., of, the, and, to ...: ``协商不成的``
+        is half a clause) and its brackets and quotes balance (``北京云杉（集团`` is cut
+        inside a bracket)."""
+        if self._phrase is None:
+            self._phrase = _phrase_tables(self.text, self.byte_at)
+        dangling, depth = self._phrase
+        if end in dangling:
+            return False
+        return depth.get(end, 0) == depth.get(start, 0)
 
     def start_table(self, lead: bytes, candidates: Candidates | None = None) -> dict[int, frozenset[int]]:
         """Tokens made of ``lead`` + the beginning of a value, with the value's end positions
@@ -132,6 +145,60 @@ class TextIndex:
         if candidates is not None:
             self._keep_alive.append(candidates)  # its id() keys the table
         return table
+
+
+# a free-text value does not end on these function words (的 unless in 目的; English: whole words)
+_DANGLING_ZH = set("的及与或对把被按从跟")  # not 和/之/向: names end on them (王羲之)
+_DANGLING_EN = {
+    "of",
+    "the",
+    "a",
+    "an",
+    "and",
+    "or",
+    "to",
+    "by",
+    "with",
+    "for",
+    "in",
+    "on",
+    "at",
+    "from",
+    "as",
+}
+_NUMERALS = set("〇零一二两三四五六七八九十百千万")
+_OPEN = {"（": 1, "(": 1, "【": 1, "[": 1, "《": 1, "“": 1, "「": 1, "{": 1}
+_CLOSE = {"）": 1, ")": 1, "】": 1, "]": 1, "》": 1, "”": 1, "」": 1, "}": 1}
+
+
+def _phrase_tables(text: str, byte_at: list[int]) -> tuple[set[int], dict[int, int]]:
+    """Byte offsets where a free-text value may not end, and the bracket depth at every
+    character boundary (for ``TextIndex.phrase_ok``)."""
+    dangling: set[int] = set()
+    depth: dict[int, int] = {0: 0}
+    d = 0
+    for i, ch in enumerate(text):
+        d += _OPEN.get(ch, 0) - _CLOSE.get(ch, 0)
+        end = byte_at[i + 1]
+        depth[end] = d
+        prev = text[i - 1] if i > 0 else ""
+        if (
+            ch in _DANGLING_ZH
+            and not (ch == "的" and prev == "目")
+            and not (prev.isdigit() or prev in _NUMERALS)
+        ):
+            dangling.add(end)  # (3把, 一对: a count's unit, not a function word)
+        elif (
+            ch.isascii()
+            and ch.isalpha()
+            and not (i + 1 < len(text) and text[i + 1].isascii() and text[i + 1].isalpha())
+        ):
+            j = i
+            while j > 0 and text[j - 1].isascii() and text[j - 1].isalpha():
+                j -= 1
+            if text[j : i + 1].lower() in _DANGLING_EN and (j == 0 or not text[j - 1].isalnum()):
+                dangling.add(end)
+    return dangling, depth
 
 
 class Candidates:
@@ -306,7 +373,11 @@ class Grammar:
         _, _mask, j, ends, length, _t0, _spans = alt
         cand = self.candidates.get(j)
         for end in sorted(ends):
-            if self.index.is_boundary(end) and (cand is None or cand.closes(end, length)):
+            if not self.index.is_boundary(end):
+                continue
+            if cand is None and not self.index.phrase_ok(end - length, end):
+                continue
+            if cand is None or cand.closes(end, length):
                 return end
         return None
 

@@ -71,21 +71,21 @@ def test_output_schema_layout():
     schema = output_schema(FIELDS, CLASSES)
     assert schema.names == [
         "doc_id", "source", "pages",
-        "甲方", "甲方_all", "甲方_confidence", "甲方_offsets", "甲方_issues", "甲方_dropped",
+        "甲方", "甲方_all", "甲方_confidence", "甲方_offsets", "甲方_issues", "甲方_dropped", "甲方_alternatives",
         "合同金额", "合同金额_all", "合同金额_confidence", "合同金额_offsets", "合同金额_amount", "合同金额_currency",
-        "合同金额_approximate", "合同金额_issues", "合同金额_dropped",
+        "合同金额_approximate", "合同金额_issues", "合同金额_dropped", "合同金额_alternatives",
         "签约日期", "签约日期_all", "签约日期_confidence", "签约日期_offsets", "签约日期_normalized",
-        "签约日期_approximate", "签约日期_issues", "签约日期_dropped",
+        "签约日期_approximate", "签约日期_issues", "签约日期_dropped", "签约日期_alternatives",
         "联系电话", "联系电话_all", "联系电话_confidence", "联系电话_offsets", "联系电话_normalized", "联系电话_issues",
-        "联系电话_dropped",
+        "联系电话_dropped", "联系电话_alternatives",
         "身份证号", "身份证号_all", "身份证号_confidence", "身份证号_offsets", "身份证号_normalized", "身份证号_issues",
-        "身份证号_dropped",
+        "身份证号_dropped", "身份证号_alternatives",
         "员工人数", "员工人数_all", "员工人数_confidence", "员工人数_offsets", "员工人数_normalized",
-        "员工人数_approximate", "员工人数_issues", "员工人数_dropped",
+        "员工人数_approximate", "员工人数_issues", "员工人数_dropped", "员工人数_alternatives",
         "税率", "税率_all", "税率_confidence", "税率_offsets", "税率_normalized", "税率_approximate", "税率_issues",
-        "税率_dropped",
+        "税率_dropped", "税率_alternatives",
         "项目阶段", "项目阶段_all", "项目阶段_confidence", "项目阶段_offsets", "项目阶段_normalized", "项目阶段_issues",
-        "项目阶段_dropped",
+        "项目阶段_dropped", "项目阶段_alternatives",
         "合同类型", "合同类型_confidence",
         "violations", "model", "run_id", "extracted_at",
     ]  # fmt: skip
@@ -439,3 +439,26 @@ def test_part_columns_hold_the_parts_of_the_chosen_value_and_summary_is_optional
         "王五 负责",
     )
     pa.Table.from_pylist([row], schema=output_schema([boss], summary=True))
+
+
+def test_alternatives_of_a_one_value_field_go_to_all_and_alternatives():
+    """The chosen value is <f>; every candidate the model considered is in <f>_all with its
+    offsets (text order), and the alternatives with their own confidences in <f>_alternatives."""
+    from extractor.types import DocumentResult, Span
+
+    res = DocumentResult(
+        values={"甲方": [Span("甲方", "北京云杉", 10, 14, 0.97)]},
+        alternatives={"甲方": [Span("甲方", "上海海岳", 20, 24, 0.02), Span("甲方", "丙方", 2, 4, 0.01)]},
+    )
+    row = result_to_row(
+        {"id": "d1", "source": "a.txt", "pages": 1}, res, [("甲方", "text")], model="m", run_id="r"
+    )
+    assert row["甲方"] == "北京云杉" and row["甲方_confidence"] == pytest.approx(0.97)
+    assert row["甲方_all"] == ["丙方", "北京云杉", "上海海岳"]
+    assert row["甲方_offsets"] == [{"start": 2, "end": 4}, {"start": 10, "end": 14}, {"start": 20, "end": 24}]
+    assert [(a["value"], a["confidence"]) for a in row["甲方_alternatives"]] == [
+        ("上海海岳", 0.02),
+        ("丙方", 0.01),
+    ]
+    table = pa.Table.from_pylist([row], schema=output_schema([("甲方", "text")]))
+    assert table.column("甲方_alternatives").to_pylist()[0][0]["value"] == "上海海岳"

@@ -176,3 +176,28 @@ def test_random_models_only_write_substrings_and_requested_labels(tiny_tokenizer
                 cs, ce = idx.char_at[f.start], idx.char_at[f.end]
                 value = text[cs:ce]
                 assert value and value in text and text[cs:ce] == value
+
+
+def test_a_free_text_value_ends_on_a_phrase_boundary_and_balances_its_brackets(vocab):
+    """``协商不成的`` is half a clause: a free-text value may not close right after 的 (or of,
+    the, and ...) nor inside a bracket; it can go on to the clause's end.  Typed values are
+    the recognizer's spans and keep their own rule."""
+    text = "争议解决：协商不成的，提交北京仲裁委员会（北京）仲裁。Governing law: the laws of the State of New York."
+    idx = TextIndex(text, vocab)
+    g = Grammar(["争议解决", "适用法律"], idx)
+    st = feed(g, g.initial(), "争议解决: 协商不成的".encode())
+    assert not g.can_end(st) and not g.advance(st, b"\n", 99)  # cannot close after 的
+    st = feed(g, st, "，提交北京仲裁委员会（北京）".encode())
+    st = feed(g, st, "\n适用法律: the laws of the State of New York".encode())
+    assert g.can_end(st)
+    assert spans_of(g, st, idx) == [
+        ("争议解决", "协商不成的，提交北京仲裁委员会（北京）"),
+        ("适用法律", "the laws of the State of New York"),
+    ]
+    st = feed(g, g.initial(), "争议解决: 北京仲裁委员会（北京".encode())
+    assert not g.can_end(st)  # inside the bracket
+    st = feed(g, g.initial(), "适用法律: the laws of".encode())
+    assert not g.can_end(st)
+    purpose = TextIndex("用途：用于研发目的。", vocab)  # 目的 is a word: it may end a value
+    g2 = Grammar(["用途"], purpose)
+    assert g2.can_end(feed(g2, g2.initial(), "用途: 用于研发目的".encode()))
