@@ -205,7 +205,8 @@ def _fields_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
             "hint": pd.Series(cols["hint"], dtype="object"),
             "type": pd.Series(cols["type"], dtype="object"),
             "required": pd.Series([bool(x) for x in cols["required"]], dtype="bool"),
-            "threshold": pd.Series([float(x or 0.0) for x in cols["threshold"]], dtype="float64"),
+            # an empty cell (NaN) is the model's calibrated default, not 0
+            "threshold": pd.Series([float("nan") if x is None else float(x) for x in cols["threshold"]], dtype="float64"),
             "choices": pd.Series(cols["choices"], dtype="object"),
             "more": pd.Series(cols["more"], dtype="object"),
             "description": pd.Series(cols["description"], dtype="object"),
@@ -220,7 +221,7 @@ def _clean_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
         for c in sup.ROW_COLUMNS:
             v = rec.get(c)
             if v is None or (isinstance(v, float) and v != v):
-                v = {"required": False, "threshold": 0.0, "type": sup.AUTO_TYPE}.get(c, "")
+                v = {"required": False, "threshold": None, "type": sup.AUTO_TYPE}.get(c, "")
             row[c] = v
         rows.append(row)
     return rows
@@ -283,7 +284,7 @@ def fields_section(ss) -> Schema | None:
     st.caption(
         "One row per field: a short noun phrase, an optional hint (`YYYY-MM-DD`, `18位`, `立项/招标/实施`, "
         "`姓名+职务`), the type (`auto` infers it), required, and the confidence threshold below which "
-        "a value is dropped. Add rows at the bottom of the table, delete them with the row checkbox."
+        "a value is dropped (empty: the model's calibrated default). Add rows at the bottom of the table, delete them with the row checkbox."
     )
     with st.form("add_fields", clear_on_submit=True, border=False):
         c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
@@ -305,7 +306,8 @@ def fields_section(ss) -> Schema | None:
             ),
             "required": st.column_config.CheckboxColumn("required", default=False),
             "threshold": st.column_config.NumberColumn(
-                "threshold", min_value=0.0, max_value=1.0, step=0.05, default=0.0, format="%.2f"
+                "threshold", min_value=0.0, max_value=1.0, step=0.05, default=None, format="%.2f",
+                help="Values below it are dropped; empty: the model's calibrated default",
             ),
             "choices": st.column_config.TextColumn("choices", help="Explicit choices, a/b/c"),
             "more": st.column_config.TextColumn(

@@ -34,6 +34,16 @@ def spans_of(fields: dict) -> dict[str, list[tuple[str, int, int, float]]]:
     return {f: [(v["text"], v["start"], v["end"], v["confidence"]) for v in vs] for f, vs in fields.items()}
 
 
+def candidates_of(result: dict) -> dict[str, list[tuple[str, int, int, float]]]:
+    """Values and scored alternatives of each field, in text order: what a Parquet row's
+    ``<f>_all`` and ``<f>_offsets`` hold."""
+    alternatives = spans_of(result.get("alternatives", {}))
+    out = {}
+    for f, vs in spans_of(result["fields"]).items():
+        out[f] = sorted(vs + alternatives.get(f, []), key=lambda s: (s[1], s[2]))
+    return out
+
+
 def spans_of_row(row: dict, names: list[str]) -> dict[str, list[tuple[str, int, int, float | None]]]:
     """The same from a Parquet row: ``<f>_all`` and ``<f>_offsets`` (confidence of the chosen
     value only, so it is left out here and compared separately)."""
@@ -122,7 +132,8 @@ def test_the_same_pdf_gives_the_same_values_and_offsets_everywhere(inputs, pipel
     found = spans_of(cli["fields"])
     assert sum(len(v) for v in found.values()) > 0, "the tiny model found nothing to compare"
     assert found == spans_of(app["fields"])
-    assert without_confidence(found) == without_confidence(spans_of_row(row, names))
+    assert candidates_of(cli) == candidates_of(app)
+    assert without_confidence(candidates_of(cli)) == without_confidence(spans_of_row(row, names))
     for f in names:
         for text, start, end, _ in found[f]:
             assert app_text[start:end] == text
@@ -148,7 +159,8 @@ def test_the_same_ticket_gives_the_same_values_and_offsets_everywhere(pipeline_r
     found = spans_of(cli["fields"])
     assert sum(len(v) for v in found.values()) > 0, "the tiny model found nothing to compare"
     assert found == spans_of(app["fields"])
-    assert without_confidence(found) == without_confidence(spans_of_row(row, names))
+    assert candidates_of(cli) == candidates_of(app)
+    assert without_confidence(candidates_of(cli)) == without_confidence(spans_of_row(row, names))
 
 
 @pytest.mark.slow

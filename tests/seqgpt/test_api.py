@@ -125,7 +125,9 @@ def test_batch_results_table_and_jsonl(ex, tmp_path):
     )
     for i, r in enumerate(batch):
         offsets = table.column("甲方_offsets")[i].as_py()
-        assert [texts[i][o["start"] : o["end"]] for o in offsets] == [s.text for s in r.values["甲方"]]
+        # the value and its scored alternatives, in text order
+        every = sorted([*r.values["甲方"], *r.alternatives.get("甲方", [])], key=lambda s: (s.start, s.end))
+        assert [texts[i][o["start"] : o["end"]] for o in offsets] == [s.text for s in every]
     df = batch.to_pandas()
     assert list(df["doc_id"]) == ["c.txt", "e.txt", "blank.txt"] and df.shape[0] == 3
     assert set(df["model"]) == {ex.model_id}
