@@ -18,7 +18,24 @@ Standard library only.
 
 from __future__ import annotations
 
-__all__ = ["SchemaError", "SeqgptError"]
+import reprlib
+from typing import Any
+
+__all__ = ["SchemaError", "SeqgptError", "quote"]
+
+_QUOTE = reprlib.Repr()
+_QUOTE.maxlevel = 3
+_QUOTE.maxstring = _QUOTE.maxother = 80
+_QUOTE.maxlist = _QUOTE.maxtuple = _QUOTE.maxdict = _QUOTE.maxset = 6
+_QUOTE.maxlong = 40
+
+
+def quote(value: Any) -> str:
+    """``repr(value)`` for an error message, bounded in length and depth (at most 3 levels,
+    6 items per level, 80 characters per string): what a user wrote is shown, never expanded
+    -- a YAML alias bomb or a 20 MB request would otherwise become a gigabyte message."""
+    text = _QUOTE.repr(value)
+    return text if len(text) <= 400 else text[:397] + "..."
 
 
 class SeqgptError(Exception):
