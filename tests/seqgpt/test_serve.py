@@ -83,6 +83,15 @@ BAD_REQUESTS = [
     ({"text": "投诉噪音", "schema": "contracts"}, "classify", 400, "has no classification field"),
     ({"text": "投诉噪音", "labels": "咨询/投诉", "name": ""}, "classify", 400, "'name' must be"),
     ({"text": "投诉噪音", "fields": "a"}, "classify", 400, "unknown key 'fields'"),
+    # hostile input (issues 22, 23): nesting, questions, control characters, empty items
+    (b"[" * 100_000 + b"]" * 100_000, "extract", 400, "nests JSON arrays or objects too deeply"),
+    (b'{"text": "x", "fields": ' + b"[" * 5_000 + b"]" * 5_000 + b"}", "extract", 400, "nests JSON"),
+    ({"text": "x", "fields": "请告诉我这家公司叫什么名字,甲方"}, "extract", 400, "reads as a question or an instruction; a field is a noun phrase naming what to extract (the model answers labels, not questions): try '公司名称'"),
+    ({"text": "x", "fields": ["What is the price?"]}, "extract", 400, "try 'price'"),
+    ({"text": "x", "fields": ["甲\u0000方"]}, "extract", 400, "holds the control character U+0000"),
+    ({"text": "x", "fields": ["甲方", ""]}, "extract", 400, "field 2 of the list is empty"),
+    ({"text": "x", "fields": ["甲方\n乙方"]}, "extract", 400, "holds a line break"),
+    ({"text": "投诉噪音", "labels": ["咨询", "投诉"], "name": "这是什么类型？"}, "classify", 400, "reads as a question"),
 ]  # fmt: skip
 
 
@@ -339,6 +348,44 @@ def test_bad_requests_get_4xx_and_the_server_keeps_serving(server):
     assert stats["errors_4xx"] - errors_before == len(cases)
     status, again = server.call("/extract", good)
     assert status == 200 and same(again, first)  # still serving, same answer
+
+
+def test_a_chunked_body_is_refused_while_it_streams(server):
+    """Transfer-Encoding: chunked, no Content-Length: the server must answer 413 once the
+    limit is passed, without waiting for the end of the body.  The client never sends the
+    last chunk, so a server that reads the body whole first would never answer."""
+    chunk = b"x" * 65_536
+    with socket.create_connection(("127.0.0.1", server.port), timeout=120) as sock:
+        sock.sendall(
+            b"POST /extract HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        for _ in range(MAX_BODY // len(chunk) + 2):  # past the limit, and no terminating chunk
+            sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            data = sock.recv(65_536)
+            if not data:
+                break
+            answer += data
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413"), answer[:300]
+    payload = json.loads(body[body.index(b"{") :])
+    assert payload["status"] == 413 and f"over the limit of {MAX_BODY:,} bytes" in payload["error"]
+    assert server.call("/health")[0] == 200  # and it keeps serving
+
+
+def test_the_local_cluster_of_seqgpt_serve_listens_on_loopback_only(server):
+    """Every listening socket of the server's session -- Ray's GCS, raylet, object manager,
+    workers, agents, Serve's proxy -- is on 127.0.0.1; no dashboard (8265)."""
+    from tests.conftest import is_loopback, listening_sockets, session_pids
+
+    sockets = listening_sockets(session_pids(server.proc.pid))
+    names = {name for name, _, _ in sockets}
+    assert {"gcs_server", "raylet"} <= names, sockets  # the cluster the server started
+    assert ("?", "127.0.0.1", server.port) in {("?", a, p) for _, a, p in sockets}
+    assert [s for s in sockets if not is_loopback(s[1])] == []
+    assert 8265 not in {port for _, _, port in sockets}
 
 
 def _session(sid: int) -> list[str]:
