@@ -651,15 +651,23 @@ class _LocalWalk:
         return Listing(self.entries, self.skipped)
 
     def walk(self, full: str, rel: str) -> None:
-        """One real directory: its files are listed, its sub-folders walked, its links kept
-        for later."""
+        """A real directory and every real folder under it (with a stack, not recursion: a
+        hostile tree may nest thousands of folders deep)."""
+        stack = [(full, rel)]
+        while stack:
+            stack.extend(reversed(self.walk_one(*stack.pop())))
+
+    def walk_one(self, full: str, rel: str) -> list[tuple[str, str]]:
+        """One real directory: its files are listed, its links kept for later; returns its
+        sub-folders to walk."""
+        folders: list[tuple[str, str]] = []
         try:
             with os.scandir(full) as it:
                 children = sorted(it, key=lambda d: os.fsencode(d.name))
         except OSError as e:
             if rel:
                 self.skip(rel + "/", "unreadable", f"the folder cannot be read: {e.strerror or e}")
-                return
+                return folders
             raise ConnectorError(f"cannot list {full}: {e.strerror or e}") from None
         for d in children:
             child = f"{rel}/{d.name}" if rel else d.name
@@ -691,17 +699,26 @@ class _LocalWalk:
                     continue
                 if not self.recursive:
                     continue
-                st = d.stat(follow_symlinks=False)
+                try:
+                    st = d.stat(follow_symlinks=False)
+                except OSError as e:
+                    self.skip(child + "/", "unreadable", f"cannot stat it: {e.strerror or e}")
+                    continue
                 if (st.st_dev, st.st_ino) in self.seen_dirs:  # a bind mount of a walked folder
                     self.skip(child + "/", "link_loop", "the same folder as one already read")
                     continue
                 self.seen_dirs.add((st.st_dev, st.st_ino))
-                self.walk(d.path, child)
+                folders.append((d.path, child))
             elif is_file:
-                st = d.stat(follow_symlinks=False)
+                try:
+                    st = d.stat(follow_symlinks=False)
+                except OSError as e:  # gone since the folder was read, or no permission
+                    self.skip(child, "unreadable", f"cannot stat it: {e.strerror or e}")
+                    continue
                 self.add(child, st)
             else:
                 self.skip(child, "not_a_file", "not a regular file (a FIFO, socket or device)")
+        return folders
 
     def add(self, rel: str, st: os.stat_result) -> None:
         if self.wanted(rel):

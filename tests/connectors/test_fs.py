@@ -332,3 +332,26 @@ def test_scan_patterns_report_only_matching_files(tmp_path):
     assert listing.entries == []
     # folders and names that cannot be matched are reported; files only when they match
     assert {k.path for k in listing.skipped} == {"caf\\xe9.txt", "dir\\xff/", "loop/", "outdir/", "sublink/"}
+
+
+def test_scan_walks_a_tree_nested_deeper_than_the_recursion_limit(tmp_path):
+    """A tree nested deeper than Python's recursion limit (here lowered to 100 frames above
+    this test's, so that the tree stays small enough for pytest's own clean-up; a hostile
+    tree nests thousands deep): the file at the bottom is listed, no RecursionError."""
+    import os
+    import sys
+
+    root = tmp_path / "in"
+    (root / os.path.join(*["d"] * 300)).mkdir(parents=True)
+    (root / os.path.join(*["d"] * 300) / "x.txt").write_text("甲方", encoding="utf-8")
+    frames, frame = 0, sys._getframe()
+    while frame is not None:
+        frames, frame = frames + 1, frame.f_back
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(frames + 100)
+    try:
+        listing = Folder.from_uri(root).scan()
+    finally:
+        sys.setrecursionlimit(limit)
+    assert [(e.path, e.size) for e in listing.entries] == [("d/" * 300 + "x.txt", 6)]
+    assert listing.skipped == []
