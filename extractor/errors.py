@@ -42,5 +42,18 @@ class SeqgptError(Exception):
     """Base of every error seqgpt-nlp raises on purpose; the message is meant for the user."""
 
 
+MAX_MESSAGE_CHARS = 4000
+
+
 class SchemaError(SeqgptError, ValueError):
-    """A schema (field list, file or rule) that cannot be used; the message says how to fix it."""
+    """A schema (field list, file or rule) that cannot be used; the message says how to fix it.
+
+    The message is cut to :data:`MAX_MESSAGE_CHARS` (its start kept): values a user wrote
+    are quoted with :func:`quote`, and this bounds the rest (a megabyte 'threshold' string in
+    a schema file or a request stays a short message)."""
+
+    def __init__(self, *args: Any) -> None:
+        if args and isinstance(args[0], str) and len(args[0]) > MAX_MESSAGE_CHARS:
+            cut = len(args[0]) - MAX_MESSAGE_CHARS
+            args = (f"{args[0][:MAX_MESSAGE_CHARS]}... ({cut:,} more characters not shown)", *args[1:])
+        super().__init__(*args)

@@ -555,22 +555,20 @@ class Field:
             self.type = infer_type(name, hint)
         elif not isinstance(self.type, str) or self.type.strip().lower() not in FIELD_TYPES:
             raise SchemaError(
-                f"field {quote(name)}: unknown type {quote(self.type)}{_did_you_mean(str(self.type), FIELD_TYPES)} "
+                f"field {name!r}: unknown type {self.type!r}{_did_you_mean(str(self.type), FIELD_TYPES)} "
                 f"(known types: {', '.join(FIELD_TYPES)})"
             )
         else:
             self.type = self.type.strip().lower()
 
         if not isinstance(self.required, bool):
-            raise SchemaError(
-                f"field {quote(name)}: 'required' must be true or false, got {quote(self.required)}"
-            )
+            raise SchemaError(f"field {name!r}: 'required' must be true or false, got {self.required!r}")
         if isinstance(self.threshold, bool) or not isinstance(self.threshold, (int, float)):
             raise SchemaError(
-                f"field {quote(name)}: 'threshold' must be a number in [0, 1], got {quote(self.threshold)}"
+                f"field {name!r}: 'threshold' must be a number in [0, 1], got {self.threshold!r}"
             )
         if not 0.0 <= float(self.threshold) <= 1.0:
-            raise SchemaError(f"field {quote(name)}: threshold {self.threshold} is outside [0, 1]")
+            raise SchemaError(f"field {name!r}: threshold {self.threshold} is outside [0, 1]")
         self.threshold = float(self.threshold)
 
         derived = _derived(hint, self.type)
@@ -579,31 +577,29 @@ class Field:
         if self.length is None:
             self.length = derived["length"]
         elif isinstance(self.length, bool) or not isinstance(self.length, int) or self.length <= 0:
-            raise SchemaError(
-                f"field {quote(name)}: 'length' must be a positive integer, got {quote(self.length)}"
-            )
+            raise SchemaError(f"field {name!r}: 'length' must be a positive integer, got {self.length!r}")
         if self.pattern is None:
             self.pattern = derived["pattern"]
         else:
             pattern = _date_pattern(self.pattern) if isinstance(self.pattern, str) else None
             if pattern is None:
                 raise SchemaError(
-                    f"field {quote(name)}: pattern {quote(self.pattern)} is not a date pattern such as 'YYYY-MM-DD'"
+                    f"field {name!r}: pattern {self.pattern!r} is not a date pattern such as 'YYYY-MM-DD'"
                 )
             if self.type != "date":
-                raise SchemaError(f"field {quote(name)}: a pattern needs type 'date', not {quote(self.type)}")
+                raise SchemaError(f"field {name!r}: a pattern needs type 'date', not {self.type!r}")
             self.pattern = pattern
         if self.description is not None and not isinstance(self.description, str):
-            raise SchemaError(f"field {quote(name)}: 'description' must be a string")
+            raise SchemaError(f"field {name!r}: 'description' must be a string")
 
         if self.type in ("choice", "class") and not self.choices:
             raise SchemaError(
-                f"field {quote(name)} has type {quote(self.type)} but no choices; give them in the hint "
+                f"field {name!r} has type {self.type!r} but no choices; give them in the hint "
                 f"('{name}(咨询/投诉/求助/建议)') or as 'choices: [...]'"
             )
         keys = [text_key(c) for c in self.choices]
         if len(set(keys)) != len(keys):
-            raise SchemaError(f"field {quote(name)} lists the same choice twice: {self.choices}")
+            raise SchemaError(f"field {name!r} lists the same choice twice: {self.choices}")
 
     def _str_list(self, attr: str, value: Any) -> list[str]:
         if value is None:

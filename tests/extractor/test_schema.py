@@ -1143,3 +1143,17 @@ def test_error_messages_quote_bounded_values():
         Schema.from_dict({"fields": [{"name": shared, "bogus": 1}]})
     assert len(str(info.value)) < 600
     assert len(quote("y" * 10**6)) < 100 and quote("甲方") == "'甲方'"
+
+
+def test_every_schema_error_message_is_bounded(tmp_path):
+    """A value quoted without extractor.errors.quote (a megabyte 'threshold' string in a
+    schema file) still gives a message of a few thousand characters, its start kept."""
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        yaml.safe_dump({"fields": [{"name": "甲方", "threshold": "x" * 1_000_000}]}), encoding="utf-8"
+    )
+    with pytest.raises(SchemaError) as info:
+        Schema.from_file(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: field '甲方': 'threshold' must be a number in [0, 1], got 'xxx")
+    assert message.endswith(" more characters not shown)") and len(message) < 4_200
