@@ -40,6 +40,8 @@ over ``--max-chars``; 415 when ``pdf_base64`` does not hold a PDF; 422 for a PDF
 be read (encrypted, no text layer ...), a document without text, or fields that leave no
 room for text in a prompt.  A failure inside the engine is a 500 with its message.  A server
 that cannot start raises :class:`ServeError` (a ``SeqgptError``: the CLI prints its message).
+The body limit is enforced while the body streams in, in Serve's HTTP proxy
+(:class:`BodyLimit`, with a local Ray) and again in the replica (:func:`read_body`).
 
 The request checks (:func:`parse_request`) are plain Python, testable without Ray; Ray,
 Serve and FastAPI are imported only when a server starts.
@@ -150,6 +152,85 @@ async def read_body(request, max_body_bytes: int) -> bytes:
             )
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+# Ray Serve's HTTP proxy reads a request body as fast as the client sends it and keeps it
+# until the replica asks for it, so a limit checked in the replica alone still lets a
+# chunked upload of any size into the proxy's memory (and, in one pull, the replica's).
+# This middleware runs in the proxy, in front of Serve: it reads at most the limit (plus
+# one chunk), answers 413 and closes the connection.  start_server installs it with the
+# local Ray it starts (Serve's RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH hook); on a
+# cluster joined through RAY_ADDRESS, set the two variables below on its nodes.
+PROXY_CALLBACK_ENV = "RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH"
+PROXY_CALLBACK = "seqgpt.serve.proxy_middlewares"
+MAX_BODY_ENV = "SEQGPT_SERVE_MAX_BODY_BYTES"
+
+
+class BodyLimit:
+    """ASGI middleware of the HTTP proxy: a request body over ``max_bytes`` -- announced by
+    its Content-Length or found while it streams in (chunked) -- is answered 413 with the
+    server's error object and ``Connection: close``, never read further; a body within the
+    limit is read first and then handed to Serve as it came."""
+
+    def __init__(self, app, max_bytes: int = DEFAULT_MAX_BODY_BYTES):
+        self.app, self.max_bytes = app, int(max_bytes)
+
+    async def __call__(self, scope, receive, send):
+        if scope.get("type") != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length", b"").decode("latin-1").strip()
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            return await _refuse(
+                send, f"request body of {int(declared):,} bytes is over the limit of {self.max_bytes:,}"
+            )
+        messages, size = [], 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message.get("type") != "http.request":
+                break  # http.disconnect: Serve sees it as it would have
+            size += len(message.get("body") or b"")
+            if size > self.max_bytes:
+                return await _refuse(
+                    send,
+                    f"request body is over the limit of {self.max_bytes:,} bytes "
+                    f"(refused as it streamed in, after {size:,})",
+                )
+            if not message.get("more_body"):
+                break
+
+        async def replay():
+            return messages.pop(0) if messages else await receive()
+
+        return await self.app(scope, replay, send)
+
+
+async def _refuse(send, message: str) -> None:
+    body = json.dumps({"error": message, "status": 413}, ensure_ascii=False).encode("utf-8")
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def proxy_middlewares() -> list:
+    """The HTTP proxy's middlewares (Serve calls this in the proxy process): :class:`BodyLimit`
+    with the limit in ``SEQGPT_SERVE_MAX_BODY_BYTES`` (default 20 MiB)."""
+    import os
+
+    from starlette.middleware import Middleware
+
+    limit = os.environ.get(MAX_BODY_ENV, "")
+    return [Middleware(BodyLimit, max_bytes=int(limit) if limit.isdigit() else DEFAULT_MAX_BODY_BYTES)]
 
 
 def _check_keys(data: dict[str, Any], kind: str) -> None:
@@ -557,6 +638,24 @@ class Server:
         self.stop()
 
 
+def _limit_bodies_in_the_proxy(max_body_bytes: int) -> None:
+    """Before a local Ray starts (its processes inherit this environment): Serve's HTTP proxy
+    calls :func:`proxy_middlewares`, so bodies over the limit stop at the proxy
+    (:class:`BodyLimit`).  Left alone when a cluster is joined (``RAY_ADDRESS``: its proxies
+    run with their nodes' environment), when Ray already runs in this process, and when the
+    user set a proxy callback of their own."""
+    import os
+
+    import ray
+
+    if os.environ.get("RAY_ADDRESS") or ray.is_initialized():
+        return
+    if os.environ.get(PROXY_CALLBACK_ENV, PROXY_CALLBACK) != PROXY_CALLBACK:
+        return
+    os.environ[PROXY_CALLBACK_ENV] = PROXY_CALLBACK
+    os.environ[MAX_BODY_ENV] = str(int(max_body_bytes))
+
+
 def start_server(
     options: ServeOptions | None = None,
     schema_files=(),
@@ -576,17 +675,19 @@ def start_server(
     left running then)."""
     import urllib.request
 
-    from ray import serve
-
-    from pipelines.run import init_ray
-
     options = options or ServeOptions()
     model = options.model.model
     if model and Path(model).expanduser().exists():  # replicas may run elsewhere
         local = dataclasses.replace(options.model, model=str(Path(model).expanduser().resolve()))
         options = dataclasses.replace(options, model=local)
-    schemas = load_schemas(schema_files)  # fail here, not in every replica
+    schemas = load_schemas(schema_files)  # fail here, not in every replica (and before Ray is imported)
+
+    from ray import serve
+
+    from pipelines.run import init_ray
+
     named = {name: str(Path(p).resolve()) for name, p in zip(schemas, schema_files)}
+    _limit_bodies_in_the_proxy(options.max_body_bytes)
     try:
         started = init_ray(dashboard=dashboard)
     except Exception as exc:  # no cluster at RAY_ADDRESS, no room for a local Ray ...
