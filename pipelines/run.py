@@ -649,7 +649,7 @@ def run_pipeline(config: RunConfig, *, echo=None, stages: Stages | None = None) 
     say(
         f"run {config.run_id}: {len(entries)} files in {summary.input_uri}: {len(items)} to read"
         + (
-            f" ({tickets} ticket files, read again for new records: {records_done} of their records are "
+            f" ({tickets} ticket file{'s' if tickets != 1 else ''}, read again for new records: {records_done} of their records are "
             "already done and will be dropped after parsing)"
             if records_done
             else ""

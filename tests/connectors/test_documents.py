@@ -119,3 +119,20 @@ def test_a_reading_that_is_not_certain_is_flagged_in_the_notes():
     assert doc.text == "Müller" and doc.notes == [
         "encoding_uncertain: read as cp1252; the bytes read as well as cp1251 (convert the file to UTF-8 to be sure)"
     ]
+
+
+def test_a_50_mb_jsonl_line_is_one_too_large_row_and_the_next_line_is_read():
+    """Issue 23 (held): one 50 MB record of a ticket file is quarantined by the character
+    limit, the file's other records are read."""
+    big = json.dumps({"id": "big", "text": "甲方" + "x" * 50_000_000})
+    data = (big + "\n" + json.dumps({"id": "T2", "text": "乙方：上海"}) + "\n").encode()
+    got = [
+        (type(r).__name__, r.id, r.reason, r.detail)
+        if isinstance(r, Quarantine)
+        else ("Doc", r.id, None, r.text)
+        for r in parse_documents(data, "t.jsonl", "tickets")
+    ]
+    assert got == [
+        ("Quarantine", "big", "too_large", "50,000,002 characters is over the limit of 2,000,000"),
+        ("Doc", "T2", None, "乙方：上海"),
+    ]
