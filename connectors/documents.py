@@ -27,11 +27,13 @@ Limits (:class:`ReadOptions`, one set for every caller): ``max_bytes`` per PDF o
 character), ``max_chars`` per document's text (:data:`DEFAULT_MAX_CHARS`, 2,000,000, about
 1,000 pages).
 
-Text files: UTF-8 (with or without BOM), UTF-16 with a BOM, else UTF-8 or GB18030, whichever
-has fewer undecodable bytes (:func:`connectors.tickets.decode_text`).  A file with NUL bytes
-(binary, or UTF-16 without a BOM) or with more than ``max(10, 1%)`` undecodable characters
-is ``bad_encoding``; fewer undecodable bytes become U+FFFD.  An empty or blank file is
-``empty``.
+Text files: UTF-8 (with or without BOM), UTF-16 with a BOM, UTF-8 with a few invalid bytes
+(every valid character kept), else the legacy encoding the evidence favours (GB18030, Big5,
+cp1252 ...: :func:`connectors.tickets.decode_bytes`); a reading that is not certain adds an
+``encoding_uncertain: ...`` note to the document (and so to its output row).  A file with
+NUL bytes (binary, or UTF-16 without a BOM) or with more than ``max(10, 1%)`` undecodable
+characters is ``bad_encoding``; fewer undecodable bytes become U+FFFD.  An empty or blank
+file is ``empty``; so is a ticket file without a single record.
 
 Imports only the standard library at module level (pypdfium2 and pyarrow when a PDF or a
 Parquet ticket file is read).
@@ -108,7 +110,7 @@ def too_large(source: str, doc_id: str, kind: str, size: int, limit: int) -> Qua
 
 def parse_text(data: bytes, source: str, doc_id: str | None = None) -> Doc | Quarantine:
     """A plain text file as one raw :class:`Doc` (module docstring for the encodings)."""
-    from connectors.tickets import decode_text
+    from connectors.tickets import decode_bytes
 
     doc_id = source if doc_id is None else doc_id
 
@@ -117,17 +119,21 @@ def parse_text(data: bytes, source: str, doc_id: str | None = None) -> Doc | Qua
 
     if not data.strip():
         return quarantine("empty", "no text in the file")
-    text, encoding = decode_text(data)
+    decoded = decode_bytes(data)
+    text, encoding = decoded.text, decoded.encoding
     if "\x00" in text:
         return quarantine(
             "bad_encoding", "NUL bytes: a binary file, or UTF-16 text without a byte-order mark"
         )
     bad = sum(1 for ch in text if "\udc80" <= ch <= "\udcff")
     if bad > max(10, len(text) // 100):
-        return quarantine("bad_encoding", f"{bad} bytes are invalid UTF-8 and invalid GB18030")
+        return quarantine(
+            "bad_encoding", f"{bad} bytes are invalid in UTF-8, GB18030 and every other encoding tried"
+        )
     if bad:
         text = "".join("\ufffd" if "\udc80" <= ch <= "\udcff" else ch for ch in text)
-    return Doc(id=doc_id, source=source, text=text, pages=1, meta={"_encoding": encoding, "bytes": len(data)})
+    meta = {"_encoding": encoding, "bytes": len(data)}
+    return Doc(id=doc_id, source=source, text=text, pages=1, meta=meta, notes=list(decoded.notes))
 
 
 def parse_documents(
@@ -136,8 +142,8 @@ def parse_documents(
     """The raw records of one file of ``kind`` (``pdf``, ``text`` or ``tickets``): one for a
     PDF or text file (``doc_id``, default ``source``), one per ticket of a ticket file.
 
-    Raises ``ConnectorError`` only for a ticket file whose header lacks the configured id or
-    text column (every file would fail the same way), and ``ValueError`` for an unknown kind.
+    Raises ``ValueError`` for an unknown kind (a ticket file whose header lacks the id or
+    text column is a ``missing_column`` quarantine, one without records ``empty``).
     """
     doc_id = source if doc_id is None else doc_id
     limit = size_limit(kind, options)

@@ -27,13 +27,33 @@ Listing (:meth:`Folder.list`) skips what is not a finished document: any path co
 that starts with ``.`` or ``_`` (hidden files, ``_tmp/``, ``_SUCCESS``), Office lock files
 (``~$x.docx``) and ``*.tmp`` / ``*.part`` files.  Zero-byte files are listed (readers turn
 them into ``empty`` quarantine records rather than losing them silently).
+
+:meth:`Folder.scan` is the listing of an *input*: the same files plus what was left out
+and why (:class:`Skipped`), so that every file under the folder is accounted for.  A local
+folder is walked with ``os.scandir`` (not through pyarrow, which follows directory links
+without end and fails on file names that are not UTF-8):
+
+- every real directory is walked once (a directory link to a folder already walked, or
+  to one inside the folder, is ``link_loop``/``link_inside``: its files are read under
+  their own path), and a file link to a file that is listed anyway is ``duplicate_link``;
+- a symbolic link whose target lies outside the folder is not followed (``link_outside``)
+  unless ``follow_links`` (``seqgpt run --follow-links``); followed links are still
+  walked once and de-duplicated;
+- a dangling link is ``broken_link``, a name that is not valid UTF-8 ``bad_file_name``
+  (shown with its bytes escaped, ``caf\\xe9.txt``), a folder that cannot be read
+  ``unreadable``: these are bad inputs, :attr:`Skipped.bad` (the pipeline quarantines them);
+- FIFOs, sockets and devices are ``not_a_file``; hidden and temporary names (above) are
+  ``hidden``; paths under ``exclude`` (the run's own output folder inside its input) are
+  ``excluded``.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
 import re
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,9 +63,18 @@ from urllib.parse import unquote, urlsplit
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from connectors.records import ConnectorError
+from connectors.records import ConnectorError, escape_unsafe
 
-__all__ = ["ConnectorError", "Entry", "Folder", "S3Options", "glob_to_regex"]
+__all__ = [
+    "ConnectorError",
+    "Entry",
+    "Folder",
+    "Listing",
+    "S3Options",
+    "Skipped",
+    "escape_name",
+    "glob_to_regex",
+]
 
 _TEMP_SUFFIXES = (".tmp", ".part")
 
@@ -154,6 +183,49 @@ class Entry:
 
     path: str
     size: int
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A path under an input folder that is not listed as a document, and why (module
+    docstring): ``reason`` a short code, ``detail`` a sentence.  ``bad`` is True for inputs
+    that are broken (``broken_link``, ``bad_file_name``, ``unreadable``: quarantine rows), False
+    for what is left out on purpose (links, hidden files, the output folder: the summary)."""
+
+    path: str
+    reason: str
+    detail: str
+    bad: bool = False
+
+
+BAD_REASONS = ("broken_link", "bad_file_name", "unreadable")
+
+
+@dataclass
+class Listing:
+    """What :meth:`Folder.scan` found: the documents (``entries``) and the rest (``skipped``)."""
+
+    entries: list[Entry]
+    skipped: list[Skipped]
+
+
+def escape_name(name: str) -> str:
+    """A path as printable UTF-8 text: bytes that are not UTF-8 (``os.fsdecode``'s surrogate
+    escapes) become ``\\xNN``, control and invisible characters ``\\xNN``/``\\uNNNN``
+    (:func:`connectors.records.escape_unsafe`)."""
+    return escape_unsafe(name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"))
+
+
+def _utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
 
 
 def glob_to_regex(pattern: str, *, case_sensitive: bool = False) -> re.Pattern[str]:
@@ -365,32 +437,65 @@ class Folder:
         case_sensitive: bool = False,
     ) -> list[Entry]:
         """Like :meth:`list`, with each file's size (one listing, no extra requests)."""
+        return self.scan(pattern, recursive=recursive, case_sensitive=case_sensitive).entries
+
+    def scan(
+        self,
+        pattern: str | Iterable[str] | None = None,
+        *,
+        recursive: bool = True,
+        case_sensitive: bool = False,
+        follow_links: bool = False,
+        exclude: Iterable[str] = (),
+    ) -> Listing:
+        """The files :meth:`list_entries` lists, and every other path met on the way with the
+        reason it is not listed (module docstring).  ``exclude``: folders (paths inside
+        :attr:`fs`, as :meth:`fs_path` gives them) whose contents are never listed.  Files
+        that do not match ``pattern`` are neither listed nor reported."""
         root = self._resolve(must_exist=True)
         if self._single is not None:
             info = self._call(
                 "read", self._single, lambda: self.fs.get_file_info(posixpath.join(root, self._single))
             )
-            return [Entry(self._single, int(info.size or 0))]
+            return Listing([Entry(self._single, int(info.size or 0))], [])
         if isinstance(pattern, str):
             pattern = [pattern]
         regexes = [(p, glob_to_regex(p, case_sensitive=case_sensitive)) for p in (pattern or [])]
+
+        def wanted(rel: str) -> bool:
+            return not regexes or any(
+                rx.match(rel if "/" in p else posixpath.basename(rel)) for p, rx in regexes
+            )
+
+        excluded = [e.rstrip("/") for e in exclude if e]
+        if self.is_s3:
+            listing = self._scan_s3(root, recursive, excluded)
+        else:
+            listing = _LocalWalk(root, recursive, follow_links, excluded, wanted).run()
+        entries = sorted((e for e in listing.entries if wanted(e.path)), key=lambda e: e.path)
+        skipped = [  # folders and names that cannot be matched are always reported
+            k
+            for k in listing.skipped
+            if k.path.endswith("/") or k.reason == "bad_file_name" or wanted(k.path)
+        ]
+        return Listing(entries, sorted(skipped, key=lambda k: (k.path, k.reason)))
+
+    def _scan_s3(self, root: str, recursive: bool, excluded: list[str]) -> Listing:
         selector = pafs.FileSelector(root, recursive=recursive, allow_not_found=False)
         infos = self._call("list", "", lambda: self.fs.get_file_info(selector))
         prefix = root.rstrip("/") + "/"
-        out: list[Entry] = []
+        entries, skipped = [], []
         for info in infos:
             if info.type != pafs.FileType.File or not info.path.startswith(prefix):
                 continue
             rel = info.path[len(prefix) :]
-            if _skipped(rel):
-                continue
-            if regexes and not any(
-                rx.match(rel if "/" in p else posixpath.basename(rel)) for p, rx in regexes
-            ):
-                continue
-            out.append(Entry(rel, int(info.size or 0)))
-        out.sort(key=lambda e: e.path)
-        return out
+            if any(_inside(info.path, x) for x in excluded):
+                skipped.append(Skipped(rel, "excluded", "inside the output folder"))
+            elif _skipped(rel):
+                skipped.append(Skipped(rel, "hidden", "a hidden, temporary or partial file"))
+            else:
+                entries.append(Entry(rel, int(info.size or 0)))
+        return Listing(entries, skipped)
 
     # ------------------------------------------------------------------ files
 
@@ -510,6 +615,159 @@ class Folder:
             target = self._uri if root else self.uri(path)
             where = f" (endpoint {self._s3.endpoint_url})" if self._s3 and self._s3.endpoint_url else ""
             raise ConnectorError(self._redact(f"cannot {action} {target}{where}: {e}")) from None
+
+
+class _LocalWalk:
+    """The walk of a local input folder (module docstring): real directories first, each
+    once, then the links met on the way (so a file is listed under its real path when it
+    has one), then the folders the followed links lead to, and so on."""
+
+    def __init__(self, root: str, recursive: bool, follow_links: bool, excluded: list[str], wanted) -> None:
+        self.root = os.path.realpath(root)
+        self.wanted = wanted
+        self.recursive = recursive
+        self.follow = follow_links
+        self.excluded = [os.path.realpath(x) for x in excluded]
+        self.entries: list[Entry] = []
+        self.skipped: list[Skipped] = []
+        self.seen_dirs: set[tuple[int, int]] = set()
+        self.seen_files: dict[tuple[int, int], str] = {}  # identity -> the listed path
+        self.links: list[tuple[str, str]] = []  # (rel, full) of links not resolved yet
+
+    def skip(self, rel: str, reason: str, detail: str) -> None:
+        self.skipped.append(Skipped(escape_name(rel), reason, detail, reason in BAD_REASONS))
+
+    def run(self) -> Listing:
+        try:
+            st = os.stat(self.root)
+        except OSError as e:
+            raise ConnectorError(f"cannot list {self.root}: {e.strerror or e}") from None
+        self.seen_dirs.add((st.st_dev, st.st_ino))
+        self.walk(self.root, "")
+        while self.links:
+            links, self.links = sorted(self.links), []
+            for rel, full in links:
+                self.link(rel, full)
+        return Listing(self.entries, self.skipped)
+
+    def walk(self, full: str, rel: str) -> None:
+        """A real directory and every real folder under it (with a stack, not recursion: a
+        hostile tree may nest thousands of folders deep)."""
+        stack = [(full, rel)]
+        while stack:
+            stack.extend(reversed(self.walk_one(*stack.pop())))
+
+    def walk_one(self, full: str, rel: str) -> list[tuple[str, str]]:
+        """One real directory: its files are listed, its links kept for later; returns its
+        sub-folders to walk."""
+        folders: list[tuple[str, str]] = []
+        try:
+            with os.scandir(full) as it:
+                children = sorted(it, key=lambda d: os.fsencode(d.name))
+        except OSError as e:
+            if rel:
+                self.skip(rel + "/", "unreadable", f"the folder cannot be read: {e.strerror or e}")
+                return folders
+            raise ConnectorError(f"cannot list {full}: {e.strerror or e}") from None
+        for d in children:
+            child = f"{rel}/{d.name}" if rel else d.name
+            try:
+                is_link = d.is_symlink()
+                is_dir = not is_link and d.is_dir(follow_symlinks=False)
+                is_file = not is_link and d.is_file(follow_symlinks=False)
+            except OSError as e:
+                self.skip(child, "unreadable", f"cannot stat it: {e.strerror or e}")
+                continue
+            if not _utf8(d.name):
+                what = "folder" if is_dir else "file"
+                self.skip(
+                    child + ("/" if is_dir else ""),
+                    "bad_file_name",
+                    f"the {what} name is not valid UTF-8 (shown with its bytes escaped); rename it "
+                    "(e.g. `convmv -f gbk -t utf-8`)"
+                    + (" to read the files in it" if is_dir else " to read it"),
+                )
+                continue
+            if _skipped(child):
+                self.skip(child + ("/" if is_dir else ""), "hidden", "a hidden, temporary or partial name")
+                continue
+            if is_link:
+                self.links.append((child, d.path))
+            elif is_dir:
+                if any(_inside(os.path.realpath(d.path), x) for x in self.excluded):
+                    self.skip(child + "/", "excluded", "the run's output folder: never read as input")
+                    continue
+                if not self.recursive:
+                    continue
+                try:
+                    st = d.stat(follow_symlinks=False)
+                except OSError as e:
+                    self.skip(child + "/", "unreadable", f"cannot stat it: {e.strerror or e}")
+                    continue
+                if (st.st_dev, st.st_ino) in self.seen_dirs:  # a bind mount of a walked folder
+                    self.skip(child + "/", "link_loop", "the same folder as one already read")
+                    continue
+                self.seen_dirs.add((st.st_dev, st.st_ino))
+                folders.append((d.path, child))
+            elif is_file:
+                try:
+                    st = d.stat(follow_symlinks=False)
+                except OSError as e:  # gone since the folder was read, or no permission
+                    self.skip(child, "unreadable", f"cannot stat it: {e.strerror or e}")
+                    continue
+                self.add(child, st)
+            else:
+                self.skip(child, "not_a_file", "not a regular file (a FIFO, socket or device)")
+        return folders
+
+    def add(self, rel: str, st: os.stat_result) -> None:
+        if self.wanted(rel):
+            self.seen_files.setdefault((st.st_dev, st.st_ino), rel)
+            self.entries.append(Entry(rel, int(st.st_size)))
+
+    def link(self, rel: str, full: str) -> None:
+        target = os.path.realpath(full)
+        try:
+            st = os.stat(full)
+        except OSError as e:
+            why = (
+                "a loop of links"
+                if e.errno == errno.ELOOP
+                else f"{escape_name(target)}, which does not exist"
+            )
+            self.skip(rel, "broken_link", f"a symbolic link to {why}")
+            return
+        inside = _inside(target, self.root)
+        if not inside and not self.follow:
+            self.skip(
+                rel + ("/" if stat.S_ISDIR(st.st_mode) else ""),
+                "link_outside",
+                f"a symbolic link to {escape_name(target)}, outside the input folder (--follow-links reads it)",
+            )
+            return
+        if any(_inside(target, x) for x in self.excluded):
+            self.skip(rel, "excluded", "a link into the run's output folder: never read as input")
+            return
+        key = (st.st_dev, st.st_ino)
+        if stat.S_ISDIR(st.st_mode):
+            if key in self.seen_dirs:
+                self.skip(rel + "/", "link_loop", f"a link to a folder already read ({escape_name(target)})")
+            elif inside:
+                self.skip(
+                    rel + "/", "link_inside", "a link to a folder inside the input: read under its own path"
+                )
+            elif self.recursive:
+                self.seen_dirs.add(key)
+                self.walk(full, rel)
+        elif stat.S_ISREG(st.st_mode):
+            if key in self.seen_files:
+                self.skip(
+                    rel, "duplicate_link", f"a link to {escape_name(self.seen_files[key])}, which is read"
+                )
+            else:
+                self.add(rel, st)
+        else:
+            self.skip(rel, "not_a_file", "a link to something that is not a regular file")
 
 
 def _parse_uri(uri: str) -> tuple[str, str, str]:

@@ -8,7 +8,10 @@ and names the documents whose rows do not fit so the caller quarantines them alo
 
 Output table (:func:`output_schema`), one row per document, columns in this order::
 
-    doc_id                 string        Doc.id
+    doc_id                 string        Doc.id (a PDF's relative path, a ticket's id)
+    doc_key                string        the row's unambiguous key: a SHA-1 of (source, doc_id)
+                                         (connectors.records.doc_key); doc_id alone repeats when
+                                         two ticket files use the same id
     source                 string        where the document came from
     pages                  int32         page count (1 for tickets)
     -- for each extraction field <f>, in schema order:
@@ -67,7 +70,7 @@ amounts are rounded half-even to 4 decimals, and an amount beyond 18 integer dig
 
 Record table of one record type (:func:`record_schema`), one row per record found::
 
-    doc_id, source         string
+    doc_id, doc_key, source  string      (doc_key: the document row's key)
     record                 int32         the record's number within the document, from 0
     confidence             float32       its lowest value confidence
     -- for each field <f> of the record type:
@@ -78,8 +81,8 @@ Record table of one record type (:func:`record_schema`), one row per record foun
     model, run_id          string
     extracted_at           timestamp[us, tz=UTC]
 
-Quarantine table (:func:`quarantine_schema`): ``doc_id, source, stage, reason, detail``
-(strings), ``run_id`` string, ``at`` timestamp[us, tz=UTC].
+Quarantine table (:func:`quarantine_schema`): ``doc_id, doc_key, source, stage, reason,
+detail`` (strings), ``run_id`` string, ``at`` timestamp[us, tz=UTC].
 
 Writing (:class:`ParquetWriter`, a context manager in the style of datatrove's writers):
 rows are buffered and written as row groups to ``_tmp/<prefix>-<key>.<random>.parquet``;
@@ -106,7 +109,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from connectors.fs import Folder
-from connectors.records import ConnectorError, Quarantine
+from connectors.records import ConnectorError, Quarantine, doc_key
 from extractor.schema import FIELD_TYPES
 from extractor.types import best_span
 
@@ -211,6 +214,7 @@ def output_schema(fields: Sequence[Any], classes: Sequence[Any] = (), *, summary
     Raises ValueError for an unknown type or when two columns would share a name."""
     cols: list[pa.Field] = [
         pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("doc_key", pa.string()),
         pa.field("source", pa.string()),
         pa.field("pages", pa.int32()),
     ]
@@ -247,6 +251,7 @@ def record_schema(fields: Sequence[Any]) -> pa.Schema:
     :func:`output_schema`, the record type's fields in order."""
     cols: list[pa.Field] = [
         pa.field("doc_id", pa.string(), nullable=False),
+        pa.field("doc_key", pa.string()),
         pa.field("source", pa.string()),
         pa.field("record", pa.int32()),
         pa.field("confidence", pa.float32()),
@@ -264,10 +269,11 @@ def record_schema(fields: Sequence[Any]) -> pa.Schema:
 
 
 def quarantine_schema() -> pa.Schema:
-    """``doc_id, source, stage, reason, detail, run_id, at``."""
+    """``doc_id, doc_key, source, stage, reason, detail, run_id, at``."""
     return pa.schema(
         [
             pa.field("doc_id", pa.string(), nullable=False),
+            pa.field("doc_key", pa.string()),
             pa.field("source", pa.string()),
             pa.field("stage", pa.string()),
             pa.field("reason", pa.string()),
@@ -279,6 +285,10 @@ def quarantine_schema() -> pa.Schema:
 
 
 # ---------------------------------------------------------------------- rows
+
+
+def _key(source: Any, doc_id: Any) -> str:
+    return doc_key(str(source or ""), str(doc_id))
 
 
 def _now() -> _dt.datetime:
@@ -344,6 +354,7 @@ def result_to_row(
     pages = doc_meta.get("pages")
     row: dict[str, Any] = {
         "doc_id": str(doc_id),
+        "doc_key": _key(doc_meta.get("source"), doc_id),
         "source": doc_meta.get("source"),
         "pages": int(pages) if pages is not None else None,
     }
@@ -411,6 +422,7 @@ def records_to_rows(
             continue
         row: dict[str, Any] = {
             "doc_id": str(doc_id),
+            "doc_key": _key(doc_meta.get("source"), doc_id),
             "source": doc_meta.get("source"),
             "record": int(rec.index),
             "confidence": float(rec.confidence),
@@ -434,6 +446,7 @@ def quarantine_to_row(
     q = record if isinstance(record, Quarantine) else Quarantine.from_dict(dict(record))
     return {
         "doc_id": q.id,
+        "doc_key": _key(q.source, q.id),
         "source": q.source,
         "stage": q.stage,
         "reason": q.reason,

@@ -14,13 +14,43 @@ exception base, itself standard library only).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from extractor.errors import SeqgptError
 
-__all__ = ["ConnectorError", "Doc", "Quarantine", "record_from_dict"]
+__all__ = ["ConnectorError", "Doc", "Quarantine", "doc_key", "escape_unsafe", "record_from_dict", "safe_id"]
+
+# Characters that never belong in an id or a printed name: C0/C1 controls (NUL, ESC, BEL,
+# newlines ...), lone surrogates, line/paragraph separators and the bidi overrides that can
+# make a name print as something else.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def escape_unsafe(text: str) -> str:
+    """``text`` with every unsafe character (controls, lone surrogates, line separators, bidi
+    overrides) written as ``\\xNN`` or ``\\uNNNN``; other text unchanged."""
+    return _UNSAFE.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+
+
+def safe_id(doc_id: str) -> tuple[str, str | None]:
+    """``(id, note)``: an id with unsafe characters escaped (:func:`escape_unsafe`) and a note
+    saying so, or the id unchanged and None.  Ids are otherwise data: ``../../x`` and
+    ``/abs/path`` are kept as they are (they never name a file of ours)."""
+    escaped = escape_unsafe(doc_id)
+    if escaped == doc_id:
+        return doc_id, None
+    return escaped, "id_escaped: control or invisible characters in the id are written as \\xNN/\\uNNNN"
+
+
+def doc_key(source: str, doc_id: str) -> str:
+    """The unambiguous key of one input record: a SHA-1 of ``(source, id)`` (40 hex digits).
+    ``doc_id`` alone repeats when two ticket files use the same id; the key does not.  It is
+    also the record key of exactly-once reruns (``pipelines.stages.record_key``)."""
+    return hashlib.sha1(json.dumps([source, doc_id]).encode()).hexdigest()
 
 
 class ConnectorError(SeqgptError):

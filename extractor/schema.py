@@ -78,7 +78,7 @@ from typing import Any
 
 import yaml
 
-from extractor.errors import SchemaError
+from extractor.errors import SchemaError, quote
 from extractor.normalize import parse_money_unit
 from extractor.summary import check_template
 from extractor.types import DocumentResult
@@ -137,9 +137,9 @@ def _check_balanced(s: str, what: str) -> None:
         elif ch in ")）":
             depth -= 1
             if depth < 0:
-                raise SchemaError(f"unbalanced parentheses in {what}: a ')' without '(' in {s!r}")
+                raise SchemaError(f"unbalanced parentheses in {what}: a ')' without '(' in {quote(s)}")
     if depth:
-        raise SchemaError(f"unbalanced parentheses in {what}: '(' is never closed in {s!r}")
+        raise SchemaError(f"unbalanced parentheses in {what}: '(' is never closed in {quote(s)}")
 
 
 def _split_trailing_hint(s: str) -> tuple[str, str | None]:
@@ -179,7 +179,206 @@ def _split_items(spec: str) -> list[str]:
 
 def _did_you_mean(word: str, options: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, list(options), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return f"; did you mean {quote(close[0])}?" if close else ""
+
+
+def _list_item(item: str, position: int) -> list[Field]:
+    """The fields of one string item of a field *list* (a schema file's ``fields:``, an API
+    list): one field, or a comma list; never empty, never split by a line break."""
+    if not item.strip():
+        raise SchemaError(f"field {position} of the list is empty: remove it or write the field's name")
+    if "\n" in item.strip() or "\r" in item.strip():
+        raise SchemaError(
+            f"field {position} of the list, {quote(item)}, holds a line break: write one field per list item "
+            "(or separate fields with commas)"
+        )
+    return [Field.parse(part) for part in _split_items(item)]
+
+
+# Control characters (C0, DEL, C1) and the invisible characters that make a name print as
+# something else (line/paragraph separators, bidi overrides): never part of a field.
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _check_plain(text: str, what: str, *, allow: str = "") -> None:
+    """SchemaError when ``text`` (a name, hint, choice ...) holds a control character."""
+    for m in _CONTROL_RE.finditer(text):
+        if m[0] not in allow:
+            raise SchemaError(
+                f"{what} holds the control character U+{ord(m[0]):04X} at position {m.start()}: field names, "
+                "hints and choices are plain text (no line breaks, tabs, NUL, ESC or BEL)"
+            )
+
+
+# --------------------------------------------------------------------------------------
+# Questions and instructions are not field names
+# --------------------------------------------------------------------------------------
+
+# SeqGPT labels are noun phrases ("公司名称", "签约日期", "company name"); a question or an
+# instruction ("请告诉我这家公司叫什么名字", "What is the price?") gets empty answers.
+_CN_QUESTION = re.compile(
+    "^请(?:问|你|您|告诉|给|列出|找出|找|提取|抽取|帮|说明|回答|指出|输出|写出|描述|识别|根据|从|把|将|判断|确认|查找|提供|返回|标出|分析|总结)"
+    "|^(?:麻烦|帮我|帮忙|给我|能否|能不能|可否|你能|您能|我想知道|想知道|问一下)"
+    "|告诉我|是什么|是谁|是多少|是哪|是几|叫什么|叫啥|有哪些|有多少|多少钱|为什么|为何|怎么|如何|什么|哪些|哪个|哪里|哪儿|哪家|哪位|何时|吗$|[？?]"
+)
+_EN_QUESTION = re.compile(
+    r"^(?:what|which|who|whom|whose|where|when|why|how)\b|^(?:please|kindly)\b"
+    r"|^(?:tell|give|show|find) me\b|^(?:can|could|would|will) you\b|^i (?:want|need)\b|\?"
+)
+_CN_STRIP_PREFIX = re.compile(
+    "^(?:请问|请你|请您|请帮我|请帮忙|请|麻烦你|麻烦|帮我|帮忙|给我|告诉我|能否|能不能|可否|你能|您能|我想知道|想知道|问一下"
+    "|告诉|给出|列出|找出|提取出|提取|抽取出|抽取|指出|说明|回答|输出|写出|描述|识别出|识别|查找|找到|找|提供|返回|标出|一下"
+    "|文中|文档中|合同中|本合同|该合同|这份合同|这份|这家|这个|这位|这些|该|此|本|的)"
+)
+_QUESTION_ENDINGS = (  # (question ending, the noun it asks for, endings that already say it)
+    (
+        re.compile("(?:的)?(?:叫什么名字|名字是什么|名字叫什么|叫什么|叫啥|的名字|名字)$"),
+        "名称",
+        ("名称", "姓名", "名"),
+    ),
+    (re.compile("(?:是)?(?:什么时候|何时)$"), "时间", ("日期", "时间", "日", "时")),
+    (re.compile("(?:在)?(?:哪里|哪儿|在哪)$"), "地点", ("地址", "地点", "位置", "所在地")),
+    (re.compile("(?:是)?多少钱$"), "金额", ("金额", "价", "款", "费", "额")),
+    (
+        re.compile("(?:是什么|是谁|是多少|是哪个|是哪家|是哪位|是哪些|是哪|是几|有哪些|有多少|吗|呢)$"),
+        "",
+        ("",),
+    ),
+)
+_EN_STRIP = re.compile(
+    r"^(?:please|kindly|tell me|give me|show me|find me|(?:can|could|would|will) you (?:tell me|give me|find|list)?"
+    r"|(?:what|which|who|where)(?: is| are| was| were|'s)|the|a|an)\s+"
+)
+
+
+def _question(name: str) -> bool:
+    key = unicodedata.normalize("NFKC", name).casefold().strip()
+    return bool(_CN_QUESTION.search(key) or _EN_QUESTION.search(key))
+
+
+def _noun_phrase(name: str) -> str | None:
+    """A field name for what a question asks (``请告诉我这家公司叫什么名字`` -> ``公司名称``,
+    ``What is the company name?`` -> ``company name``), or None when none is clear."""
+    t = re.sub("[？?。！!\\s]+$", "", unicodedata.normalize("NFKC", name).strip())
+    t = t.replace("?", "").replace("？", "")
+    for _ in range(8):  # peel instruction words and demonstratives off the front
+        t2 = _CN_STRIP_PREFIX.sub("", t, count=1).strip()
+        t2 = _EN_STRIP.sub("", t2.lower() if t2.isascii() else t2, count=1).strip()
+        if t2 == t:
+            break
+        t = t2
+    for rx, noun, said in _QUESTION_ENDINGS:
+        if rx.search(t):
+            stem = rx.sub("", t).strip().rstrip("的")
+            t = stem if stem.endswith(said) else stem + noun
+            break
+    t = t.strip("的 ")
+    return t if t and t != name and not _question(t) else None
+
+
+def _check_noun_phrase(name: str) -> None:
+    if not _question(name):
+        return
+    better = _noun_phrase(name)
+    advice = f"try {quote(better)}" if better else "e.g. '公司名称', '签约日期' or 'company name'"
+    raise SchemaError(
+        f"field {quote(name)} reads as a question or an instruction; a field is a noun phrase naming what to "
+        f"extract (the model answers labels, not questions): {advice}"
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Schema files: bounded before they are built
+# --------------------------------------------------------------------------------------
+
+MAX_SCHEMA_BYTES = 1024 * 1024
+MAX_SCHEMA_NODES = 20_000  # values in the file once YAML aliases (&a / *a) are expanded
+MAX_SCHEMA_DEPTH = 20  # nesting of lists and mappings
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _node_budget(root: yaml.Node) -> None:
+    """Refuse a YAML document whose aliases expand to more than MAX_SCHEMA_NODES values or
+    that nests deeper than MAX_SCHEMA_DEPTH, without expanding it (each node is sized once)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
+    active: set[int] = set()
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        if done:
+            active.discard(key)
+            children = _children(node)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[key] > MAX_SCHEMA_NODES:
+                raise _TooBig(
+                    f"its YAML aliases (&name / *name) expand to more than {MAX_SCHEMA_NODES:,} values; "
+                    "a schema is a short list of fields: write it without nested aliases"
+                )
+            continue
+        if key in sizes:
+            continue
+        if key in active:
+            raise _TooBig("a YAML alias refers to a value that contains it (a cycle)")
+        if depth > MAX_SCHEMA_DEPTH:
+            raise _TooBig(f"it nests lists and mappings more than {MAX_SCHEMA_DEPTH} levels deep")
+        active.add(key)
+        stack.append((node, depth, True))
+        stack.extend((c, depth + 1, False) for c in _children(node) if id(c) not in sizes)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _load_yaml(text: str) -> Any:
+    """``yaml.safe_load`` after :func:`_node_budget` checked the composed document."""
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except RecursionError:
+            raise _TooBig(f"it nests lists and mappings more than {MAX_SCHEMA_DEPTH} levels deep") from None
+        if node is None:
+            return None
+        _node_budget(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _load_json(text: str) -> Any:
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise _TooBig(f"it nests lists and mappings more than {MAX_SCHEMA_DEPTH} levels deep") from None
+    count, stack = 0, [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        count += 1
+        if count > MAX_SCHEMA_NODES:
+            raise _TooBig(
+                f"it holds more than {MAX_SCHEMA_NODES:,} values; a schema is a short list of fields"
+            )
+        if depth > MAX_SCHEMA_DEPTH:
+            raise _TooBig(f"it nests lists and mappings more than {MAX_SCHEMA_DEPTH} levels deep")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return data
+
+
+def quote_text(text: str, limit: int = 600) -> str:
+    """A parser's message, cut to ``limit`` characters."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # --------------------------------------------------------------------------------------
@@ -341,22 +540,28 @@ class Field:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
-            raise SchemaError(f"a field name must be a string, got {self.name!r}")
+            raise SchemaError(f"a field name must be a string, got {quote(self.name)}")
+        _check_plain(self.name.strip(), f"field {quote(self.name)}")
+        if isinstance(self.hint, str):
+            _check_plain(self.hint.strip(), f"the hint of field {quote(self.name)}")
+        if isinstance(self.description, str):
+            _check_plain(self.description, f"the description of field {quote(self.name)}", allow="\n\t\r")
         name = _collapse(_ascii_parens(self.name))
-        _check_balanced(name, f"field {name!r}")
+        _check_balanced(name, f"field {quote(name)}")
         if self.hint is None:
             name, hint = _split_trailing_hint(name)
         else:
             if not isinstance(self.hint, str):
-                raise SchemaError(f"field {name!r}: the hint must be a string, got {self.hint!r}")
+                raise SchemaError(f"field {quote(name)}: the hint must be a string, got {quote(self.hint)}")
             hint = _collapse(_ascii_parens(self.hint)) or None
             if hint:
-                _check_balanced(hint, f"the hint of field {name!r}")
+                _check_balanced(hint, f"the hint of field {quote(name)}")
         if not name:
             raise SchemaError(
-                f"a field has an empty name (hint {hint!r}); write the name before the hint, e.g. '签约日期(YYYY-MM-DD)'"
+                f"a field has an empty name (hint {quote(hint)}); write the name before the hint, e.g. '签约日期(YYYY-MM-DD)'"
             )
         self.name, self.hint = name, hint
+        _check_noun_phrase(name)
 
         if self.type is None:
             self.type = infer_type(name, hint)
@@ -415,11 +620,14 @@ class Field:
         if value is None:
             return []
         if isinstance(value, str):
+            _check_plain(value.strip(), f"field {quote(self.name)}: its {attr}")
             return _hint_list(value, _CHOICE_SEP_RE if attr == "choices" else _PART_SEP_RE) or [value.strip()]
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) and v.strip() for v in value):
             raise SchemaError(
-                f"field {self.name!r}: {attr!r} must be a list of non-empty strings, got {value!r}"
+                f"field {quote(self.name)}: {quote(attr)} must be a list of non-empty strings, got {quote(value)}"
             )
+        for v in value:
+            _check_plain(v.strip(), f"field {quote(self.name)}: the {attr[:-1]} {quote(v)}")
         return [v.strip() for v in value]
 
     # -- construction ---------------------------------------------------------------
@@ -428,15 +636,15 @@ class Field:
     def parse(cls, spec: str, **attrs: Any) -> Field:
         """One item of a field list: ``"签约日期(YYYY-MM-DD)"``, ``"合同金额*"`` (required)."""
         if not isinstance(spec, str):
-            raise SchemaError(f"a field must be written as a string, got {spec!r}")
+            raise SchemaError(f"a field must be written as a string, got {quote(spec)}")
         text = _collapse(_ascii_parens(spec))
         if text.endswith("*"):
             text = text[:-1].rstrip()
             attrs.setdefault("required", True)
-        _check_balanced(text, f"field {text!r}")
+        _check_balanced(text, f"field {quote(text)}")
         name, hint = _split_trailing_hint(text)
         if not name:
-            raise SchemaError(f"field {spec!r} has an empty name; write it as 'name(hint)'")
+            raise SchemaError(f"field {quote(spec)} has an empty name; write it as 'name(hint)'")
         return cls(name=name, hint=hint or "", **attrs)
 
     @classmethod
@@ -445,11 +653,11 @@ class Field:
         unknown = [k for k in data if k not in _FIELD_KEYS]
         if unknown:
             raise SchemaError(
-                f"field {data.get('name')!r}: unknown key {unknown[0]!r}{_did_you_mean(str(unknown[0]), _FIELD_KEYS)} "
+                f"field {quote(data.get('name'))}: unknown key {quote(unknown[0])}{_did_you_mean(str(unknown[0]), _FIELD_KEYS)} "
                 f"(allowed: {', '.join(_FIELD_KEYS)})"
             )
         if "name" not in data or not isinstance(data["name"], str):
-            raise SchemaError(f"a field mapping needs a string 'name': {dict(data)!r}")
+            raise SchemaError(f"a field mapping needs a string 'name': {quote(dict(data))}")
         attrs = {k: v for k, v in data.items() if v is not None or k == "name"}
         return cls(**attrs)
 
@@ -548,13 +756,13 @@ class Rule:
     def parse(cls, text: str, fields: Iterable[Field]) -> Rule:
         """Parse ``"结束日期 >= 开始日期"``; ``>=``/``<=`` pick the kind from the field types."""
         if not isinstance(text, str):
-            raise SchemaError(f"a rule must be a string like '结束日期 >= 开始日期', got {text!r}")
+            raise SchemaError(f"a rule must be a string like '结束日期 >= 开始日期', got {quote(text)}")
         fields = list(fields)
         src = unicodedata.normalize("NFKC", text).strip()
         m = _OPERATOR_RE.search(src)
         if not m or not src[: m.start()].strip() or not src[m.end() :].strip():
             raise SchemaError(
-                f"cannot read rule {text!r}: write 'A >= B' (dates or numbers), 'A <= B', 'A != B', "
+                f"cannot read rule {quote(text)}: write 'A >= B' (dates or numbers), 'A <= B', 'A != B', "
                 f"'A == B' or 'A -> B' (if A is present B must be)"
             )
         left = _resolve(src[: m.start()], fields, text)
@@ -584,7 +792,7 @@ def _resolve(ref: str, fields: list[Field], rule: str) -> Field:
             return f
     names = [f.name for f in fields]
     raise SchemaError(
-        f"rule {rule!r} names an unknown field {ref!r}{_did_you_mean(ref, names)} (fields: {', '.join(names)})"
+        f"rule {quote(rule)} names an unknown field {quote(ref)}{_did_you_mean(ref, names)} (fields: {', '.join(names)})"
     )
 
 
@@ -609,11 +817,14 @@ class RecordType:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
-            raise SchemaError(f"a record type needs a name, e.g. '车辆: 车牌号, 驾驶人'; got {self.name!r}")
+            raise SchemaError(
+                f"a record type needs a name, e.g. '车辆: 车牌号, 驾驶人'; got {quote(self.name)}"
+            )
+        _check_plain(self.name.strip(), f"record type {quote(self.name)}")
         self.name = _collapse(self.name)
         if re.search(r"[/\\:*?\"<>|]", self.name) or self.name.startswith((".", "_")):
             raise SchemaError(
-                f"record type {self.name!r}: its name names a folder of the output (_records/<name>/); "
+                f"record type {quote(self.name)}: its name names a folder of the output (_records/<name>/); "
                 "leave out / \\ : * ? \" < > | and a leading '.' or '_'"
             )
         if isinstance(self.fields, str):
@@ -621,10 +832,10 @@ class RecordType:
         if not isinstance(self.fields, list) or not all(
             isinstance(f, str) and f.strip() for f in self.fields
         ):
-            raise SchemaError(f"record type {self.name!r}: 'fields' must be a list of field names")
+            raise SchemaError(f"record type {quote(self.name)}: 'fields' must be a list of field names")
         if len(self.fields) < 2:
             raise SchemaError(
-                f"record type {self.name!r} has {len(self.fields)} field; a record groups at least two "
+                f"record type {quote(self.name)} has {len(self.fields)} field; a record groups at least two "
                 f"(e.g. '{self.name}: 车牌号, 驾驶人')"
             )
 
@@ -632,11 +843,11 @@ class RecordType:
     def parse(cls, spec: str) -> RecordType:
         """``"车辆: 车牌号, 驾驶人, 车辆类型"`` (ASCII or full-width colon)."""
         if not isinstance(spec, str):
-            raise SchemaError(f"a record type must be written as 'name: field, field', got {spec!r}")
+            raise SchemaError(f"a record type must be written as 'name: field, field', got {quote(spec)}")
         m = _RECORD_RE.match(spec)
         if not m:
             raise SchemaError(
-                f"record type {spec!r}: write it as 'name: field, field', e.g. '车辆: 车牌号, 驾驶人'"
+                f"record type {quote(spec)}: write it as 'name: field, field', e.g. '车辆: 车牌号, 驾驶人'"
             )
         return cls(m.group(1), _split_items(m.group(2)))
 
@@ -651,9 +862,13 @@ class RecordType:
                 ((name, fields),) = value.items()
                 return cls(str(name), fields)
             if set(value) - {"name", "fields"} or "name" not in value or "fields" not in value:
-                raise SchemaError(f"a record type mapping needs exactly 'name' and 'fields': {dict(value)!r}")
+                raise SchemaError(
+                    f"a record type mapping needs exactly 'name' and 'fields': {quote(dict(value))}"
+                )
             return cls(value["name"], value["fields"])
-        raise SchemaError(f"a record type must be 'name: field, field' or {{name, fields}}, got {value!r}")
+        raise SchemaError(
+            f"a record type must be 'name: field, field' or {{name, fields}}, got {quote(value)}"
+        )
 
     def __str__(self) -> str:
         return f"{self.name}: {', '.join(self.fields)}"
@@ -688,12 +903,14 @@ class Schema:
             k = text_key(f.name)
             if k in seen:
                 raise SchemaError(
-                    f"duplicate field name {f.name!r} (also {seen[k]!r}); every field needs its own name"
+                    f"duplicate field name {quote(f.name)} (also {quote(seen[k])}); every field needs its own name"
                 )
             seen[k] = f.name
         self.fields = fields
         if self.name is not None and not isinstance(self.name, str):
-            raise SchemaError(f"the schema name must be a string, got {self.name!r}")
+            raise SchemaError(f"the schema name must be a string, got {quote(self.name)}")
+        if self.name is not None:
+            _check_plain(self.name, f"the schema name {quote(self.name)}")
         if isinstance(self.records, (str, RecordType, Mapping)):
             self.records = [self.records]
         self.records = [self._check_record(RecordType.from_value(r), seen) for r in self.records or []]
@@ -716,17 +933,17 @@ class Schema:
                 seen[k] = f.name
             elif f.hint is not None and f.prompt_label != self.field(seen[k]).prompt_label:
                 raise SchemaError(
-                    f"record type {record.name!r} writes {item!r}, but field {seen[k]!r} is defined as "
-                    f"{self.field(seen[k]).prompt_label!r}; name the field only"
+                    f"record type {quote(record.name)} writes {quote(item)}, but field {quote(seen[k])} is defined as "
+                    f"{quote(self.field(seen[k]).prompt_label)}; name the field only"
                 )
             field_ = self.field(seen[k])
             if field_.type == "class":
                 raise SchemaError(
-                    f"record type {record.name!r}: {field_.name!r} is a classification field; records group "
+                    f"record type {quote(record.name)}: {quote(field_.name)} is a classification field; records group "
                     "extracted values"
                 )
             if field_.name in names:
-                raise SchemaError(f"record type {record.name!r} lists {field_.name!r} twice")
+                raise SchemaError(f"record type {quote(record.name)} lists {quote(field_.name)} twice")
             names.append(field_.name)
         return RecordType(record.name, names)
 
@@ -734,31 +951,31 @@ class Schema:
         if isinstance(rule, str):
             rule = Rule.parse(rule, self.fields)
         if not isinstance(rule, Rule):
-            raise SchemaError(f"a rule must be a string like '结束日期 >= 开始日期', got {rule!r}")
+            raise SchemaError(f"a rule must be a string like '结束日期 >= 开始日期', got {quote(rule)}")
         if rule.kind not in RULE_KINDS:
             raise SchemaError(
-                f"unknown rule kind {rule.kind!r}{_did_you_mean(rule.kind, RULE_KINDS)} (known: {', '.join(RULE_KINDS)})"
+                f"unknown rule kind {quote(rule.kind)}{_did_you_mean(rule.kind, RULE_KINDS)} (known: {', '.join(RULE_KINDS)})"
             )
         names = {f.name: f for f in self.fields}
         for ref in (rule.left, rule.right):
             if ref not in names:
                 raise SchemaError(
-                    f"rule '{rule}' names an unknown field {ref!r}{_did_you_mean(ref, names)} "
+                    f"rule '{rule}' names an unknown field {quote(ref)}{_did_you_mean(ref, names)} "
                     f"(fields: {', '.join(names)})"
                 )
         left, right = names[rule.left], names[rule.right]
         if left.name == right.name:
-            raise SchemaError(f"rule '{rule}' compares field {left.name!r} with itself")
+            raise SchemaError(f"rule '{rule}' compares field {quote(left.name)} with itself")
         if rule.kind == "not_before" and (left.type != "date" or right.type != "date"):
             raise SchemaError(
-                f"rule '{rule}' compares dates, but {left.name!r} is {left.type} and {right.name!r} is {right.type}; "
+                f"rule '{rule}' compares dates, but {quote(left.name)} is {left.type} and {quote(right.name)} is {right.type}; "
                 f"give both fields type 'date' (e.g. a 'YYYY-MM-DD' hint)"
             )
         if rule.kind in ("less_equal", "greater_equal"):
             numeric = left.type in _NUMERIC_TYPES and right.type in _NUMERIC_TYPES
             if not numeric and not (left.type == right.type == "percent"):
                 raise SchemaError(
-                    f"rule '{rule}' compares amounts, but {left.name!r} is {left.type} and {right.name!r} is "
+                    f"rule '{rule}' compares amounts, but {quote(left.name)} is {left.type} and {quote(right.name)} is "
                     f"{right.type}; it needs two money or integer fields (or two dates, for '>=' and '<=')"
                 )
         return rule
@@ -792,7 +1009,7 @@ class Schema:
         unknown = [k for k in data if k not in _SCHEMA_KEYS]
         if unknown:
             raise SchemaError(
-                f"unknown schema key {unknown[0]!r}{_did_you_mean(str(unknown[0]), _SCHEMA_KEYS)} "
+                f"unknown schema key {quote(unknown[0])}{_did_you_mean(str(unknown[0]), _SCHEMA_KEYS)} "
                 f"(allowed: {', '.join(_SCHEMA_KEYS)})"
             )
         raw = data.get("fields")
@@ -800,7 +1017,9 @@ class Schema:
         if isinstance(records_raw, (str, Mapping)):
             records_raw = [records_raw]
         if not isinstance(records_raw, list):
-            raise SchemaError(f"'records' must be a list like ['车辆: 车牌号, 驾驶人'], got {records_raw!r}")
+            raise SchemaError(
+                f"'records' must be a list like ['车辆: 车牌号, 驾驶人'], got {quote(records_raw)}"
+            )
         if raw is None and records_raw:
             raw = []
         if raw is None:
@@ -810,26 +1029,32 @@ class Schema:
         if not isinstance(raw, list):
             raise SchemaError(f"'fields' must be a list, got {type(raw).__name__}")
         fields: list[Field] = []
-        for item in raw:
+        for position, item in enumerate(raw, start=1):
             if isinstance(item, str):
-                fields.extend(Field.parse(part) for part in _split_items(item))
+                fields.extend(_list_item(item, position))
             elif isinstance(item, Mapping):
                 fields.append(Field.from_dict(item))
             else:
-                raise SchemaError(f"a field must be a string or a mapping with 'name', got {item!r}")
+                raise SchemaError(f"a field must be a string or a mapping with 'name', got {quote(item)}")
         rules_raw = data.get("rules") or []
         if isinstance(rules_raw, str):
             rules_raw = [rules_raw]
         if not isinstance(rules_raw, list):
             raise SchemaError(
-                f"'rules' must be a list of strings like '结束日期 >= 开始日期', got {rules_raw!r}"
+                f"'rules' must be a list of strings like '结束日期 >= 开始日期', got {quote(rules_raw)}"
             )
         rules: list[Rule | str] = []
         for r in rules_raw:
             if isinstance(r, Mapping):
                 if set(r) != {"kind", "left", "right"}:
-                    raise SchemaError(f"a rule mapping needs exactly 'kind', 'left' and 'right': {dict(r)!r}")
-                rules.append(Rule(str(r["kind"]), str(r["left"]), str(r["right"])))
+                    raise SchemaError(
+                        f"a rule mapping needs exactly 'kind', 'left' and 'right': {quote(dict(r))}"
+                    )
+                if not all(isinstance(r[k], str) for k in ("kind", "left", "right")):
+                    raise SchemaError(
+                        f"a rule mapping's 'kind', 'left' and 'right' must be strings: {quote(dict(r))}"
+                    )
+                rules.append(Rule(r["kind"], r["left"], r["right"]))
             else:
                 rules.append(r)
         return cls(fields, rules, data.get("name"), records_raw, data.get("summary"))
@@ -844,12 +1069,19 @@ class Schema:
         if suffix not in (".yaml", ".yml", ".json"):
             raise SchemaError(f"schema file {p} must end in .yaml, .yml or .json")
         try:
+            size = p.stat().st_size
+            if size > MAX_SCHEMA_BYTES:
+                raise SchemaError(
+                    f"schema file {p} has {size:,} bytes, over the limit of {MAX_SCHEMA_BYTES:,} for a schema"
+                )
             text = p.read_text(encoding="utf-8")
-            data = json.loads(text) if suffix == ".json" else yaml.safe_load(text)
+            data = _load_json(text) if suffix == ".json" else _load_yaml(text)
         except (OSError, UnicodeDecodeError) as e:
             raise SchemaError(f"cannot read schema file {p}: {e}") from e
         except (ValueError, yaml.YAMLError) as e:
-            raise SchemaError(f"cannot parse schema file {p}: {e}") from e
+            raise SchemaError(f"cannot parse schema file {p}: {quote_text(str(e))}") from e
+        except _TooBig as e:
+            raise SchemaError(f"schema file {p} is refused: {e}") from None
         if data is None:
             raise SchemaError(f"schema file {p} is empty; it needs a 'fields' list")
         try:
@@ -921,7 +1153,7 @@ class Schema:
             if f.prompt_label == name:
                 return f
         names = [f.name for f in self.fields]
-        raise KeyError(f"no field {name!r}{_did_you_mean(name, names)} (fields: {', '.join(names)})")
+        raise KeyError(f"no field {quote(name)}{_did_you_mean(name, names)} (fields: {', '.join(names)})")
 
     def by_prompt_label(self, label: str) -> Field | None:
         """The field a model output label refers to, tolerant of width, spacing and case
@@ -969,17 +1201,17 @@ def as_schema(fields: Any) -> Schema:
         return Schema.from_dict(fields)
     if isinstance(fields, (list, tuple)):
         items: list[Field] = []
-        for item in fields:
+        for position, item in enumerate(fields, start=1):
             if isinstance(item, Field):
                 items.append(item)
             elif isinstance(item, str):
-                items.extend(Field.parse(part) for part in _split_items(item))
+                items.extend(_list_item(item, position))
             elif isinstance(item, Mapping):
                 items.append(Field.from_dict(item))
             else:
                 raise SchemaError(
                     f"a field must be a string like '签约日期(YYYY-MM-DD)', a Field or a mapping with 'name', "
-                    f"got {item!r}"
+                    f"got {quote(item)}"
                 )
         return Schema(items)
     raise SchemaError(

@@ -16,7 +16,7 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping
 
-from extractor.errors import SchemaError
+from extractor.errors import SchemaError, quote
 
 __all__ = ["PLACEHOLDER_RE", "check_template", "render_summary", "template_segments"]
 
@@ -31,18 +31,18 @@ def template_segments(template: str) -> list[tuple[bool, str]]:
     for ch in template:
         if ch == "[":
             if optional:
-                raise SchemaError(f"summary {template!r}: optional parts '[...]' cannot nest")
+                raise SchemaError(f"summary {quote(template)}: optional parts '[...]' cannot nest")
             out.append((False, buf))
             buf, optional = "", True
         elif ch == "]":
             if not optional:
-                raise SchemaError(f"summary {template!r}: a ']' without '['")
+                raise SchemaError(f"summary {quote(template)}: a ']' without '['")
             out.append((True, buf))
             buf, optional = "", False
         else:
             buf += ch
     if optional:
-        raise SchemaError(f"summary {template!r}: '[' is never closed")
+        raise SchemaError(f"summary {quote(template)}: '[' is never closed")
     out.append((False, buf))
     return [(opt, text) for opt, text in out if text]
 
@@ -52,7 +52,7 @@ def check_template(template: str, names: Iterable[str]) -> None:
     names at least one field, and only fields among ``names``."""
     if not isinstance(template, str) or not template.strip():
         raise SchemaError(
-            f"the summary must be a template string like '{{申请人}} 于 {{日期}} 反映 {{核心诉求}}', got {template!r}"
+            f"the summary must be a template string like '{{申请人}} 于 {{日期}} 反映 {{核心诉求}}', got {quote(template)}"
         )
     names = list(names)
     found = False
@@ -61,16 +61,16 @@ def check_template(template: str, names: Iterable[str]) -> None:
             found = True
             if ref.strip() not in names:
                 close = difflib.get_close_matches(ref.strip(), names, n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
+                hint = f"; did you mean {quote(close[0])}?" if close else ""
                 raise SchemaError(
                     f"summary names an unknown field {{{ref}}}{hint} (fields: {', '.join(names)})"
                 )
         rest = PLACEHOLDER_RE.sub("", text)
         if "{" in rest or "}" in rest:
-            raise SchemaError(f"summary {template!r}: unbalanced '{{' or '}}'")
+            raise SchemaError(f"summary {quote(template)}: unbalanced '{{' or '}}'")
     if not found:
         raise SchemaError(
-            f"summary {template!r} names no field; write fields in braces: '{{申请人}} 反映 {{核心诉求}}'"
+            f"summary {quote(template)} names no field; write fields in braces: '{{申请人}} 反映 {{核心诉求}}'"
         )
 
 

@@ -24,7 +24,8 @@ the stages are built, and every stage reads that same object.  Its parts:
   extraction pool (``actors``, ``gpus_per_actor``, ``cpus_per_actor``,
   ``threads_per_actor``), ``batch_size``, ``rows_per_part``, ``keep_text``, ``run_id``,
   ``progress_every_s``, ``html_report`` (a local file for the review page of the run's
-  documents) and ``verbose`` (Ray's own logs and progress bars).
+  documents), ``verbose`` (Ray's own logs and progress bars), ``follow_links`` (links out
+  of the input folder) and ``dashboard`` (Ray's dashboard with a local Ray).
 
 :data:`UNTRAINED_NOTE` is the one message every entry point prints, once, when the model
 is the untrained demo model.
@@ -154,7 +155,10 @@ class RunConfig:
     records per part file.  ``keep_text`` adds the cleaned text to every row.  ``run_id``
     empty: the time and a random suffix.  ``html_report``: write a standalone review page of
     the documents this run extracts (the first ``pipelines.run.REPORT_MAX_DOCS``) to this
-    local file.  ``verbose``: let Ray print its own logs and progress bars.
+    local file.  ``verbose``: let Ray print its own logs and progress bars.  ``follow_links``:
+    read symbolic links that lead out of the input folder (by default they are skipped and
+    counted in the summary).  ``dashboard``: start Ray's dashboard (127.0.0.1:8265) with a
+    local Ray (off by default; a cluster in ``RAY_ADDRESS`` is used as it is).
     """
 
     input_uri: str
@@ -175,6 +179,8 @@ class RunConfig:
     progress_every_s: float = 5.0
     html_report: str | None = None
     verbose: bool = False
+    follow_links: bool = False
+    dashboard: bool = False
 
     def __post_init__(self) -> None:
         from extractor.schema import Schema

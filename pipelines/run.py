@@ -4,8 +4,11 @@
 ``seqgpt run``, a ``jobs/*.py`` script, a test or a benchmark; every stage reads it) on
 Ray Data::
 
-    driver: list input (connectors.fs.Folder), recover the output, read the done set,
-            resolve the config's automatic settings (actors, GPUs, threads)
+    driver: list input (connectors.fs.Folder.scan: each real folder once, links out of the
+            input only with follow_links, never the output folder; dangling links and names
+            that are not UTF-8 become quarantine rows, the rest of what is skipped is counted
+            in the summary), recover the output, read the done set, resolve the config's
+            automatic settings (actors, GPUs, threads)
       -> ray.data.from_items(files)
       -> flat_map(ReadStage)        CPU tasks: connectors.documents.parse_documents: bytes -> PDF
                                     pages / ticket records / text
@@ -25,7 +28,8 @@ Ray Data::
 Every row carries either a document or a quarantine verdict; every stage turns an
 exception about one document into a quarantine row (stage + reason + detail) and goes on,
 so one bad document never fails the job.  Storage errors are not a document's fault: they
-are retried with backoff and, if they persist, stop the job (a rerun finishes it).
+are retried with backoff and, if they persist, stop the job (a rerun finishes it); those no
+wait cures (a full or read-only disk) stop it at once.
 
 Output layout (``output_uri``)::
 
@@ -97,6 +101,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from connectors.records import escape_unsafe
 from extractor.errors import SeqgptError
 from pipelines.config import UNTRAINED_NOTE, RunConfig
 from pipelines.stages import (
@@ -130,6 +135,17 @@ class PipelineError(SeqgptError, RuntimeError):
 
 
 # ---------------------------------------------------------------------- summary
+NOT_READ = {  # the summary's words for connectors.fs.Skipped reasons that are not bad input
+    "link_outside": "links out of the input (--follow-links follows them)",
+    "link_loop": "links to folders already read",
+    "link_inside": "links to folders read under their own path",
+    "duplicate_link": "links to files already read",
+    "excluded": "the output folder",
+    "hidden": "hidden or temporary",
+    "not_a_file": "not regular files",
+}
+
+
 @dataclass
 class Summary:
     """What a run did.  ``format()`` gives the printed report."""
@@ -154,6 +170,8 @@ class Summary:
     quarantine_exists: bool = False  # OUTPUT/_quarantine holds rows (of this run or earlier ones)
     report: str | None = None  # the --html-report page written
     report_documents: int = 0
+    not_read: dict[str, int] = field(default_factory=dict)  # paths the listing left out, by reason
+    not_read_examples: dict[str, list[str]] = field(default_factory=dict)  # "path: why", a few per reason
 
     @property
     def quarantine_uri(self) -> str:
@@ -192,6 +210,15 @@ class Summary:
             + (f"  in {self.quarantine_uri}" if self.quarantine_exists else ""),
             f"  time           {self.seconds:.1f} s  ({self.docs_per_s:.2f} docs/s, {self.pages_per_s:.2f} pages/s)",
         ]
+        if self.not_read:
+            counts = ", ".join(f"{NOT_READ.get(k, k)}: {v}" for k, v in sorted(self.not_read.items()))
+            lines.append(f"  not read       {sum(self.not_read.values())}  ({counts})")
+            shown = [
+                x
+                for k in sorted(self.not_read_examples, key=lambda r: r == "hidden")
+                for x in self.not_read_examples[k]
+            ]
+            lines += [f"                 {escape_unsafe(x)}" for x in shown[:6]]
         if self.stage_seconds:
             parts = ", ".join(f"{k} {v:.1f} s" for k, v in self.stage_seconds.items())
             lines.append(f"  stage time     {parts}  (summed over workers)")
@@ -204,11 +231,18 @@ class Summary:
 
 
 # --------------------------------------------------------------------------- ray
-def init_ray(num_cpus: int | None = None, *, verbose: bool = True) -> bool:
-    """Connect to the cluster in ``RAY_ADDRESS`` (``ray job submit`` sets it), or start a
-    local Ray with at least 4 logical CPUs, so an actor pool on a 2-core machine cannot
-    starve the read tasks.  Without ``verbose`` Ray keeps its own logs to itself (its log
-    files still have them; a task's error still stops the run with its message).  Returns
+LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"  # "0": Ray's processes use 127.0.0.1
+
+
+def init_ray(num_cpus: int | None = None, *, verbose: bool = True, dashboard: bool = False) -> bool:
+    """Connect to the cluster in ``RAY_ADDRESS`` (``ray job submit`` sets it; unchanged), or
+    start a local Ray with at least 4 logical CPUs, so an actor pool on a 2-core machine
+    cannot starve the read tasks.  A local Ray started here listens on loopback only: its
+    GCS, raylet, object manager, workers and agents bind to 127.0.0.1 (Ray's own single-node
+    mode, ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``, which it uses on laptops), and its dashboard
+    is off unless ``dashboard`` (then on 127.0.0.1:8265).  Without ``verbose`` Ray keeps its
+    own logs to itself (its log files still have them; a task's error still stops the run
+    with its message), the driver's one C++ warning about actor restarts included.  Returns
     True when this call started Ray (caller shuts it down).
     """
     import ray
@@ -220,14 +254,65 @@ def init_ray(num_cpus: int | None = None, *, verbose: bool = True) -> bool:
     if os.environ.get("RAY_ADDRESS"):
         ray.init(**{"log_to_driver": True, **quiet})
     else:
-        ray.init(
-            address="local",
-            num_cpus=num_cpus or max(4, os.cpu_count() or 1),
-            include_dashboard=False,
-            runtime_env={"env_vars": {"PYTHONPATH": pythonpath}},
-            **quiet,
-        )
+        with _loopback_only():
+            ray.init(
+                address="local",
+                num_cpus=num_cpus or max(4, os.cpu_count() or 1),
+                include_dashboard=dashboard,
+                dashboard_host="127.0.0.1",
+                runtime_env={"env_vars": {"PYTHONPATH": pythonpath, LOOPBACK_ENV: "0"}},
+                **quiet,
+            )
+    if not verbose:
+        _spend_the_actor_restart_warning(ray)
     return True
+
+
+@contextlib.contextmanager
+def _loopback_only():
+    """While a local Ray starts: its node address is 127.0.0.1 (Ray binds every port of a
+    node to its node address in this mode), for the processes it spawns (the environment
+    variable) and for this driver (``ray_constants`` read it when Ray was imported)."""
+    from ray._private import ray_constants
+
+    saved_env, saved_flag = os.environ.get(LOOPBACK_ENV), ray_constants.ENABLE_RAY_CLUSTER
+    os.environ[LOOPBACK_ENV] = "0"
+    ray_constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        ray_constants.ENABLE_RAY_CLUSTER = saved_flag
+        if saved_env is None:
+            os.environ.pop(LOOPBACK_ENV, None)
+        else:
+            os.environ[LOOPBACK_ENV] = saved_env
+
+
+def _spend_the_actor_restart_warning(ray) -> None:
+    """Ray's driver prints one C++ ERROR line per process the first time it creates a
+    restartable actor with arguments in the object store (``core_worker.cc``: "has
+    constructor arguments in the object store and max_restarts > 0", ray-project/ray#53727);
+    Ray Data's actor pools always do, so every run printed it.  It is a warning about actor
+    restarts that does not apply to our pools (their arguments stay referenced for the whole
+    run).  Spend it here, once, on a throwaway actor created while this process's stderr goes
+    to /dev/null (its line still reaches the driver's log file), and kill that actor."""
+
+    @ray.remote(num_cpus=0, max_restarts=1)
+    class _Throwaway:
+        def __init__(self, _arg):
+            pass
+
+    arg = ray.put(b"")
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        actor = _Throwaway.remote(arg)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+    ray.kill(actor, no_restart=True)
 
 
 @contextlib.contextmanager
@@ -449,6 +534,25 @@ def recover_output(out, record_types: Iterable[str] = ()) -> tuple[dict[str, set
 
 
 # ----------------------------------------------------------------------- running
+def _scan_input(src, out, config: RunConfig):
+    """The input's listing (``connectors.fs.Folder.scan``): links outside the input followed
+    only with ``follow_links``, the output folder never read as input (a run whose output
+    lies inside its input would read its own parts on the rerun), and a run whose output
+    *is* its input refused."""
+    if src.is_s3 == out.is_s3 and src.single_file is None:
+        if src.fs_path().rstrip("/") == out.fs_path().rstrip("/") or (
+            not src.is_s3 and os.path.realpath(src.fs_path()) == os.path.realpath(out.fs_path())
+        ):
+            raise PipelineError(
+                f"the output folder {out.uri()} is the input folder: give --output a folder of its own "
+                "(the run would read its own parts as input)"
+            )
+        exclude = [out.fs_path()]
+    else:
+        exclude = []
+    return src.scan(list(config.pattern) or None, follow_links=config.follow_links, exclude=exclude)
+
+
 @dataclass(frozen=True)
 class Stages:
     """The stage classes a run builds, each constructed from the run's :class:`RunConfig`.
@@ -491,21 +595,22 @@ def run_pipeline(config: RunConfig, *, echo=None, stages: Stages | None = None) 
         src = Folder.from_uri(config.input_uri)
         out = Folder.from_uri(config.output_uri)
         summary.input_uri, summary.output_uri = src.uri(), out.uri()
-        entries = with_retries(
-            lambda: src.list_entries(list(config.pattern) or None), f"listing {config.input_uri}"
-        )
+        listing = with_retries(lambda: _scan_input(src, out, config), f"listing {config.input_uri}")
         _check_manifest(out, config.manifest())
         done, summary.recovered = recover_output(out, [rt.name for rt in config.schema.records])
     except ConnectorError as e:
         raise PipelineError(str(e)) from None
+    entries = listing.entries
     summary.files = len(entries)
     items, pre_quarantined = [], []
+    files_done = 0
     for e in entries:
         source = src.uri(e.path)
         k = kind_of(e.path, config.kind)
         keys = done.get(source, set())
         if k in ("pdf", "text", None) and keys:
             summary.skipped += 1
+            files_done += 1
             continue
         if k is None:
             pre_quarantined.append(
@@ -524,9 +629,34 @@ def run_pipeline(config: RunConfig, *, echo=None, stages: Stages | None = None) 
         items.append(
             {"path": e.path, "source": source, "kind": k, "size": e.size, "done": json.dumps(sorted(keys))}
         )
+    for k in listing.skipped:  # what the listing left out: bad inputs are quarantine rows
+        if not k.bad:
+            summary.not_read[k.reason] = summary.not_read.get(k.reason, 0) + 1
+            summary.not_read_examples.setdefault(k.reason, [])
+            if len(summary.not_read_examples[k.reason]) < 3:
+                summary.not_read_examples[k.reason].append(f"{k.path}: {k.detail}")
+            continue
+        source = f"{src.uri().rstrip('/')}/{k.path}"  # as escaped: not a path to open
+        if done.get(source):
+            summary.skipped += 1
+            files_done += 1
+            continue
+        pre_quarantined.append(
+            work_row(source, k.path, "unknown", stage="list", reason=k.reason, detail=k.detail)
+        )
+    records_done = summary.skipped - files_done
+    tickets = sum(1 for i in items if i["kind"] == "tickets")
     say(
-        f"run {config.run_id}: {len(entries)} files in {summary.input_uri}, {len(items)} to read, "
-        f"{summary.skipped} already done"
+        f"run {config.run_id}: {len(entries)} files in {summary.input_uri}: {len(items)} to read"
+        + (
+            f" ({tickets} ticket file{'s' if tickets != 1 else ''}, read again for new records: {records_done} of their records are "
+            "already done and will be dropped after parsing)"
+            if records_done
+            else ""
+        )
+        + f", {files_done} already done"
+        + (f", {len(pre_quarantined)} to quarantine unread" if pre_quarantined else "")
+        + (f", {sum(summary.not_read.values())} paths not read (see the summary)" if summary.not_read else "")
         + (f", recovered {summary.recovered}" if any(summary.recovered.values()) else "")
     )
     report = _Report(config.html_report) if config.html_report else None
@@ -541,7 +671,8 @@ def run_pipeline(config: RunConfig, *, echo=None, stages: Stages | None = None) 
 
     # documents to do, when known before parsing (one per PDF or text file; ticket files hold many)
     total = len(items) + len(pre_quarantined) if all(i["kind"] != "tickets" for i in items) else None
-    started = init_ray(verbose=config.verbose)
+    parts_before = _committed_parts(out)
+    started = init_ray(verbose=config.verbose, dashboard=config.dashboard)
     try:
         with _ray_output(config.verbose), _Progress(say, total, config, live=echo is None) as progress:
             config = config.resolved(float(ray.cluster_resources().get("GPU", 0)))
@@ -554,11 +685,28 @@ def run_pipeline(config: RunConfig, *, echo=None, stages: Stages | None = None) 
             _consume(ds, summary, t_start, progress, report)
     except Exception as e:
         summary.seconds = time.perf_counter() - t_start
+        if started:  # no worker of ours writes any more: the temporary files can go
+            ray.shutdown()
         parts = _committed_parts(out)
-        _finish(out, config, summary, report, clean=False)
+        if parts >= 0 and parts_before >= 0:  # also the parts whose counts never reached us
+            summary.parts = max(summary.parts, parts - parts_before)
+        _finish(out, config, summary, report, clean=started)
+        cause = _root_cause(e)
+        held = (
+            f"{out.uri()} holds {parts} committed parts ({summary.parts} of them written by this run)"
+            if parts >= 0
+            else f"{out.uri()} holds the parts committed so far"
+        )
+        words = cause.lower()
+        if "no space left" in words or "quota exceeded" in words:
+            fix = "free space on it, then "
+        elif "read-only" in words:
+            fix = "make it writable, then "
+        else:
+            fix = ""
         raise PipelineError(
-            f"the run stopped early: {_root_cause(e)}\n{out.uri()} now holds {parts if parts >= 0 else 'some'} "
-            "committed parts; run the same command again to finish (committed records are skipped).",
+            f"the run stopped early: {cause}\n{held}; {fix}run the same command again to finish "
+            "(committed records are skipped).",
             summary,
         ) from e
     finally:

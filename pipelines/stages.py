@@ -29,15 +29,18 @@ The output row has one owner, :class:`WriteStage`: its ``connectors.parquet.Outp
 rows of every document from its result and checks them against those schemas; a document
 whose rows do not fit is quarantined alone (``stage="write"``, ``row_error``).
 
-Only errors of the *document* become quarantine rows.  Storage errors (S3 down, a
-connection reset) are retried with backoff (:func:`with_retries`) and, if they persist,
-fail the task and the job, so a transient outage never turns into a permanent "done"
-verdict; the rerun then completes the work (see :mod:`pipelines.run`).
+Only errors of the *document* become quarantine rows (an input file that cannot be opened
+for lack of permission is ``unreadable``).  Storage errors (S3 down, a connection reset) are
+retried with backoff (:func:`with_retries`) and, if they persist, fail the task and the job,
+so a transient outage never turns into a permanent "done" verdict; the rerun then completes
+the work (see :mod:`pipelines.run`).  A full or read-only output disk is not retried: the
+job stops at once (:func:`permanent_storage_error`).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import hashlib
 import json
 import logging
@@ -127,8 +130,11 @@ def record_key(source: str, doc_id: str, stage: str = "", reason: str = "", deta
     ``(source, id, reason, detail)``: the detail names the line, so a duplicate id's
     quarantine row does not share the key of the document that kept the id.
     """
-    parts = [source, doc_id] if stage != "parse" else [source, doc_id, reason, detail]
-    return hashlib.sha1(json.dumps(parts).encode()).hexdigest()
+    if stage != "parse":
+        from connectors.records import doc_key
+
+        return doc_key(source, doc_id)  # the row's doc_key column
+    return hashlib.sha1(json.dumps([source, doc_id, reason, detail]).encode()).hexdigest()
 
 
 def part_key(keys: Iterable[str]) -> str:
@@ -158,12 +164,37 @@ def kind_of(path: str, kind: str = "auto") -> str | None:
 
 
 # --------------------------------------------------------------------- retries
+# Storage errors that waiting does not cure: a full or read-only disk, a quota, a refusal.
+_PERMANENT_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.ENAMETOOLONG}
+_PERMANENT_WORDS = (
+    "no space left on device",
+    "read-only file system",
+    "disk quota exceeded",
+    "permission denied",
+    "file name too long",
+    "access denied",
+)
+
+
+def permanent_storage_error(e: BaseException) -> bool:
+    """True for a storage error that a retry cannot cure (not found, a full or read-only
+    disk, a quota, no permission): the job stops at once, saying so, instead of retrying."""
+    if isinstance(e, FileNotFoundError) or "not found" in str(e):
+        return True
+    if isinstance(e, OSError) and e.errno in _PERMANENT_ERRNOS:
+        return True
+    text = str(e).lower()  # ConnectorError and Arrow errors carry the OS message as text
+    return any(w in text for w in _PERMANENT_WORDS)
+
+
 def with_retries(fn: Callable[[], Any], what: str, attempts: int = 8, base: float = 0.5, cap: float = 10.0):
     """Call ``fn``; on a storage error retry with exponential backoff and jitter.
 
     Storage errors are ``ConnectorError`` (what ``connectors.fs`` raises), ``OSError`` and
-    Arrow I/O errors.  ``not found`` is not retried (the file is gone; a rerun will not bring
-    it back).  The last error is raised after ``attempts`` tries (~40 s with the defaults).
+    Arrow I/O errors.  Errors no wait can cure are raised at once
+    (:func:`permanent_storage_error`: ``not found``, no space left, a read-only file system,
+    a quota, no permission).  The last error is raised after ``attempts`` tries (~40 s with
+    the defaults).
     """
     from connectors.records import ConnectorError
 
@@ -171,7 +202,7 @@ def with_retries(fn: Callable[[], Any], what: str, attempts: int = 8, base: floa
         try:
             return fn()
         except (ConnectorError, OSError, pa.ArrowException) as e:
-            if isinstance(e, FileNotFoundError) or "not found" in str(e) or attempt == attempts:
+            if permanent_storage_error(e) or attempt == attempts:
                 raise
             delay = min(cap, base * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
             log.warning("%s failed (%s); retry %d/%d in %.1f s", what, e, attempt, attempts - 1, delay)
@@ -192,6 +223,7 @@ def work_row(
     reason: str = "",
     detail: str = "",
     t_read: float = 0.0,
+    notes: Iterable[str] = (),
 ) -> dict[str, Any]:
     return {
         "key": record_key(source, doc_id, stage, reason, detail),
@@ -201,7 +233,7 @@ def work_row(
         "text": text,
         "pages": int(pages),
         "meta": json.dumps(meta or {}, ensure_ascii=False, sort_keys=True, default=str),
-        "notes": "[]",
+        "notes": json.dumps(list(notes), ensure_ascii=False),
         "stage": stage,
         "reason": reason,
         "detail": detail[:2000],
@@ -247,10 +279,6 @@ class ReadStage:
                 "resumes where it stopped"
             ) from e
         except Exception as e:  # a reader bug or an exotic input: quarantine, never fail the job
-            from connectors.records import ConnectorError
-
-            if isinstance(e, ConnectorError) and kind == "tickets" and "column" in str(e):
-                raise  # a configuration mismatch (no such id/text column): every file would fail
             rows = [work_row(source, path, kind, stage="read", reason="read_error", detail=_error_detail(e))]
         dt = time.perf_counter() - t0
         for r in rows:
@@ -263,11 +291,13 @@ class ReadStage:
         except Exception as e:
             if "not found" in str(e):
                 raise FileNotFoundError(str(e)) from None
+            if permanent_storage_error(e):  # no permission ...: this file's problem, not the job's
+                raise _Unreadable(str(e)) from None
             raise _StorageError(str(e)) from e
 
     def _read(self, item: dict[str, Any]) -> list[dict[str, Any]]:
         from connectors.documents import parse_documents, size_limit, too_large
-        from connectors.records import Quarantine
+        from connectors.records import Quarantine, safe_id
 
         path, source, kind = item["path"], item["source"], item["kind"]
         limit = size_limit(kind, self.options)
@@ -278,19 +308,29 @@ class ReadStage:
             data = self._bytes(item)
         except FileNotFoundError as e:
             return [work_row(source, path, kind, stage="parse", reason="missing", detail=str(e))]
+        except _Unreadable as e:
+            return [work_row(source, path, kind, stage="parse", reason="unreadable", detail=str(e))]
         done = set(json.loads(item.get("done") or "[]"))
         rows = []
-        for rec in parse_documents(data, source, kind, self.options, doc_id=path):
+        doc_id, id_note = safe_id(path)  # a file name with control characters: escaped in the id
+        for rec in parse_documents(data, source, kind, self.options, doc_id=doc_id):
             if isinstance(rec, Quarantine):
                 row = work_row(source, rec.id, kind, stage=rec.stage, reason=rec.reason, detail=rec.detail)
             else:
-                row = work_row(rec.source, rec.id, kind, text=rec.text, pages=rec.pages, meta=rec.meta)
+                notes = [*rec.notes, *([id_note] if id_note and kind != "tickets" else [])]
+                row = work_row(
+                    rec.source, rec.id, kind, text=rec.text, pages=rec.pages, meta=rec.meta, notes=notes
+                )
             if row["key"] not in done:
                 rows.append(row)
         return rows
 
 
 class _StorageError(Exception):
+    pass
+
+
+class _Unreadable(Exception):
     pass
 
 
@@ -306,7 +346,8 @@ class CleanStage:
         if row["reason"]:
             return row
         t0 = time.perf_counter()
-        doc = Doc(id=row["id"], source=row["source"], text=row["text"], pages=row["pages"])
+        notes = json.loads(row.get("notes") or "[]")  # the reader's (encoding, escaped id)
+        doc = Doc(id=row["id"], source=row["source"], text=row["text"], pages=row["pages"], notes=notes)
         rec = clean_document(doc, row["kind"])
         if isinstance(rec, Quarantine):
             row = quarantine(row, rec.stage, rec.reason, rec.detail)

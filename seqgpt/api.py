@@ -25,6 +25,7 @@ from dataclasses import dataclass, fields
 from typing import IO, Any
 
 from extractor import engine as _engine
+from extractor.errors import quote
 from extractor.schema import Field, Schema, SchemaError, as_schema
 from extractor.types import DocumentResult
 
@@ -191,7 +192,7 @@ def classification_schema(labels: Any, name: str = "label") -> Schema:
         field = Field(name, type="class", choices=list(labels))
     else:
         raise SchemaError(
-            f"labels must be a list of strings or a string like '咨询/投诉/求助', got {labels!r}"
+            f"labels must be a list of strings or a string like '咨询/投诉/求助', got {quote(labels)}"
         )
     if len(field.choices) < 2:
         raise SchemaError(f"classification needs at least two labels, got {field.choices}")

@@ -326,7 +326,7 @@ _MESSAGES = {  # reason -> what the page says (connectors.documents quarantine r
     "no_text_layer": "{name} has no text layer (a scan or images only): it needs OCR before extraction.",
     "too_large": "{name} is too large to read here ({detail}).",
     "empty_text": "{name} contains no text.",
-    "bad_encoding": "{name} is neither a PDF nor UTF-8/GB18030 text ({detail}).",
+    "bad_encoding": "{name} is neither a PDF nor text in a known encoding ({detail}).",
 }
 _TEXT_MESSAGES = {**_MESSAGES, "empty": "{name} contains no text."}
 

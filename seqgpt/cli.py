@@ -262,7 +262,7 @@ def schema_cmd(fields, schema_file, records, summary, save, fmt, labels_per_prom
     here and in the app, and never sent to the model (the hint is)."""
     from pipelines.review import schema_view
 
-    schema = load_schema(fields, schema_file, records, summary)
+    schema = load_schema(fields, schema_file, records, summary, file_option="--file")
     view = schema_view(schema, labels_per_prompt)
     if fmt == "json":
         click.echo(json.dumps(view, ensure_ascii=False, indent=2))
@@ -339,8 +339,10 @@ def run_cmd(ctx, **params):
     One row per PDF, text file or ticket record goes to OUTPUT (part-*.parquet); inputs that
     cannot be processed go to OUTPUT/_quarantine with the stage and reason.  Rerunning the
     same command skips what is already written, so an interrupted run is finished by running
-    it again.  Uses the Ray cluster in RAY_ADDRESS, or starts a local one.  The job scripts
-    (jobs/*.py) take these same options.
+    it again.  Uses the Ray cluster in RAY_ADDRESS, or starts a local one that listens on
+    127.0.0.1 only.  Every file is accounted for: links out of the input folder are skipped
+    unless --follow-links, the output folder is never read as input, and the summary lists
+    what was not read.  The job scripts (jobs/*.py) take these same options.
     """
     run_and_report(params, ctx)
 

@@ -114,12 +114,21 @@ def schema_options(f: Callable | None = None, *, schema_default: str | None = No
     return decorate(f) if f is not None else decorate
 
 
-def load_schema(fields: str | None, schema_file: str | None, records=(), summary: str | None = None):
-    """The schema of --fields or --schema, plus --record types and a --summary template."""
+def load_schema(
+    fields: str | None,
+    schema_file: str | None,
+    records=(),
+    summary: str | None = None,
+    *,
+    file_option: str = "--schema",
+):
+    """The schema of --fields or --schema, plus --record types and a --summary template;
+    ``file_option`` is how the command names its schema file option in errors
+    (``seqgpt schema`` takes ``--file``)."""
     from extractor.schema import Schema, SchemaError
 
     if fields and schema_file:
-        raise click.UsageError("give the fields either with --fields or with --schema FILE, not both")
+        raise click.UsageError(f"give the fields either with --fields or with {file_option} FILE, not both")
     if not fields and not schema_file and not records:
         raise click.UsageError("give the fields with --fields, --schema FILE or --record")
     try:
@@ -133,7 +142,7 @@ def load_schema(fields: str | None, schema_file: str | None, records=(), summary
             )  # fmt: skip
         return Schema.parse(fields or "", records=list(records), summary=summary)
     except SchemaError as exc:
-        hint = "--schema" if schema_file else ("--fields" if fields and not records else "--fields/--record")
+        hint = file_option if schema_file else ("--fields" if fields and not records else "--fields/--record")
         raise click.BadParameter(str(exc), param_hint=hint) from exc
 
 
@@ -308,6 +317,18 @@ def run_options(f: Callable | None = None, *, defaults: Mapping[str, Any] | None
                     "confidences, issues, dropped values and violations.",
                 ),
                 click.option(
+                    "--follow-links",
+                    is_flag=True,
+                    help="Read symbolic links that lead out of the input folder (by default they are skipped and "
+                    "listed in the summary; links inside it are read once, under their real path).",
+                ),
+                click.option(
+                    "--dashboard",
+                    is_flag=True,
+                    help="Start Ray's dashboard (http://127.0.0.1:8265) with the local Ray this run starts (off by "
+                    "default; a local Ray listens on 127.0.0.1 only; a cluster in RAY_ADDRESS is used as it is).",
+                ),
+                click.option(
                     "--verbose",
                     is_flag=True,
                     help="Show Ray's own logs and progress bars (by default: one progress bar and the summary).",
@@ -353,6 +374,8 @@ def run_config(params: Mapping[str, Any], ctx: click.Context | None = None):
         run_id=params.get("run_id") or "",
         html_report=params.get("html_report") or None,
         verbose=bool(params.get("verbose")),
+        follow_links=bool(params.get("follow_links")),
+        dashboard=bool(params.get("dashboard")),
     )
 
 

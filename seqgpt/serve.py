@@ -40,6 +40,8 @@ over ``--max-chars``; 415 when ``pdf_base64`` does not hold a PDF; 422 for a PDF
 be read (encrypted, no text layer ...), a document without text, or fields that leave no
 room for text in a prompt.  A failure inside the engine is a 500 with its message.  A server
 that cannot start raises :class:`ServeError` (a ``SeqgptError``: the CLI prints its message).
+The body limit is enforced while the body streams in, in Serve's HTTP proxy
+(:class:`BodyLimit`, with a local Ray) and again in the replica (:func:`read_body`).
 
 The request checks (:func:`parse_request`) are plain Python, testable without Ray; Ray,
 Serve and FastAPI are imported only when a server starts.
@@ -122,9 +124,113 @@ def _read_json(body: bytes, max_body_bytes: int) -> dict[str, Any]:
         raise RequestError(
             400, f"request body is not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
         ) from None
+    except RecursionError:
+        raise RequestError(
+            400, "request body nests JSON arrays or objects too deeply to be a request"
+        ) from None
     if not isinstance(data, dict):
         raise RequestError(400, f"the request must be a JSON object, not a JSON {type(data).__name__}")
     return data
+
+
+async def read_body(request, max_body_bytes: int) -> bytes:
+    """The request body, read chunk by chunk: RequestError 413 as soon as it passes
+    ``max_body_bytes``, whether or not a Content-Length announced it (a chunked upload is
+    never read whole before it is refused)."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_body_bytes:
+        raise RequestError(
+            413, f"request body of {int(declared):,} bytes is over the limit of {max_body_bytes:,}"
+        )
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_body_bytes:
+            raise RequestError(
+                413,
+                f"request body is over the limit of {max_body_bytes:,} bytes (refused after reading {size:,})",
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+# Ray Serve's HTTP proxy reads a request body as fast as the client sends it and keeps it
+# until the replica asks for it, so a limit checked in the replica alone still lets a
+# chunked upload of any size into the proxy's memory (and, in one pull, the replica's).
+# This middleware runs in the proxy, in front of Serve: it reads at most the limit (plus
+# one chunk), answers 413 and closes the connection.  start_server installs it with the
+# local Ray it starts (Serve's RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH hook); on a
+# cluster joined through RAY_ADDRESS, set the two variables below on its nodes.
+PROXY_CALLBACK_ENV = "RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH"
+PROXY_CALLBACK = "seqgpt.serve.proxy_middlewares"
+MAX_BODY_ENV = "SEQGPT_SERVE_MAX_BODY_BYTES"
+
+
+class BodyLimit:
+    """ASGI middleware of the HTTP proxy: a request body over ``max_bytes`` -- announced by
+    its Content-Length or found while it streams in (chunked) -- is answered 413 with the
+    server's error object and ``Connection: close``, never read further; a body within the
+    limit is read first and then handed to Serve as it came."""
+
+    def __init__(self, app, max_bytes: int = DEFAULT_MAX_BODY_BYTES):
+        self.app, self.max_bytes = app, int(max_bytes)
+
+    async def __call__(self, scope, receive, send):
+        if scope.get("type") != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length", b"").decode("latin-1").strip()
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            return await _refuse(
+                send, f"request body of {int(declared):,} bytes is over the limit of {self.max_bytes:,}"
+            )
+        messages, size = [], 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message.get("type") != "http.request":
+                break  # http.disconnect: Serve sees it as it would have
+            size += len(message.get("body") or b"")
+            if size > self.max_bytes:
+                return await _refuse(
+                    send,
+                    f"request body is over the limit of {self.max_bytes:,} bytes "
+                    f"(refused as it streamed in, after {size:,})",
+                )
+            if not message.get("more_body"):
+                break
+
+        async def replay():
+            return messages.pop(0) if messages else await receive()
+
+        return await self.app(scope, replay, send)
+
+
+async def _refuse(send, message: str) -> None:
+    body = json.dumps({"error": message, "status": 413}, ensure_ascii=False).encode("utf-8")
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def proxy_middlewares() -> list:
+    """The HTTP proxy's middlewares (Serve calls this in the proxy process): :class:`BodyLimit`
+    with the limit in ``SEQGPT_SERVE_MAX_BODY_BYTES`` (default 20 MiB)."""
+    import os
+
+    from starlette.middleware import Middleware
+
+    limit = os.environ.get(MAX_BODY_ENV, "")
+    return [Middleware(BodyLimit, max_bytes=int(limit) if limit.isdigit() else DEFAULT_MAX_BODY_BYTES)]
 
 
 def _check_keys(data: dict[str, Any], kind: str) -> None:
@@ -305,10 +411,39 @@ def replica_threads(replicas: int) -> int:
     return max(1, default_threads() // max(1, replicas))
 
 
-def _error(status: int, message: str):
+def _keep_replica_grpc_on_loopback() -> None:
+    """In a replica of a local, loopback-only Ray (``pipelines.run.init_ray``): Ray Serve
+    starts each replica's inter-deployment gRPC server on ``[::]:0`` (every address),
+    whatever the node's address; bind it to 127.0.0.1 like the rest of the node.  A cluster
+    joined through ``RAY_ADDRESS`` is left as it is."""
+    import os
+
+    from pipelines.run import LOOPBACK_ENV
+
+    if os.environ.get(LOOPBACK_ENV) != "0":
+        return
+    try:
+        from ray.serve._private import replica
+    except ImportError:  # pragma: no cover - another Serve layout
+        return
+    add = getattr(replica, "add_port_to_grpc_server", None)
+    if add is None or getattr(add, "_seqgpt_loopback", False):
+        return
+
+    def add_on_loopback(server, address: str):
+        if address.startswith(("[::]:", "0.0.0.0:")):
+            address = "127.0.0.1:" + address.rsplit(":", 1)[1]
+        return add(server, address)
+
+    add_on_loopback._seqgpt_loopback = True
+    replica.add_port_to_grpc_server = add_on_loopback
+
+
+def _error(status: int, message: str, *, close: bool = False):
     from fastapi.responses import JSONResponse
 
-    return JSONResponse({"error": message, "status": status}, status_code=status)
+    headers = {"Connection": "close"} if close else None
+    return JSONResponse({"error": message, "status": status}, status_code=status, headers=headers)
 
 
 def build_app(
@@ -351,6 +486,7 @@ def build_app(
             from extractor.schema import Schema
             from seqgpt.api import Extractor
 
+            _keep_replica_grpc_on_loopback()
             self.options = options
             model = options.model
             on_cpu = not torch.cuda.is_available() or model.device == "cpu"
@@ -403,14 +539,8 @@ def build_app(
         # -------------------------------------------------------------- routes
         async def _handle(self, request: Request, kind: str):
             self.stats["requests"] += 1
-            declared = request.headers.get("content-length")
             try:
-                if declared and declared.isdigit() and int(declared) > self.options.max_body_bytes:
-                    raise RequestError(
-                        413,
-                        f"request body of {int(declared):,} bytes is over the limit of {self.options.max_body_bytes:,}",
-                    )
-                body = await request.body()
+                body = await read_body(request, self.options.max_body_bytes)
                 loop = asyncio.get_running_loop()
                 job = await loop.run_in_executor(
                     self.pdf_pool,
@@ -424,6 +554,8 @@ def build_app(
                 )
             except RequestError as exc:
                 self.stats["errors_4xx"] += 1
+                if exc.status == 413:  # the rest of the body is never read: end the connection
+                    return _error(exc.status, exc.message, close=True)
                 return _error(exc.status, exc.message)
             except Exception as exc:  # a bug in the checks: say so, keep serving
                 return _error(500, f"could not read the request: {type(exc).__name__}: {exc}")
@@ -506,6 +638,24 @@ class Server:
         self.stop()
 
 
+def _limit_bodies_in_the_proxy(max_body_bytes: int) -> None:
+    """Before a local Ray starts (its processes inherit this environment): Serve's HTTP proxy
+    calls :func:`proxy_middlewares`, so bodies over the limit stop at the proxy
+    (:class:`BodyLimit`).  Left alone when a cluster is joined (``RAY_ADDRESS``: its proxies
+    run with their nodes' environment), when Ray already runs in this process, and when the
+    user set a proxy callback of their own."""
+    import os
+
+    import ray
+
+    if os.environ.get("RAY_ADDRESS") or ray.is_initialized():
+        return
+    if os.environ.get(PROXY_CALLBACK_ENV, PROXY_CALLBACK) != PROXY_CALLBACK:
+        return
+    os.environ[PROXY_CALLBACK_ENV] = PROXY_CALLBACK
+    os.environ[MAX_BODY_ENV] = str(int(max_body_bytes))
+
+
 def start_server(
     options: ServeOptions | None = None,
     schema_files=(),
@@ -516,26 +666,30 @@ def start_server(
     gpus_per_replica: float | None = None,
     cpus_per_replica: float | None = None,
     timeout_s: float = 300.0,
+    dashboard: bool = False,
 ) -> Server:
-    """Start Ray (the cluster in ``RAY_ADDRESS``, or a local one) and Serve on ``host:port``,
+    """Start Ray (the cluster in ``RAY_ADDRESS``, or a local one: on 127.0.0.1 only, with its
+    dashboard only if ``dashboard``; ``pipelines.run.init_ray``) and Serve on ``host:port``,
     deploy the app and wait until it answers ``GET /health``.  ``SchemaError`` for a schema
     file that cannot be used, :class:`ServeError` for a server that cannot start (nothing is
     left running then)."""
     import urllib.request
-
-    from ray import serve
-
-    from pipelines.run import init_ray
 
     options = options or ServeOptions()
     model = options.model.model
     if model and Path(model).expanduser().exists():  # replicas may run elsewhere
         local = dataclasses.replace(options.model, model=str(Path(model).expanduser().resolve()))
         options = dataclasses.replace(options, model=local)
-    schemas = load_schemas(schema_files)  # fail here, not in every replica
+    schemas = load_schemas(schema_files)  # fail here, not in every replica (and before Ray is imported)
+
+    from ray import serve
+
+    from pipelines.run import init_ray
+
     named = {name: str(Path(p).resolve()) for name, p in zip(schemas, schema_files)}
+    _limit_bodies_in_the_proxy(options.max_body_bytes)
     try:
-        started = init_ray()
+        started = init_ray(dashboard=dashboard)
     except Exception as exc:  # no cluster at RAY_ADDRESS, no room for a local Ray ...
         raise ServeError(f"seqgpt serve could not start Ray: {type(exc).__name__}: {exc}") from exc
     try:
@@ -615,9 +769,12 @@ Examples:
               type=click.FloatRange(min=0, min_open=True), help="Largest request body (413 above).")  # fmt: skip
 @click.option("--max-chars", default=DEFAULT_MAX_CHARS, show_default=True, type=click.IntRange(min=1),
               help="Longest document text (413 above).")  # fmt: skip
+@click.option("--dashboard", is_flag=True,
+              help="Start Ray's dashboard (http://127.0.0.1:8265) with the local Ray (off by default; a local Ray "
+              "listens on 127.0.0.1 only; a cluster in RAY_ADDRESS is used as it is).")  # fmt: skip
 def serve_cmd(
     model, device, dtype, quantize, threads, compile, schema_files, host, port, replicas, gpus_per_replica,
-    cpus_per_replica, max_batch_size, batch_wait_ms, max_body_mb, max_chars,
+    cpus_per_replica, max_batch_size, batch_wait_ms, max_body_mb, max_chars, dashboard,
 ):  # fmt: skip
     """Serve extraction over HTTP (Ray Serve): POST /extract, POST /classify, GET /health,
     GET /schemas.
@@ -625,7 +782,7 @@ def serve_cmd(
     Each replica loads the model once (as `seqgpt extract` loads it); concurrent requests
     are batched.  Documents are read and cleaned as `seqgpt extract` reads a file, and the
     answers are its JSON (`--format json`); bad requests get a 4xx with {"error": "..."}.
-    Uses the Ray cluster in RAY_ADDRESS, or starts a local one.  Ctrl+C stops.
+    Uses the Ray cluster in RAY_ADDRESS, or starts a local one (on 127.0.0.1 only).  Ctrl+C stops.
     """
     from pipelines.config import UNTRAINED_NOTE
 
@@ -641,7 +798,7 @@ def serve_cmd(
         click.echo(f"{UNTRAINED_NOTE} (model: {options.model.label})", err=True)
     server = start_server(  # SchemaError and ServeError become a message (seqgpt.options.Command)
         options, list(schema_files), host=host, port=port, replicas=replicas,
-        gpus_per_replica=gpus_per_replica, cpus_per_replica=cpus_per_replica,
+        gpus_per_replica=gpus_per_replica, cpus_per_replica=cpus_per_replica, dashboard=dashboard,
     )  # fmt: skip
     click.echo(f"seqgpt serve: {server.url} ({replicas} replica(s)); Ctrl+C stops", err=True)
     import signal

@@ -382,3 +382,43 @@ def _shutdown_ray_at_end():
 
     if ray.is_initialized():
         ray.shutdown()
+
+
+# ------------------------------------------------------------------ processes and sockets
+def session_pids(sid: int) -> set[int]:
+    """The processes of session ``sid`` (a command started with ``start_new_session=True``
+    and everything it started: Ray's GCS, raylet, workers and agents stay in it)."""
+    import psutil
+
+    pids = set()
+    for p in psutil.process_iter():
+        try:
+            if os.getsid(p.pid) == sid:
+                pids.add(p.pid)
+        except (ProcessLookupError, PermissionError, psutil.Error):
+            continue
+    return pids
+
+
+def listening_sockets(pids: set[int]) -> set[tuple[str, str, int]]:
+    """``(process name, address, port)`` of every TCP socket in LISTEN state held by ``pids``."""
+    import psutil
+
+    found = set()
+    for c in psutil.net_connections(kind="tcp"):
+        if c.status != psutil.CONN_LISTEN or c.pid not in pids:
+            continue
+        try:
+            name = psutil.Process(c.pid).name()
+        except psutil.Error:
+            name = "?"
+        found.add((name, c.laddr.ip, c.laddr.port))
+    return found
+
+
+def is_loopback(address: str) -> bool:
+    import ipaddress
+
+    ip = ipaddress.ip_address(address)
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return (mapped or ip).is_loopback

@@ -80,3 +80,59 @@ def test_read_document_is_parse_then_clean_with_the_pdf_layout():
     assert read_document(b"%PDF-1.4 garbage", "<stdin>").reason == "corrupt"  # sniffed as a PDF
     with pytest.raises(ValueError):
         read_document(b"{}", "t.jsonl", "tickets")
+
+
+# ------------------------------------------------------------------ encodings by evidence (issue 23)
+LATIN = "Société Générale, Herr Müller, Zürich. Le contrat est signé à Paris."
+
+
+def test_latin1_text_is_read_as_latin_not_as_gb18030_garbage():
+    doc = read_document(LATIN.encode("latin-1"), "latin.txt")
+    assert doc.text == LATIN and doc.notes == [] and doc.meta["_encoding"] == "cp1252"
+
+
+def test_valid_characters_around_bad_utf8_bytes_are_kept_and_the_document_is_flagged():
+    data = "甲方：北京".encode() + b"\xff\xfe\x80\x81" + "乙方：上海".encode()
+    doc = read_document(data, "damaged.txt")
+    assert doc.text == "甲方：北京\ufffd\ufffd\ufffd\ufffd乙方：上海"  # 京 and 乙 kept
+    assert doc.notes == [
+        "encoding_uncertain: 4 byte(s) are not valid UTF-8 (marked U+FFFD; the text around them is kept)",
+        "replacement_chars: 4",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "used"),
+    [
+        ("甲方：北京云杉科技有限公司，乙方：上海海川贸易有限公司。", "gbk", "gb18030"),
+        ("甲方：台北雲杉科技有限公司，乙方：高雄海川貿易有限公司。", "big5", "big5"),
+        ("Договор между ООО Ромашка и ИП Иванов заключен в Москве.", "cp1251", "cp1251"),
+    ],
+)
+def test_legacy_encodings_are_detected_with_certainty_when_the_evidence_is_clear(text, encoding, used):
+    doc = read_document(text.encode(encoding), "t.txt")
+    assert (doc.text, doc.meta["_encoding"], doc.notes) == (text, used, [])
+
+
+def test_a_reading_that_is_not_certain_is_flagged_in_the_notes():
+    doc = read_document("Müller".encode("latin-1"), "short.txt")
+    assert doc.text == "Müller" and doc.notes == [
+        "encoding_uncertain: read as cp1252; the bytes read as well as cp1251 (convert the file to UTF-8 to be sure)"
+    ]
+
+
+def test_a_50_mb_jsonl_line_is_one_too_large_row_and_the_next_line_is_read():
+    """Issue 23 (held): one 50 MB record of a ticket file is quarantined by the character
+    limit, the file's other records are read."""
+    big = json.dumps({"id": "big", "text": "甲方" + "x" * 50_000_000})
+    data = (big + "\n" + json.dumps({"id": "T2", "text": "乙方：上海"}) + "\n").encode()
+    got = [
+        (type(r).__name__, r.id, r.reason, r.detail)
+        if isinstance(r, Quarantine)
+        else ("Doc", r.id, None, r.text)
+        for r in parse_documents(data, "t.jsonl", "tickets")
+    ]
+    assert got == [
+        ("Quarantine", "big", "too_large", "50,000,002 characters is over the limit of 2,000,000"),
+        ("Doc", "T2", None, "乙方：上海"),
+    ]

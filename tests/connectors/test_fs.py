@@ -250,3 +250,108 @@ def test_s3_wrong_secret_is_reported_without_the_secret(seaweed, s3_prefix):
         folder.write_bytes("a.txt", b"x")
     assert s3_prefix in str(err.value)
     assert wrong not in str(err.value) and seaweed.access_key not in str(err.value)
+
+
+# ------------------------------------------------------------------ hostile trees (issues 22, 23)
+def _hostile_tree(root, outside):
+    import os
+
+    (root / "sub").mkdir(parents=True)
+    (root / "a.txt").write_text("a", encoding="utf-8")
+    (root / "sub" / "b.txt").write_text("bb", encoding="utf-8")
+    (outside / "secret.txt").write_text("secret", encoding="utf-8")
+    os.symlink(".", root / "loop")  # a directory loop
+    os.symlink("sub", root / "sublink")  # a second way into a folder that is read anyway
+    os.symlink("a.txt", root / "same.txt")  # a second name of a file that is read anyway
+    os.symlink(outside / "secret.txt", root / "link.txt")  # out of the input
+    os.symlink(outside, root / "outdir")
+    os.symlink("nowhere.txt", root / "dangling.txt")
+    os.symlink("selfloop", root / "selfloop")  # a link to itself
+    (root / os.fsdecode(b"caf\xe9.txt")).write_bytes(b"x")  # not UTF-8
+    (root / os.fsdecode(b"dir\xff")).mkdir()
+    os.mkfifo(root / "fifo.txt")
+    (root / "out").mkdir()
+    (root / "out" / "part-1.parquet").write_bytes(b"PAR1")
+
+
+def test_scan_walks_each_real_folder_once_and_accounts_for_every_other_path(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    _hostile_tree(tmp_path / "in", outside)
+    folder = Folder.from_uri(tmp_path / "in")
+    listing = folder.scan(exclude=[folder.fs_path("out")])
+    assert [(e.path, e.size) for e in listing.entries] == [("a.txt", 1), ("sub/b.txt", 2)]
+    target = outside.resolve()
+    assert [(k.path, k.reason, k.bad) for k in listing.skipped] == [
+        ("caf\\xe9.txt", "bad_file_name", True),
+        ("dangling.txt", "broken_link", True),
+        ("dir\\xff/", "bad_file_name", True),
+        ("fifo.txt", "not_a_file", False),
+        ("link.txt", "link_outside", False),
+        ("loop/", "link_loop", False),
+        ("out/", "excluded", False),
+        ("outdir/", "link_outside", False),
+        ("same.txt", "duplicate_link", False),
+        ("selfloop", "broken_link", True),
+        ("sublink/", "link_loop", False),
+    ]
+    details = {k.path: k.detail for k in listing.skipped}
+    assert details["link.txt"] == (
+        f"a symbolic link to {target}/secret.txt, outside the input folder (--follow-links reads it)"
+    )
+    assert (
+        details["dangling.txt"]
+        == f"a symbolic link to {(tmp_path / 'in').resolve()}/nowhere.txt, which does not exist"
+    )
+    assert details["selfloop"] == "a symbolic link to a loop of links"
+    assert details["same.txt"] == "a link to a.txt, which is read"
+    assert folder.list() == ["a.txt", "out/part-1.parquet", "sub/b.txt"]  # plain listing: no exclusion
+
+
+def test_scan_follows_links_out_of_the_input_only_when_asked_and_still_once(tmp_path):
+    import os
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    _hostile_tree(tmp_path / "in", outside)
+    os.symlink(tmp_path / "in", outside / "back")  # out, and back into the input: a loop
+    os.symlink(outside / "secret.txt", tmp_path / "in" / "again.txt")  # the same outside file twice
+    folder = Folder.from_uri(tmp_path / "in")
+    listing = folder.scan(follow_links=True, exclude=[folder.fs_path("out")])
+    assert [e.path for e in listing.entries] == ["a.txt", "again.txt", "outdir/secret.txt", "sub/b.txt"]
+    reasons = {k.path: k.reason for k in listing.skipped}
+    assert reasons["link.txt"] == "duplicate_link" and reasons["outdir/back/"] == "link_loop"
+    assert "link_outside" not in reasons.values()
+
+
+def test_scan_patterns_report_only_matching_files(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    _hostile_tree(tmp_path / "in", outside)
+    listing = Folder.from_uri(tmp_path / "in").scan("*.pdf")
+    assert listing.entries == []
+    # folders and names that cannot be matched are reported; files only when they match
+    assert {k.path for k in listing.skipped} == {"caf\\xe9.txt", "dir\\xff/", "loop/", "outdir/", "sublink/"}
+
+
+def test_scan_walks_a_tree_nested_deeper_than_the_recursion_limit(tmp_path):
+    """A tree nested deeper than Python's recursion limit (here lowered to 100 frames above
+    this test's, so that the tree stays small enough for pytest's own clean-up; a hostile
+    tree nests thousands deep): the file at the bottom is listed, no RecursionError."""
+    import os
+    import sys
+
+    root = tmp_path / "in"
+    (root / os.path.join(*["d"] * 300)).mkdir(parents=True)
+    (root / os.path.join(*["d"] * 300) / "x.txt").write_text("甲方", encoding="utf-8")
+    frames, frame = 0, sys._getframe()
+    while frame is not None:
+        frames, frame = frames + 1, frame.f_back
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(frames + 100)
+    try:
+        listing = Folder.from_uri(root).scan()
+    finally:
+        sys.setrecursionlimit(limit)
+    assert [(e.path, e.size) for e in listing.entries] == [("d/" * 300 + "x.txt", 6)]
+    assert listing.skipped == []

@@ -70,7 +70,7 @@ def sample_result() -> DocumentResult:
 def test_output_schema_layout():
     schema = output_schema(FIELDS, CLASSES)
     assert schema.names == [
-        "doc_id", "source", "pages",
+        "doc_id", "doc_key", "source", "pages",
         "甲方", "甲方_all", "甲方_confidence", "甲方_offsets", "甲方_issues", "甲方_dropped", "甲方_alternatives",
         "合同金额", "合同金额_all", "合同金额_confidence", "合同金额_offsets", "合同金额_amount", "合同金额_currency",
         "合同金额_approximate", "合同金额_issues", "合同金额_dropped", "合同金额_alternatives",
@@ -103,7 +103,7 @@ def test_output_schema_layout():
 
 def test_output_schema_accepts_field_objects_and_rejects_bad_input():
     objects = [SimpleNamespace(name="Party A", type="text"), SimpleNamespace(name="Fee", type="Money")]
-    assert output_schema(objects, [SimpleNamespace(name="kind")]).names[3:7] == [
+    assert output_schema(objects, [SimpleNamespace(name="kind")]).names[4:8] == [
         "Party A",
         "Party A_all",
         "Party A_confidence",
@@ -118,7 +118,16 @@ def test_output_schema_accepts_field_objects_and_rejects_bad_input():
 
 
 def test_quarantine_schema_and_row():
-    assert quarantine_schema().names == ["doc_id", "source", "stage", "reason", "detail", "run_id", "at"]
+    assert quarantine_schema().names == [
+        "doc_id",
+        "doc_key",
+        "source",
+        "stage",
+        "reason",
+        "detail",
+        "run_id",
+        "at",
+    ]
     q = Quarantine("a.pdf", "s3://b/a.pdf", "parse", "encrypted", "password-protected PDF")
     row = quarantine_to_row(q, "run-1", at=AT)
     assert row == quarantine_to_row(q.to_dict(), "run-1", at=AT)

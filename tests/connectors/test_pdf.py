@@ -161,3 +161,90 @@ def test_fallback_engine_and_unknown_engine():
     assert truncated.reason == "corrupt" and "pdfium" in truncated.detail and "pdfplumber" in truncated.detail
     with pytest.raises(ValueError, match="unknown PDF engine"):
         read_pdf(good, "x.pdf", engine="ocr")
+
+
+# ---------------------------------------------------------------------- hostile PDFs (issue 23, held)
+def _pdf_of(objects: list[bytes]) -> bytes:
+    """A PDF written by hand from its numbered objects (1 the catalog), with a valid xref."""
+    out, offsets = bytearray(b"%PDF-1.7\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+_FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+_TEXT = b"BT /F1 12 Tf 72 720 Td (Party A: Acme Corp) Tj ET"
+_CONTENT = b"<< /Length %d >>\nstream\n%s\nendstream" % (len(_TEXT), _TEXT)
+
+
+def _page(parent: int | None, font: int, content: int, extra: bytes = b"") -> bytes:
+    up = b"/Parent %d 0 R " % parent if parent else b""
+    return (
+        b"<< /Type /Page %s/MediaBox [0 0 612 792] /Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R %s>>"
+        % (up, font, content, extra)
+    )
+
+
+def test_a_10000_page_pdf_is_read_page_by_page():
+    n = 10_000  # every page shares one content stream: a 1.6 MB file
+    kids = b" ".join(b"%d 0 R" % (5 + i) for i in range(n))
+    tree = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, n)
+    pdf = _pdf_of([b"<< /Type /Catalog /Pages 2 0 R >>", tree, _FONT, _CONTENT, *[_page(2, 3, 4)] * n])
+    doc = read_pdf(pdf, "long.pdf")
+    assert isinstance(doc, Doc), doc
+    assert doc.pages == n and doc.text == "\f".join(["Party A: Acme Corp"] * n)
+
+
+def test_cyclic_and_deeply_nested_page_trees_are_corrupt_not_a_hang_or_a_crash():
+    # the page tree lists itself among its kids
+    tree = b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>"
+    cyclic = _pdf_of([b"<< /Type /Catalog /Pages 2 0 R >>", tree, _page(2, 4, 5), _FONT, _CONTENT])
+    result = read_pdf(cyclic, "cyclic.pdf")
+    assert (result.reason, result.detail) == (
+        "corrupt",
+        "cannot parse the PDF (pdfium: PdfiumError: Failed to load page.; pdfplumber can: read it with fallback=True)",
+    )
+
+    def nested(depth: int) -> bytes:  # /Pages nodes `depth` deep, one page at the bottom
+        tree = [b"<< /Type /Pages /Kids [%d 0 R] /Count 1 >>" % (3 + i) for i in range(depth)]
+        page = 2 + depth
+        return _pdf_of(
+            [b"<< /Type /Catalog /Pages 2 0 R >>", *tree, _page(None, page + 1, page + 2), _FONT, _CONTENT]
+        )
+
+    assert read_pdf(nested(50), "nested.pdf").text == "Party A: Acme Corp"
+    deep = read_pdf(nested(2_000), "deep.pdf")  # past pdfium's 1,024 levels and Python's recursion limit
+    assert deep.reason == "corrupt" and deep.detail.startswith("cannot parse the PDF (pdfium: ")
+    assert "maximum recursion depth exceeded" in deep.detail  # pdfplumber's second opinion, caught
+
+
+def test_a_pdf_with_javascript_is_read_as_text_and_its_script_never_runs():
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))  # the script would call this address
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    script = (
+        b"<< /S /JavaScript /JS (app.launchURL\\('http://127.0.0.1:%d/x'\\); this.submitForm\\('http://127.0.0.1:%d/f'\\);) >>"
+        % (port, port)
+    )
+    pdf = _pdf_of(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R /OpenAction 6 0 R /Names << /JavaScript << /Names [(x) 6 0 R] >> >> >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            _page(2, 4, 5, b"/AA << /O 6 0 R >> "),
+            _FONT,
+            _CONTENT,
+            script,
+        ]
+    )
+    for engine in ("pdfium", "pdfplumber"):
+        doc = read_pdf(pdf, "script.pdf", engine=engine)
+        assert isinstance(doc, Doc) and doc.text == "Party A: Acme Corp" and doc.pages == 1
+    with listener, pytest.raises(BlockingIOError):
+        listener.accept()  # nobody called

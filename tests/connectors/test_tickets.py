@@ -208,11 +208,19 @@ def test_csv_in_gbk_and_tsv():
     assert [d.id for d in docs] == ["1", "3"] and [(q.id, q.reason) for q in bad] == [("2", "bad_encoding")]
 
 
-def test_csv_header_without_the_configured_columns_is_an_error():
-    with pytest.raises(ConnectorError, match=r"t.csv: no column 'content'.*columns: 'id', 'text'"):
-        list(read_tickets(b"id,text\n1,x\n", "t.csv", text_columns="content"))
-    with pytest.raises(ConnectorError, match="no column 'ticket_no'"):
-        list(read_tickets(b"id,text\n1,x\n", "t.csv", id_column="ticket_no"))
+def test_a_header_without_the_configured_columns_is_one_quarantine_row_with_the_fix():
+    """Not an error that stops every other file: the file is one `missing_column` row naming
+    the columns it has and the option that reads it."""
+    docs, bad = split(read_tickets(b"id,body\n1,x\n", "n.csv"))
+    assert not docs and [(q.id, q.reason) for q in bad] == [("n.csv", "missing_column")]
+    assert bad[0].detail == (
+        "no column 'text' in the csv header (columns: 'id', 'body'); the file was not read: "
+        "--text-column body would read it"
+    )
+    _, bad = split(read_tickets(b"ticket_no,text,title\n1,x,y\n", "t.csv", text_columns=("content",)))
+    assert [q.reason for q in bad] == ["missing_column"]
+    assert "no column 'id', 'content'" in bad[0].detail and "--id-column ticket_no" in bad[0].detail
+    assert "--text-column NAME with NAME one of 'text', 'title' (repeat" in bad[0].detail
 
 
 def test_csv_parser_failure_keeps_what_came_before(monkeypatch):
@@ -278,7 +286,38 @@ def test_parquet_float_ids_from_pandas_and_errors():
     table = pa.table({"id": pa.array([1.0, 2.0, float("nan")]), "text": ["a", "b", "c"]})
     docs, bad = split(read_tickets(_parquet(table), "t.parquet"))
     assert [d.id for d in docs] == ["1", "2"] and [q.reason for q in bad] == ["missing_id"]
-    with pytest.raises(ConnectorError, match="no column 'text'"):
-        list(read_tickets(_parquet(pa.table({"id": [1]})), "t.parquet"))
+    _, bad = split(read_tickets(_parquet(pa.table({"id": [1]})), "t.parquet"))
+    assert [(q.id, q.reason) for q in bad] == [("t.parquet", "missing_column")]
+    assert "no column 'text' in the parquet header (columns: 'id')" in bad[0].detail
     _, bad = split(read_tickets(b"PAR1 not really", "t.parquet"))
     assert [(q.id, q.reason) for q in bad] == [("t.parquet", "corrupt")]
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "what"),
+    [(b"", "e.jsonl", "0 bytes"), (b"\n\n  \n", "b.jsonl", "5 bytes and no record"),
+     (b"id,text\n", "h.csv", "8 bytes and no record"), (b"[]", "a.json", "2 bytes and no record")],
+)  # fmt: skip
+def test_a_ticket_file_without_records_is_one_empty_row(data, name, what):
+    docs, bad = split(read_tickets(data, name))
+    assert not docs and [(q.id, q.reason, q.detail) for q in bad] == [
+        (name, "empty", f"no ticket record in the file ({what})")
+    ]
+
+
+def test_ids_with_control_characters_are_escaped_with_a_note_other_odd_ids_are_data():
+    lines = [
+        {"id": "T\u00001", "text": "a"},
+        {"id": "../../x", "text": "b"},
+        {"id": "/abs/path", "text": "c"},
+        {"id": "E\u001b[31m", "text": "d"},
+        {"id": "T\\x001", "text": "e"},  # the escaped form of the first id, written literally
+    ]
+    data = "\n".join(json.dumps(line) for line in lines).encode()
+    docs, bad = split(read_tickets(data, "t.jsonl"))
+    assert [d.id for d in docs] == ["T\\x001", "../../x", "/abs/path", "E\\x1b[31m"]
+    assert [d.notes for d in docs] == [[NOTE], [], [], [NOTE]]
+    assert [(q.id, q.reason) for q in bad] == [("T\\x001", "duplicate_id")]  # never two rows for one id
+
+
+NOTE = "id_escaped: control or invisible characters in the id are written as \\xNN/\\uNNNN"

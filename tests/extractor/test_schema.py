@@ -997,3 +997,163 @@ def test_as_schema_errors_say_what_is_accepted(value, message):
 
     with pytest.raises(SchemaError, match=re.escape(message)):
         as_schema(value)
+
+
+# --------------------------------------------------------------------------------------
+# Hostile schemas (issues 22 and 23): questions, control characters, bombs
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "advice"),
+    [
+        ("请告诉我这家公司叫什么名字", "try '公司名称'"),
+        ("甲方是谁？", "try '甲方'"),
+        ("签约日期是什么时候", "try '签约日期'"),
+        ("合同金额是多少钱", "try '合同金额'"),
+        ("项目在哪里", "try '项目地点'"),
+        ("请问乙方叫什么", "try '乙方名称'"),
+        ("What is the company name?", "try 'company name'"),
+        ("please tell me the buyer", "try 'buyer'"),
+        ("哪家公司中标", "e.g. '公司名称', '签约日期' or 'company name'"),
+        ("Who signed the contract", "e.g. '公司名称'"),
+        ("合同已签字吗", "try '合同已签字'"),
+    ],
+)
+def test_questions_and_instructions_are_refused_with_a_noun_phrase_to_try(name, advice):
+    with pytest.raises(SchemaError) as info:
+        Schema.parse(f"{name}, 甲方")
+    message = str(info.value)
+    assert message.startswith(f"field {name!r} reads as a question or an instruction")
+    assert message.endswith(advice) or advice in message, message
+
+
+def test_noun_phrases_that_look_like_instructions_are_fields():
+    names = [
+        "申请人",
+        "请求人",
+        "请假天数",
+        "请示事项",
+        "是否盖章",
+        "List price",
+        "Whole amount",
+        "备注(是/否)",
+    ]
+    assert [f.name for f in Schema.parse(", ".join(names))] == [n.split("(")[0] for n in names]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Schema.parse("x\x00y"), "field 'x\\x00y' holds the control character U+0000"),
+        (lambda: Schema.parse("甲方\x1b[31m"), "U+001B"),
+        (lambda: Schema.parse("ding\x07"), "U+0007"),
+        (lambda: Field("甲\t方"), "U+0009"),
+        (
+            lambda: Field("金额", hint="万\x00元"),
+            "the hint of field '金额' holds the control character U+0000",
+        ),
+        (lambda: Field("类别", type="class", choices=["咨询", "投\x1b诉"]), "U+001B"),
+        (lambda: Schema.from_dict({"fields": ["甲方", ""]}), "field 2 of the list is empty"),
+        (lambda: Schema.from_dict({"fields": ["甲方", "  "]}), "field 2 of the list is empty"),
+        (
+            lambda: Schema.from_dict({"fields": ["甲方\n乙方"]}),
+            "field 1 of the list, '甲方\\n乙方', holds a line break",
+        ),
+        (lambda: Schema.parse("甲方", name="a\x00"), "the schema name 'a\\x00' holds the control character"),
+        (lambda: Schema.parse("甲方", records=["车\x00辆: 车牌号, 驾驶人"]), "record type"),
+    ],
+)
+def test_control_characters_and_empty_list_items_are_refused_with_the_field_named(make, message):
+    with pytest.raises(SchemaError, match=re.escape(message)):
+        make()
+
+
+def test_a_description_may_have_line_breaks_but_no_other_control_characters():
+    assert Field("甲方", description="第一行\n第二行\t注").description == "第一行\n第二行\t注"
+    with pytest.raises(
+        SchemaError, match=re.escape("the description of field '甲方' holds the control character U+001B")
+    ):
+        Field("甲方", description="x\x1b[2J")
+
+
+def _bomb() -> str:
+    """The 9x9 alias bomb of issue 23 (1 billion 'lol' once expanded) with an unknown key, so
+    that an error message would quote the expanded field name."""
+    levels = ["&a [" + ", ".join(["lol"] * 9) + "]"]
+    for prev, name in zip("abcdefgh", "bcdefghi"):
+        levels.append(f"&{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    return "fields: [{name: [" + ", ".join(levels) + "], bogus: 1}]\n"
+
+
+def test_a_yaml_alias_bomb_is_refused_before_it_is_built_in_bounded_memory(tmp_path):
+    import time
+    import tracemalloc
+
+    path = tmp_path / "bomb.yaml"
+    path.write_text(_bomb(), encoding="utf-8")
+    assert len(path.read_bytes()) < 500
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(SchemaError) as info:
+            Schema.from_file(path)
+        seconds = time.perf_counter() - t0
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "expand to more than 20,000 values" in str(info.value) and len(str(info.value)) < 400
+    assert seconds < 1.0 and peak < 100 * 2**20  # generous: it takes milliseconds and kilobytes
+
+
+@pytest.mark.parametrize(
+    ("text", "suffix", "message"),
+    [
+        ("fields: " + "[" * 100_000 + "]" * 100_000, ".yaml", "more than 20 levels deep"),
+        ('{"fields": ' + "[" * 100_000 + "]" * 100_000 + "}", ".json", "more than 20 levels deep"),
+        ("fields: &a [甲方, *a]\n", ".yaml", "a cycle"),
+        (
+            '{"fields": [' + ", ".join(f'"f{i}"' for i in range(25_000)) + "]}",
+            ".json",
+            "more than 20,000 values",
+        ),
+    ],
+)
+def test_deep_cyclic_and_huge_schema_files_are_refused(tmp_path, text, suffix, message):
+    path = tmp_path / f"s{suffix}"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SchemaError, match=re.escape(message)):
+        Schema.from_file(path)
+
+
+def test_an_oversized_schema_file_is_refused_unread(tmp_path):
+    path = tmp_path / "big.yaml"
+    path.write_bytes(b"fields: [a]\n" + b"#" * (1024 * 1024))
+    with pytest.raises(SchemaError, match="over the limit of 1,048,576 for a schema"):
+        Schema.from_file(path)
+
+
+def test_error_messages_quote_bounded_values():
+    from extractor.errors import quote
+
+    shared = ["x" * 1000] * 10
+    for _ in range(8):
+        shared = [shared] * 10  # 10^9 strings if expanded, but shared
+    with pytest.raises(SchemaError) as info:
+        Schema.from_dict({"fields": [{"name": shared, "bogus": 1}]})
+    assert len(str(info.value)) < 600
+    assert len(quote("y" * 10**6)) < 100 and quote("甲方") == "'甲方'"
+
+
+def test_every_schema_error_message_is_bounded(tmp_path):
+    """A value quoted without extractor.errors.quote (a megabyte 'threshold' string in a
+    schema file) still gives a message of a few thousand characters, its start kept."""
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        yaml.safe_dump({"fields": [{"name": "甲方", "threshold": "x" * 1_000_000}]}), encoding="utf-8"
+    )
+    with pytest.raises(SchemaError) as info:
+        Schema.from_file(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: field '甲方': 'threshold' must be a number in [0, 1], got 'xxx")
+    assert message.endswith(" more characters not shown)") and len(message) < 4_200

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from connectors.records import ConnectorError
 from pipelines.config import ModelConfig, RunConfig
 from pipelines.run import PipelineError, Summary, recover_output, run_pipeline
 from pipelines.stages import kind_of, part_key, record_key
@@ -467,3 +468,43 @@ def test_killed_extraction_actor_loses_nothing(reference, corpus, tiny_model_dir
     ref_data, ref_bad = read_rows(reference[0])
     assert comparable(data) == comparable(ref_data)
     assert comparable(bad) == comparable(ref_bad)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OSError(28, "No space left on device"),
+        OSError(30, "Read-only file system"),
+        OSError(122, "Disk quota exceeded"),
+        # what connectors.fs raises: the OS message as text
+        ConnectorError("cannot write /out/_tmp/part-1.parquet: [errno 28] No space left on device"),
+        pa.ArrowIOError("IOError: Read-only file system. Detail: [errno 30]"),
+    ],
+)
+def test_storage_errors_no_wait_can_cure_are_not_retried(error):
+    """A full or read-only disk fails at once (it used to be retried for ~40 s)."""
+    from pipelines.stages import with_retries
+
+    calls = []
+
+    def fail():
+        calls.append(1)
+        raise error
+
+    with pytest.raises(type(error)):
+        with_retries(fail, "writing", base=0.0)
+    assert len(calls) == 1
+
+
+def test_transient_storage_errors_are_still_retried():
+    from pipelines.stages import with_retries
+
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise OSError(104, "Connection reset by peer")
+        return "ok"
+
+    assert with_retries(flaky, "reading", base=0.0) == "ok" and len(calls) == 3

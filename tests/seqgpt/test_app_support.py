@@ -365,8 +365,9 @@ def test_ui_command_runs_streamlit_on_app_py(fake_exec):
     assert cmd[cmd.index("--server.fileWatcherType") + 1] == "none"
 
 
-def test_streamlit_run_app_py_sends_no_statistics_and_watches_no_files():
-    """`streamlit run app.py` from the repository root reads the shipped .streamlit/config.toml."""
+def test_streamlit_run_app_py_sends_no_statistics_watches_no_files_and_listens_on_loopback():
+    """`streamlit run app.py` from the repository root reads the shipped .streamlit/config.toml:
+    no statistics, no file watching, and 127.0.0.1 as `seqgpt ui` (not every address)."""
     import subprocess
 
     root = Path(__file__).resolve().parents[2]
@@ -383,6 +384,7 @@ def test_streamlit_run_app_py_sends_no_statistics_and_watches_no_files():
     )
     assert settings["gatherUsageStats"] == "false"
     assert settings["fileWatcherType"] == '"none"'
+    assert settings["address"] == '"127.0.0.1"'
 
 
 def test_ui_command_default_model(fake_exec, monkeypatch):

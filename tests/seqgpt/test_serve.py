@@ -83,6 +83,15 @@ BAD_REQUESTS = [
     ({"text": "投诉噪音", "schema": "contracts"}, "classify", 400, "has no classification field"),
     ({"text": "投诉噪音", "labels": "咨询/投诉", "name": ""}, "classify", 400, "'name' must be"),
     ({"text": "投诉噪音", "fields": "a"}, "classify", 400, "unknown key 'fields'"),
+    # hostile input (issues 22, 23): nesting, questions, control characters, empty items
+    (b"[" * 100_000 + b"]" * 100_000, "extract", 400, "nests JSON arrays or objects too deeply"),
+    (b'{"text": "x", "fields": ' + b"[" * 5_000 + b"]" * 5_000 + b"}", "extract", 400, "nests JSON"),
+    ({"text": "x", "fields": "请告诉我这家公司叫什么名字,甲方"}, "extract", 400, "reads as a question or an instruction; a field is a noun phrase naming what to extract (the model answers labels, not questions): try '公司名称'"),
+    ({"text": "x", "fields": ["What is the price?"]}, "extract", 400, "try 'price'"),
+    ({"text": "x", "fields": ["甲\u0000方"]}, "extract", 400, "holds the control character U+0000"),
+    ({"text": "x", "fields": ["甲方", ""]}, "extract", 400, "field 2 of the list is empty"),
+    ({"text": "x", "fields": ["甲方\n乙方"]}, "extract", 400, "holds a line break"),
+    ({"text": "投诉噪音", "labels": ["咨询", "投诉"], "name": "这是什么类型？"}, "classify", 400, "reads as a question"),
 ]  # fmt: skip
 
 
@@ -171,6 +180,57 @@ def test_cpu_replicas_share_the_default_threads():
 
     assert replica_threads(1) == default_threads()
     assert replica_threads(2) == max(1, default_threads() // 2) and replica_threads(64) == 1
+
+
+def test_the_proxy_body_limit_reads_no_more_than_the_limit_and_one_chunk():
+    """seqgpt.serve.BodyLimit, the middleware of Serve's HTTP proxy, on an endless chunked
+    body: 413 with Connection: close after one chunk past the limit; a body within the limit
+    reaches the app whole, as it came; a Content-Length over the limit is refused unread."""
+    import asyncio
+
+    from seqgpt.serve import BodyLimit
+
+    async def endless():
+        endless.read += 1000
+        return {"type": "http.request", "body": b"x" * 1000, "more_body": True}
+
+    async def app(scope, receive, send):
+        got = []
+        while True:
+            message = await receive()
+            got.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        app.bodies.append(b"".join(got))
+
+    def call(receive, headers=()):
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": "/extract", "headers": list(headers)}
+        asyncio.run(BodyLimit(app, max_bytes=10_500)(scope, receive, send))
+        return sent
+
+    endless.read, app.bodies = 0, []
+    start, body = call(endless)
+    assert endless.read == 11_000 and app.bodies == []
+    assert start["status"] == 413 and (b"connection", b"close") in start["headers"]
+    assert json.loads(body["body"]) == {
+        "error": "request body is over the limit of 10,500 bytes (refused as it streamed in, after 11,000)",
+        "status": 413,
+    }
+    parts = iter([b"{", b'"text": "x"', b"}"])
+
+    async def three():
+        part = next(parts)
+        return {"type": "http.request", "body": part, "more_body": part != b"}"}
+
+    assert call(three) == [] and app.bodies == [b'{"text": "x"}']
+    endless.read = 0
+    start, _ = call(endless, [(b"content-length", b"20000")])
+    assert start["status"] == 413 and endless.read == 0
 
 
 # ------------------------------------------------------------------ one real server
@@ -285,8 +345,8 @@ def test_concurrent_requests_answer_what_seqgpt_extract_answers(server, tmp_path
     expected = {(str(p), f): cli_extract(p, f) for p, _, f in docs}
 
     before = server.call("/health")[1]["stats"]
-    requests = [docs[i % len(docs)] for i in range(3 * len(docs))]  # every document three times
-    with ThreadPoolExecutor(8) as pool:  # 8 clients at once
+    requests = [docs[i % len(docs)] for i in range(64)]  # every document, seven times or more
+    with ThreadPoolExecutor(64) as pool:  # 64 clients at once (issue 23: held, keep it so)
         answers = list(
             pool.map(
                 lambda d: server.call("/extract", {**d[1], "fields": d[2], "source": str(d[0])}), requests
@@ -336,9 +396,52 @@ def test_bad_requests_get_4xx_and_the_server_keeps_serving(server):
     assert server.call("/extract", method="GET")[0] == 405
     assert server.call("/nowhere")[0] == 404
     stats = server.call("/health")[1]["stats"]
-    assert stats["errors_4xx"] - errors_before == len(cases)
+    assert stats["errors_4xx"] - errors_before == len(cases) - 1  # the oversized body stopped at the proxy
     status, again = server.call("/extract", good)
     assert status == 200 and same(again, first)  # still serving, same answer
+
+
+def test_a_chunked_body_is_refused_while_it_streams(server):
+    """Transfer-Encoding: chunked, no Content-Length: the server must answer 413 once the
+    limit is passed, without waiting for the end of the body.  The client never sends the
+    last chunk, so a server that reads the body whole first would never answer."""
+    chunk = b"x" * 65_536
+    with socket.create_connection(("127.0.0.1", server.port), timeout=120) as sock:
+        sock.sendall(
+            b"POST /extract HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
+        for _ in range(MAX_BODY // len(chunk) + 2):  # past the limit, and no terminating chunk
+            sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            data = sock.recv(65_536)
+            if not data:
+                break
+            answer += data
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413") and b"connection: close" in head.lower(), answer[:300]
+    payload = json.loads(body[body.index(b"{") :])
+    # refused in Serve's HTTP proxy (seqgpt.serve.BodyLimit), which never buffers more than
+    # the limit and one chunk: the replica never saw the request
+    prefix = f"request body is over the limit of {MAX_BODY:,} bytes (refused as it streamed in, after "
+    assert payload["status"] == 413 and payload["error"].startswith(prefix), payload
+    read = int(payload["error"][len(prefix) : -1].replace(",", ""))  # as uvicorn grouped the chunks
+    assert MAX_BODY < read <= (MAX_BODY // len(chunk) + 2) * len(chunk)
+    assert server.call("/health")[0] == 200  # and it keeps serving
+
+
+def test_the_local_cluster_of_seqgpt_serve_listens_on_loopback_only(server):
+    """Every listening socket of the server's session -- Ray's GCS, raylet, object manager,
+    workers, agents, Serve's proxy -- is on 127.0.0.1; no dashboard (8265)."""
+    from tests.conftest import is_loopback, listening_sockets, session_pids
+
+    sockets = listening_sockets(session_pids(server.proc.pid))
+    names = {name for name, _, _ in sockets}
+    assert {"gcs_server", "raylet"} <= names, sockets  # the cluster the server started
+    assert ("?", "127.0.0.1", server.port) in {("?", a, p) for _, a, p in sockets}
+    assert [s for s in sockets if not is_loopback(s[1])] == []
+    assert 8265 not in {port for _, _, port in sockets}
 
 
 def _session(sid: int) -> list[str]:
