@@ -85,6 +85,11 @@ deletes the temporary file, and a killed process leaves only a ``_tmp/`` file, w
 skip: ``pyarrow.dataset`` ignores ``_``/``.`` prefixes by default, and :func:`read_table`
 lists only visible ``*.parquet`` files.  The final name depends only on ``key`` (a shard
 id), so a rerun of a shard replaces its file instead of adding a duplicate.
+
+The output folder as a sink (:class:`ParquetSink`, the first implementation of
+:class:`connectors.sink.Sink`): part files named by the batch key, quarantine and record parts
+before the data part (the commit marker), recovery of what a crash left, the done set from the
+committed parts' key columns, the manifest check against the data parts' footers.
 """
 
 from __future__ import annotations
@@ -103,6 +108,7 @@ import pyarrow.parquet as pq
 
 from connectors.fs import Folder
 from connectors.records import ConnectorError, Quarantine
+from connectors.sink import Batch, Done, Sink, SinkError, manifest_differences, with_retries
 from extractor.schema import FIELD_TYPES
 from extractor.types import best_span
 
@@ -112,6 +118,7 @@ __all__ = [
     "METADATA_KEY",
     "TEMP_DIR",
     "OutputAdapter",
+    "ParquetSink",
     "ParquetWriter",
     "output_schema",
     "quarantine_schema",
@@ -785,3 +792,193 @@ def remove_stale_temp(folder: Folder | str, *, older_than_s: float = 3600.0) -> 
             folder.delete(f"{TEMP_DIR}/{info.path[len(temp_root) + 1 :]}")
             removed += 1
     return removed
+
+
+# ---------------------------------------------------------------------- the sink
+QUARANTINE_DIR = "_quarantine"
+RECORDS_DIR = "_records"  # _records/<record type>/part-<k>.parquet
+LEGACY_MANIFEST = "_manifest.json"  # where folders written before the footers kept the manifest
+
+
+def foreign_format(folder: Folder) -> str | None:
+    """``"delta"`` or ``"iceberg"`` when ``folder`` holds a table of that format, else None
+    (a Delta table has ``_delta_log/``, an Iceberg table ``metadata/*.metadata.json``)."""
+    if folder.exists("_delta_log"):
+        return "delta"
+    if folder.exists("metadata") and folder.child("metadata").list("*.metadata.json", recursive=False):
+        return "iceberg"
+    return None
+
+
+class ParquetSink(Sink):
+    """The output folder of Parquet part files (the default sink).
+
+    Layout (``location``)::
+
+        part-<k>.parquet                  data rows (OutputAdapter.data_schema)
+        _quarantine/part-<k>.parquet      quarantine rows
+        _records/<type>/part-<k>.parquet  record rows of a record type
+        _tmp/ (in each of them)           files being written, removed when the run ends
+
+    ``<k>`` is the batch key (a hash of its record keys): a retried task writes the same names
+    and replaces its files.  A batch's quarantine part is written first, then its record
+    parts, and its data part (possibly empty) last: the data part is the commit marker.
+    :meth:`check` refuses a folder written with another schema, model or ``keep_text``
+    (the manifest in every data part's footer, or the legacy ``_manifest.json``) and a folder
+    that holds a Delta or Iceberg table; :meth:`done` deletes temporary files and quarantine
+    and record parts without their data part, then reads the key columns of the committed
+    parts.  One run per folder at a time (recovery deletes another run's in-flight files).
+    """
+
+    format = "parquet"
+
+    def __init__(self, location: str, schema: Any, **options: Any) -> None:
+        super().__init__(location, schema, **options)
+        self.folder = Folder.from_uri(self.location)
+        self.record_types = [rt.name for rt in getattr(schema, "records", ())]
+
+    def adapter_options(self) -> dict[str, Any]:
+        return {"metadata": self.manifest or None}  # the manifest rides in every data part's footer
+
+    def uri(self) -> str:
+        return self.folder.uri()
+
+    def quarantine_uri(self) -> str:
+        return self.folder.uri().rstrip("/") + "/" + QUARANTINE_DIR
+
+    # -------------------------------------------------------------- check
+    def written_manifest(self) -> dict[str, Any] | None:
+        """The manifest the folder's committed data parts were written with (the footer of
+        one of them), the legacy ``_manifest.json`` of older folders, or None for a new folder."""
+        out = self.folder
+        if not with_retries(out.exists, f"checking {out.uri()}"):
+            return None
+        parts = with_retries(lambda: out.list("part-*.parquet", recursive=False), "listing output")
+        if parts:
+            found = with_retries(lambda: read_metadata(out, parts[0]), f"reading the footer of {parts[0]}")
+            if found is not None:
+                return found
+        if with_retries(lambda: out.exists(LEGACY_MANIFEST), "checking the manifest"):
+            return json.loads(with_retries(lambda: out.read_bytes(LEGACY_MANIFEST), "reading the manifest"))
+        return None
+
+    def check(self) -> None:
+        out = self.folder
+        if with_retries(out.exists, f"checking {out.uri()}"):
+            other = with_retries(lambda: foreign_format(out), f"checking {out.uri()}")
+            if other:
+                raise SinkError(
+                    f"{out.uri()} holds a {other.capitalize()} table, not a folder of Parquet parts: "
+                    f"write into it with --table-format {other}, or choose another --output."
+                )
+        old = self.written_manifest()
+        if old is None:
+            return
+        diffs = manifest_differences(old, self.manifest)
+        if diffs:
+            differ = [k for k in ("model", "keep_text") if old.get(k) != self.manifest.get(k)]
+            if len(differ) < len(diffs):
+                differ.insert(0, "schema")
+            what = " and ".join(differ)
+            raise SinkError(
+                f"{out.uri()} was written with a different {what}; its rows would not match this run's:\n"
+                + "\n".join(f"  - {d}" for d in diffs)
+                + "\nUse a new --output folder (or delete the old one)."
+            )
+
+    # -------------------------------------------------------------- done set
+    def done(self) -> Done:
+        out = self.folder
+        qdir = out.child(QUARANTINE_DIR)
+        stats = {"temp files": 0, "orphan quarantine parts": 0, "orphan record parts": 0}
+        if not with_retries(out.exists, f"checking {out.uri()}"):
+            return Done(recovered=stats)
+        data_parts = set(with_retries(lambda: out.list("part-*.parquet", recursive=False), "listing output"))
+        q_parts: set[str] = set()
+        if with_retries(qdir.exists, "checking quarantine"):
+            q_parts = set(
+                with_retries(lambda: qdir.list("part-*.parquet", recursive=False), "listing quarantine")
+            )
+        for orphan in sorted(q_parts - data_parts):
+            with_retries(lambda o=orphan: qdir.delete(o), f"deleting {orphan}")
+            stats["orphan quarantine parts"] += 1
+        for name in self.record_types:
+            rdir = out.child(f"{RECORDS_DIR}/{name}")
+            if not with_retries(rdir.exists, f"checking {rdir.uri()}"):
+                continue
+            r_parts = with_retries(
+                lambda d=rdir: d.list("part-*.parquet", recursive=False), "listing records"
+            )
+            for orphan in sorted(set(r_parts) - data_parts):
+                with_retries(lambda o=orphan, d=rdir: d.delete(o), f"deleting {orphan}")
+                stats["orphan record parts"] += 1
+            stats["temp files"] += with_retries(
+                lambda d=rdir: remove_stale_temp(d, older_than_s=0), "removing temp files"
+            )
+        stats["temp files"] += with_retries(
+            lambda: remove_stale_temp(out, older_than_s=0), "removing temp files"
+        )
+        if q_parts:
+            stats["temp files"] += with_retries(
+                lambda: remove_stale_temp(qdir, older_than_s=0), "removing temp files"
+            )
+
+        done = Done(recovered=stats)
+        if data_parts:
+            t = with_retries(lambda: read_table(out, columns=["doc_id", "source"]), "reading done keys")
+            done.documents = list(zip(t.column("source").to_pylist(), t.column("doc_id").to_pylist()))
+        if q_parts & data_parts:
+            cols = ["source", "doc_id", "stage", "reason", "detail"]
+            t = with_retries(lambda: read_table(qdir, columns=cols), "reading done keys")
+            done.verdicts = [
+                (source, doc_id, stage, reason, detail or "")
+                for source, doc_id, stage, reason, detail in zip(*(t.column(c).to_pylist() for c in cols))
+            ]
+        return done
+
+    # -------------------------------------------------------------- commit
+    def commit_quarantine(self, batch: Batch) -> None:
+        if batch.quarantine.num_rows:
+            self.write_part(self.folder.child(QUARANTINE_DIR), batch.key, batch.quarantine)
+
+    def commit_records(self, batch: Batch) -> None:
+        for name, table in batch.records.items():
+            if table.num_rows:
+                self.write_part(self.folder.child(f"{RECORDS_DIR}/{name}"), batch.key, table)
+
+    def commit_data(self, batch: Batch) -> None:
+        """The data part, written last: once it exists the batch is committed."""
+        self.write_part(self.folder, batch.key, batch.data)
+
+    @staticmethod
+    def write_part(folder: Folder, key: str, table: pa.Table) -> None:
+        with ParquetWriter(folder, table.schema, key) as w:
+            w.write_table(table)
+
+    # -------------------------------------------------------------- finish
+    def finish(self, *, clean: bool = True) -> None:
+        """Remove the writers' ``_tmp/`` folders (not after a failure, where a worker may
+        still be busy: the rerun's recovery removes them)."""
+        out = self.folder
+        if clean and with_retries(out.exists, f"checking {out.uri()}"):
+            folders = [out, out.child(QUARANTINE_DIR)] + [
+                out.child(f"{RECORDS_DIR}/{name}") for name in self.record_types
+            ]
+            for folder in folders:
+                with_retries(lambda f=folder: remove_temp(f), f"removing {folder.uri(TEMP_DIR)}")
+
+    def has_quarantine(self) -> bool:
+        qdir = self.folder.child(QUARANTINE_DIR)
+        return bool(
+            with_retries(
+                lambda: qdir.exists() and bool(qdir.list("part-*.parquet", recursive=False)),
+                "checking quarantine",
+            )
+        )
+
+    def committed(self) -> int:
+        try:
+            out = self.folder
+            return len(out.list("part-*.parquet", recursive=False)) if out.exists() else 0
+        except Exception:
+            return -1

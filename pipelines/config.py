@@ -218,6 +218,20 @@ class RunConfig:
             self, actors=actors, gpus_per_actor=float(gpus), cpus_per_actor=cpus, threads_per_actor=threads
         )
 
+    def sink(self):
+        """The run's output sink (``connectors.sink``): the Parquet folder at ``output_uri``."""
+        from connectors.sink import open_sink
+
+        return open_sink(
+            "parquet",
+            self.output_uri,
+            self.schema,
+            model=self.model.label,
+            run_id=self.run_id,
+            keep_text=self.keep_text,
+            manifest=self.manifest(),
+        )
+
     def manifest(self) -> dict[str, Any]:
         """What the output folder's data parts record in their Parquet footers (key
         ``seqgpt``): the schema, model and ``keep_text`` a rerun must match, and the run that

@@ -4,7 +4,8 @@
 ``seqgpt run``, a ``jobs/*.py`` script, a test or a benchmark; every stage reads it) on
 Ray Data::
 
-    driver: list input (connectors.fs.Folder), recover the output, read the done set,
+    driver: list input (connectors.fs.Folder), open the run's sink (RunConfig.sink(), one
+            connectors.sink.Sink): check the destination, recover it and read the done set,
             resolve the config's automatic settings (actors, GPUs, threads)
       -> ray.data.from_items(files)
       -> flat_map(ReadStage)        CPU tasks: connectors.documents.parse_documents: bytes -> PDF
@@ -17,17 +18,18 @@ Ray Data::
                                     and normalization happen inside Extractor.extract_batch;
                                     passes each document's DocumentResult on
       -> map_batches(WriteStage)    CPU tasks: shape the rows from the results (the one owner
-                                    of the output row, connectors.parquet.OutputAdapter),
-                                    commit part files (below), return counts
+                                    of the output row: the sink's OutputAdapter), commit
+                                    each batch through the sink (below), return counts
       -> driver: iterate the counts (one progress bar on a terminal, else a progress line
-         every few seconds), print the summary; with --html-report write the review page
+         every few seconds), finish the sink, print the summary; with --html-report write
+         the review page
 
 Every row carries either a document or a quarantine verdict; every stage turns an
 exception about one document into a quarantine row (stage + reason + detail) and goes on,
 so one bad document never fails the job.  Storage errors are not a document's fault: they
 are retried with backoff and, if they persist, stop the job (a rerun finishes it).
 
-Output layout (``output_uri``)::
+Output layout of the Parquet folder (``output_uri``; ``connectors.parquet.ParquetSink``)::
 
     part-<k>.parquet               extraction rows (connectors.parquet.output_schema + notes)
     _quarantine/part-<k>.parquet   quarantine rows (connectors.parquet.quarantine_schema)
@@ -92,7 +94,6 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,8 +101,6 @@ from typing import Any
 from extractor.errors import SeqgptError
 from pipelines.config import UNTRAINED_NOTE, RunConfig
 from pipelines.stages import (
-    QUARANTINE_DIR,
-    RECORDS_DIR,
     RESULT_SCHEMA,
     CleanStage,
     ExtractStage,
@@ -117,7 +116,6 @@ from pipelines.stages import (
 log = logging.getLogger("seqgpt.pipeline")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-LEGACY_MANIFEST = "_manifest.json"  # where folders written before the footers kept the manifest
 REPORT_MAX_DOCS = 200  # documents on a --html-report page
 
 
@@ -154,10 +152,12 @@ class Summary:
     quarantine_exists: bool = False  # OUTPUT/_quarantine holds rows (of this run or earlier ones)
     report: str | None = None  # the --html-report page written
     report_documents: int = 0
+    table_format: str = "parquet"
+    quarantine_at: str = ""  # where the sink keeps quarantine rows (default: OUTPUT/_quarantine)
 
     @property
     def quarantine_uri(self) -> str:
-        return self.output_uri.rstrip("/") + "/" + QUARANTINE_DIR
+        return self.quarantine_at or self.output_uri.rstrip("/") + "/_quarantine"
 
     @property
     def docs_per_s(self) -> float:
@@ -179,7 +179,10 @@ class Summary:
             f"  model          {self.model}"
             + ("  (UNTRAINED demo model: values are not meaningful)" if self.untrained else ""),
             f"  input          {self.input_uri}  ({self.files} files)",
-            f"  output         {self.output_uri}  ({self.parts} new parts)",
+            f"  output         {self.output_uri}  ({self.parts} new "
+            + ("parts" if self.table_format == "parquet" else "commits")
+            + (f", {self.table_format}" if self.table_format != "parquet" else "")
+            + ")",
             f"  documents      {self.documents}  (+{self.skipped} already done, skipped)",
             f"  pages          {self.pages}",
             f"  rows           {self.rows}" + (f"  (+{self.records} record rows)" if self.records else ""),
@@ -311,141 +314,22 @@ def _report_budget(ray, n: int):
 
 
 # ------------------------------------------------------------------ output state
-def _written_manifest(out) -> dict[str, Any] | None:
-    """The manifest the folder's committed data parts were written with (the footer of one
-    of them), the legacy ``_manifest.json`` of older folders, or None for a new folder."""
-    from connectors.parquet import read_metadata
-
-    if not with_retries(out.exists, f"checking {out.uri()}"):
-        return None
-    parts = with_retries(lambda: out.list("part-*.parquet", recursive=False), "listing output")
-    if parts:
-        found = with_retries(lambda: read_metadata(out, parts[0]), f"reading the footer of {parts[0]}")
-        if found is not None:
-            return found
-    if with_retries(lambda: out.exists(LEGACY_MANIFEST), "checking the manifest"):
-        return json.loads(with_retries(lambda: out.read_bytes(LEGACY_MANIFEST), "reading the manifest"))
-    return None
+def done_set(done) -> dict[str, set[str]]:
+    """``{source: {record keys}}`` of a sink's :class:`connectors.sink.Done` (module docstring,
+    step 3): data rows are keyed ``(source, id)``, quarantine rows by their verdict."""
+    keys: dict[str, set[str]] = {}
+    for source, doc_id in done.documents:
+        keys.setdefault(source, set()).add(record_key(source, doc_id))
+    for source, doc_id, stage, reason, detail in done.verdicts:
+        keys.setdefault(source, set()).add(record_key(source, doc_id, stage, reason, detail or ""))
+    return keys
 
 
-def _short(value: Any) -> str:
-    if value is None:
-        return "(not set)"
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def manifest_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """What differs between the manifest a folder was written with (``old``) and this run's,
-    in words: fields only on one side, changed field settings (type, hint, threshold ...),
-    field order, rules, record types, summary, model and ``keep_text``.  Descriptions and the
-    schema's name are documentation: they never count."""
-
-    def fields(manifest) -> dict[str, dict[str, Any]]:
-        out = {}
-        for f in (manifest.get("schema") or {}).get("fields", []):
-            out[f.get("name")] = {k: v for k, v in f.items() if k not in ("name", "description")}
-        return out
-
-    diffs: list[str] = []
-    a, b = fields(old), fields(new)
-    gone = [n for n in a if n not in b]
-    added = [n for n in b if n not in a]
-    if gone:
-        diffs.append("fields only in the folder: " + ", ".join(gone))
-    if added:
-        diffs.append("fields only in this run: " + ", ".join(added))
-    for name in (n for n in a if n in b):
-        changed = [
-            f"{k} {_short(a[name].get(k))} -> {_short(b[name].get(k))}"
-            for k in sorted(set(a[name]) | set(b[name]))
-            if a[name].get(k) != b[name].get(k)
-        ]
-        if changed:
-            diffs.append(f"field {name}: " + ", ".join(changed))
-    common = [n for n in a if n in b]
-    if not diffs and common != [n for n in b if n in a]:
-        diffs.append("field order: " + ", ".join(a) + " in the folder, " + ", ".join(b) + " in this run")
-    old_schema, new_schema = old.get("schema") or {}, new.get("schema") or {}
-    for key in ("rules", "records", "summary"):
-        if old_schema.get(key) != new_schema.get(key):
-            diffs.append(
-                f"{key}: {_short(old_schema.get(key))} in the folder, {_short(new_schema.get(key))} in this run"
-            )
-    for key in ("model", "keep_text"):
-        if old.get(key) != new.get(key):
-            diffs.append(f"{key}: {_short(old.get(key))} in the folder, {_short(new.get(key))} in this run")
-    return diffs
-
-
-def _check_manifest(out, manifest: dict[str, Any]) -> None:
-    """Refuse a rerun into a folder written with another schema, model or ``keep_text``."""
-    old = _written_manifest(out)
-    if old is None:
-        return
-    diffs = manifest_differences(old, manifest)
-    if diffs:
-        differ = [k for k in ("model", "keep_text") if old.get(k) != manifest.get(k)]
-        if len(differ) < len(diffs):
-            differ.insert(0, "schema")
-        what = " and ".join(differ)
-        raise PipelineError(
-            f"{out.uri()} was written with a different {what}; its rows would not match this run's:\n"
-            + "\n".join(f"  - {d}" for d in diffs)
-            + "\nUse a new --output folder (or delete the old one)."
-        )
-
-
-def recover_output(out, record_types: Iterable[str] = ()) -> tuple[dict[str, set[str]], dict[str, int]]:
-    """Startup recovery and the done set (module docstring, steps 2-3); ``record_types`` are
-    the schema's record type names (their folders under ``_records/`` are recovered too).
-
-    Returns ({source: {record keys}}, {"temp files": n, "orphan quarantine parts": n,
-    "orphan record parts": n}).
-    """
-    from connectors.parquet import read_table, remove_stale_temp
-
-    qdir = out.child(QUARANTINE_DIR)
-    stats = {"temp files": 0, "orphan quarantine parts": 0, "orphan record parts": 0}
-    if not with_retries(out.exists, f"checking {out.uri()}"):
-        return {}, stats
-    data_parts = set(with_retries(lambda: out.list("part-*.parquet", recursive=False), "listing output"))
-    q_parts: set[str] = set()
-    if with_retries(qdir.exists, "checking quarantine"):
-        q_parts = set(
-            with_retries(lambda: qdir.list("part-*.parquet", recursive=False), "listing quarantine")
-        )
-    for orphan in sorted(q_parts - data_parts):
-        with_retries(lambda o=orphan: qdir.delete(o), f"deleting {orphan}")
-        stats["orphan quarantine parts"] += 1
-    for name in record_types:
-        rdir = out.child(f"{RECORDS_DIR}/{name}")
-        if not with_retries(rdir.exists, f"checking {rdir.uri()}"):
-            continue
-        r_parts = with_retries(lambda d=rdir: d.list("part-*.parquet", recursive=False), "listing records")
-        for orphan in sorted(set(r_parts) - data_parts):
-            with_retries(lambda o=orphan, d=rdir: d.delete(o), f"deleting {orphan}")
-            stats["orphan record parts"] += 1
-        stats["temp files"] += with_retries(
-            lambda d=rdir: remove_stale_temp(d, older_than_s=0), "removing temp files"
-        )
-    stats["temp files"] += with_retries(lambda: remove_stale_temp(out, older_than_s=0), "removing temp files")
-    if q_parts:
-        stats["temp files"] += with_retries(
-            lambda: remove_stale_temp(qdir, older_than_s=0), "removing temp files"
-        )
-
-    done: dict[str, set[str]] = {}
-    if data_parts:
-        t = with_retries(lambda: read_table(out, columns=["doc_id", "source"]), "reading done keys")
-        for doc_id, source in zip(t.column("doc_id").to_pylist(), t.column("source").to_pylist()):
-            done.setdefault(source, set()).add(record_key(source, doc_id))
-    if q_parts & data_parts:
-        cols = ["doc_id", "source", "stage", "reason", "detail"]
-        t = with_retries(lambda: read_table(qdir, columns=cols), "reading done keys")
-        for doc_id, source, stage, reason, detail in zip(*(t.column(c).to_pylist() for c in cols)):
-            done.setdefault(source, set()).add(record_key(source, doc_id, stage, reason, detail or ""))
-    return done, stats
+def recover_output(sink) -> tuple[dict[str, set[str]], dict[str, int]]:
+    """Startup recovery and the done set (module docstring, steps 2-3) of a sink: returns
+    ``({source: {record keys}}, {what recovery removed: how many})``."""
+    done = sink.done()
+    return done_set(done), done.recovered
 
 
 # ----------------------------------------------------------------------- running
@@ -489,13 +373,15 @@ def run_pipeline(config: RunConfig, *, echo=None, stages: Stages | None = None) 
     # -- driver: list, recover, skip --------------------------------------------
     try:
         src = Folder.from_uri(config.input_uri)
-        out = Folder.from_uri(config.output_uri)
-        summary.input_uri, summary.output_uri = src.uri(), out.uri()
+        summary.input_uri = src.uri()
         entries = with_retries(
             lambda: src.list_entries(list(config.pattern) or None), f"listing {config.input_uri}"
         )
-        _check_manifest(out, config.manifest())
-        done, summary.recovered = recover_output(out, [rt.name for rt in config.schema.records])
+        sink = config.sink()
+        summary.output_uri, summary.table_format = sink.uri(), sink.format
+        summary.quarantine_at = sink.quarantine_uri()
+        sink.check()
+        done, summary.recovered = recover_output(sink)
     except ConnectorError as e:
         raise PipelineError(str(e)) from None
     summary.files = len(entries)
@@ -533,7 +419,7 @@ def run_pipeline(config: RunConfig, *, echo=None, stages: Stages | None = None) 
     if not items and not pre_quarantined:
         summary.completed = True
         summary.seconds = time.perf_counter() - t_start
-        _finish(out, config, summary, report)
+        _finish(sink, config, summary, report)
         return summary
 
     # -- the Ray Data pipeline -----------------------------------------------------
@@ -550,15 +436,16 @@ def run_pipeline(config: RunConfig, *, echo=None, stages: Stages | None = None) 
                 + (f"{config.gpus_per_actor:g} GPU each" if config.on_gpu else "CPU")
             )
             budget = _report_budget(ray, REPORT_MAX_DOCS) if report else None
-            ds = _build_dataset(ray, items, pre_quarantined, src, out, config, stages, budget)
-            _consume(ds, summary, t_start, progress, report)
+            ds = _build_dataset(ray, items, pre_quarantined, src, sink, config, stages, budget)
+            _consume(ds, summary, t_start, progress, report, sink)
     except Exception as e:
         summary.seconds = time.perf_counter() - t_start
-        parts = _committed_parts(out)
-        _finish(out, config, summary, report, clean=False)
+        parts = sink.committed()
+        _finish(sink, config, summary, report, clean=False)
+        what = "committed parts" if sink.format == "parquet" else "committed batches"
         raise PipelineError(
-            f"the run stopped early: {_root_cause(e)}\n{out.uri()} now holds {parts if parts >= 0 else 'some'} "
-            "committed parts; run the same command again to finish (committed records are skipped).",
+            f"the run stopped early: {_root_cause(e)}\n{sink.uri()} now holds {parts if parts >= 0 else 'some'} "
+            f"{what}; run the same command again to finish (committed records are skipped).",
             summary,
         ) from e
     finally:
@@ -566,35 +453,24 @@ def run_pipeline(config: RunConfig, *, echo=None, stages: Stages | None = None) 
             ray.shutdown()
     summary.completed = True
     summary.seconds = time.perf_counter() - t_start
-    _finish(out, config, summary, report)
+    _finish(sink, config, summary, report)
     return summary
 
 
-def _finish(out, config: RunConfig, summary: Summary, report: _Report | None, *, clean: bool = True) -> None:
-    """After the run: remove the writers' ``_tmp/`` folders (nothing is written any more;
-    ``clean=False`` after a failure, where a worker may still be busy: the rerun's recovery
-    removes them), note whether a quarantine exists, write the review page."""
-    from connectors.parquet import remove_temp
-
-    qdir = out.child(QUARANTINE_DIR)
+def _finish(sink, config: RunConfig, summary: Summary, report: _Report | None, *, clean: bool = True) -> None:
+    """After the run: the sink's finish (``clean=False`` after a failure, where a worker may
+    still be busy: the rerun's recovery tidies up), note whether a quarantine exists, write
+    the review page."""
     try:
-        if clean and with_retries(out.exists, f"checking {out.uri()}"):
-            folders = [out, qdir] + [out.child(f"{RECORDS_DIR}/{rt.name}") for rt in config.schema.records]
-            for folder in folders:
-                with_retries(lambda f=folder: remove_temp(f), f"removing {folder.uri('_tmp')}")
-        summary.quarantine_exists = bool(
-            with_retries(
-                lambda: qdir.exists() and bool(qdir.list("part-*.parquet", recursive=False)),
-                "checking quarantine",
-            )
-        )
+        sink.finish(clean=clean)
+        summary.quarantine_exists = sink.has_quarantine()
     except Exception as e:  # a storage error here loses nothing: say so and go on
-        log.warning("could not tidy %s: %s", out.uri(), e)
+        log.warning("could not tidy %s: %s", sink.uri(), e)
     if report is not None:
         report.write(summary, config)
 
 
-def _build_dataset(ray, items, pre_quarantined, src, out, config: RunConfig, stages: Stages, report=None):
+def _build_dataset(ray, items, pre_quarantined, src, sink, config: RunConfig, stages: Stages, report=None):
     import pyarrow as pa
 
     cpus = max(1.0, float(ray.cluster_resources().get("CPU", 1)))
@@ -616,7 +492,7 @@ def _build_dataset(ray, items, pre_quarantined, src, out, config: RunConfig, sta
         table = pa.Table.from_pylist([result_row(r) for r in pre_quarantined], schema=RESULT_SCHEMA)
         results = results.union(ray.data.from_arrow(table))
     return results.map_batches(
-        stages.write(out, config, report),
+        stages.write(sink, config, report),
         batch_size=config.rows_per_part,
         batch_format="pyarrow",
         num_cpus=0.5,
@@ -680,9 +556,12 @@ class _Progress:
             )
 
 
-def _consume(ds, summary: Summary, t_start: float, progress: _Progress, report: _Report | None) -> None:
+def _consume(
+    ds, summary: Summary, t_start: float, progress: _Progress, report: _Report | None, sink=None
+) -> None:
     """Iterate the writer's counts: the only thing the driver holds, one row per part (and
-    the review page sections the report budget let through)."""
+    the review page sections the report budget let through); every ``sink.maintain_every``
+    committed batches the driver lets the sink maintain the destination (compaction)."""
     stage = Counter()
     quarantined = Counter()
     for s in ds.iter_rows():
@@ -700,6 +579,8 @@ def _consume(ds, summary: Summary, t_start: float, progress: _Progress, report: 
         if report is not None:
             report.add(s["report"])
         progress.update(summary)
+        if sink is not None and sink.maintain_every and summary.parts % sink.maintain_every == 0:
+            sink.maintain()
 
 
 _ERROR_LINE = re.compile(r"^\s*([\w.]*(?:Error|Exception|Fault|Interrupt)): (.+)$")
@@ -724,13 +605,6 @@ def _root_cause(e: BaseException) -> str:
         return found
     lines = str(chain[-1]).strip().splitlines()
     return f"{type(chain[-1]).__name__}: {lines[0] if lines else ''}"
-
-
-def _committed_parts(out) -> int:
-    try:
-        return len(out.list("part-*.parquet", recursive=False)) if out.exists() else 0
-    except Exception:
-        return -1
 
 
 def _default_echo(line: str) -> None:
