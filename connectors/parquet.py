@@ -167,8 +167,10 @@ def _names(classes: Iterable[Any]) -> list[str]:
     return [str(c.name if hasattr(c, "name") else c) for c in classes]
 
 
-def _normalized_columns(name: str, type_: str) -> list[pa.Field]:
+def _normalized_columns(name: str, type_: str, dates: bool = False) -> list[pa.Field]:
     flag = [pa.field(f"{name}_approximate", pa.bool_())] if type_ in _APPROXIMATE else []
+    if dates and type_ == "date":  # the table formats: the date as a warehouse's date type
+        flag.append(pa.field(f"{name}_date", pa.date32()))
     if type_ == "money":
         return [pa.field(f"{name}_amount", AMOUNT_TYPE), pa.field(f"{name}_currency", pa.string()), *flag]
     if type_ == "integer":
@@ -178,12 +180,31 @@ def _normalized_columns(name: str, type_: str) -> list[pa.Field]:
     return []
 
 
-def _normalized_values(name: str, type_: str, span: Any) -> dict[str, Any]:
-    """The normalized columns of one chosen ``span`` (or None) of a field of type ``type_``."""
+def _as_date(span: Any, dayfirst: bool | None) -> _dt.date | None:
+    """The calendar date a date field's span names (its text read as ``comparable`` reads
+    it), or None when it names no full day (``2023年9月``) or no date at all."""
+    if span is None or getattr(span, "normalized", None) is None:
+        return None
+    from extractor.normalize import normalize_date
+
+    iso = normalize_date(str(span.text), dayfirst=dayfirst)
+    try:
+        return _dt.date.fromisoformat(iso) if iso and len(iso) == 10 else None
+    except ValueError:
+        return None
+
+
+def _normalized_values(
+    name: str, type_: str, span: Any, dates: bool = False, dayfirst: bool | None = None
+) -> dict[str, Any]:
+    """The normalized columns of one chosen ``span`` (or None) of a field of type ``type_``
+    (with ``dates``, a date field's ``<f>_date`` too)."""
     normalized = getattr(span, "normalized", None)
     flag: dict[str, Any] = {}
     if type_ in _APPROXIMATE:  # null without a value, like the normalized columns
         flag[f"{name}_approximate"] = None if span is None else bool(getattr(span, "approximate", False))
+    if dates and type_ == "date":
+        flag[f"{name}_date"] = _as_date(span, dayfirst)
     if type_ == "money":
         amount, currency = _money(normalized)
         return {f"{name}_amount": amount, f"{name}_currency": currency, **flag}
@@ -192,6 +213,10 @@ def _normalized_values(name: str, type_: str, span: Any) -> dict[str, Any]:
     if type_ in _STRING_NORMALIZED:
         return {f"{name}_normalized": None if normalized is None else str(normalized), **flag}
     return {}
+
+
+def _dayfirst_of(fields: Iterable[Any]) -> dict[str, bool | None]:
+    return {str(f.name): getattr(f, "dayfirst", None) for f in fields if hasattr(f, "name")}
 
 
 def _parts_of(fields: Iterable[Any]) -> dict[str, list[str]]:
@@ -207,11 +232,15 @@ def _unique(cols: list[pa.Field]) -> pa.Schema:
     return pa.schema(cols)
 
 
-def output_schema(fields: Sequence[Any], classes: Sequence[Any] = (), *, summary: bool = False) -> pa.Schema:
+def output_schema(
+    fields: Sequence[Any], classes: Sequence[Any] = (), *, summary: bool = False, dates: bool = False
+) -> pa.Schema:
     """The result table's schema (layout in the module docstring).  ``fields`` is
     ``[(name, type)]`` (or extractor ``Field`` objects, whose ``parts`` add part columns),
-    ``classes`` the classification field names; ``summary`` adds the summary column.
-    Raises ValueError for an unknown type or when two columns would share a name."""
+    ``classes`` the classification field names; ``summary`` adds the summary column;
+    ``dates`` adds ``<f>_date`` (``date32``) after a date field's normalized columns (the
+    table formats).  Raises ValueError for an unknown type or when two columns would share
+    a name."""
     cols: list[pa.Field] = [
         pa.field("doc_id", pa.string(), nullable=False),
         pa.field("source", pa.string()),
@@ -225,7 +254,7 @@ def output_schema(fields: Sequence[Any], classes: Sequence[Any] = (), *, summary
             pa.field(f"{name}_confidence", pa.float32()),
             pa.field(f"{name}_offsets", pa.list_(_OFFSET_TYPE)),
         ]
-        cols += _normalized_columns(name, type_)
+        cols += _normalized_columns(name, type_, dates)
         cols += [pa.field(f"{name}_{part}", pa.string()) for part in parts.get(name, [])]
         cols += [
             pa.field(f"{name}_issues", pa.list_(pa.string())),
@@ -244,9 +273,9 @@ def output_schema(fields: Sequence[Any], classes: Sequence[Any] = (), *, summary
     return _unique(cols)
 
 
-def record_schema(fields: Sequence[Any]) -> pa.Schema:
-    """The schema of one record type's table (module docstring); ``fields`` as for
-    :func:`output_schema`, the record type's fields in order."""
+def record_schema(fields: Sequence[Any], *, dates: bool = False) -> pa.Schema:
+    """The schema of one record type's table (module docstring); ``fields`` and ``dates`` as
+    for :func:`output_schema`, the record type's fields in order."""
     cols: list[pa.Field] = [
         pa.field("doc_id", pa.string(), nullable=False),
         pa.field("source", pa.string()),
@@ -260,7 +289,7 @@ def record_schema(fields: Sequence[Any]) -> pa.Schema:
             pa.field(f"{name}_start", pa.int32()),
             pa.field(f"{name}_end", pa.int32()),
         ]
-        cols += _normalized_columns(name, type_)
+        cols += _normalized_columns(name, type_, dates)
     cols += [pa.field("model", pa.string()), pa.field("run_id", pa.string()), pa.field("extracted_at", _TS)]
     return _unique(cols)
 
@@ -333,6 +362,7 @@ def result_to_row(
     *,
     extracted_at: _dt.datetime | None = None,
     summary: bool = False,
+    dates: bool = False,
 ) -> dict[str, Any]:
     """One output row (a dict matching :func:`output_schema`) for a document; ``summary``
     as given to :func:`output_schema`.
@@ -354,6 +384,7 @@ def result_to_row(
     for s in getattr(result, "dropped", None) or []:
         dropped.setdefault(s.field, []).append(s)
     parts = _parts_of(schema_fields)
+    dayfirst = _dayfirst_of(schema_fields)
     for name, type_ in _pairs(schema_fields):
         spans = sorted(values.get(name) or [], key=lambda s: (s.start, s.end))
         best = best_span(spans)
@@ -361,7 +392,7 @@ def result_to_row(
         row[f"{name}_all"] = [s.text for s in spans]
         row[f"{name}_confidence"] = float(best.confidence) if best else None
         row[f"{name}_offsets"] = [{"start": int(s.start), "end": int(s.end)} for s in spans]
-        row.update(_normalized_values(name, type_, best))
+        row.update(_normalized_values(name, type_, best, dates, dayfirst.get(name)))
         for part in parts.get(name, []):
             found = (getattr(best, "parts", None) or {}).get(part) if best else None
             row[f"{name}_{part}"] = found.text if found else None
@@ -394,12 +425,15 @@ def records_to_rows(
     run_id: str = "",
     *,
     extracted_at: _dt.datetime | None = None,
+    dates: bool = False,
 ) -> list[dict[str, Any]]:
-    """The :func:`record_schema` rows of a document's records of type ``record_type``."""
+    """The :func:`record_schema` rows of a document's records of type ``record_type``
+    (``dates`` as given to :func:`record_schema`)."""
     doc_id = doc_meta.get("doc_id") if doc_meta.get("doc_id") is not None else doc_meta.get("id")
     if doc_id is None:
         raise ValueError("doc_meta has no 'id' or 'doc_id'")
     at = extracted_at or _now()
+    dayfirst = _dayfirst_of(fields)
     rows = []
     for rec in getattr(result, "records", None) or []:
         if rec.type != record_type:
@@ -416,7 +450,7 @@ def records_to_rows(
             row[f"{name}_confidence"] = float(span.confidence) if span else None
             row[f"{name}_start"] = int(span.start) if span else None
             row[f"{name}_end"] = int(span.end) if span else None
-            row.update(_normalized_values(name, type_, span))
+            row.update(_normalized_values(name, type_, span, dates, dayfirst.get(name)))
         row.update(model=model, run_id=run_id, extracted_at=at)
         rows.append(row)
     return rows
@@ -449,8 +483,11 @@ class OutputAdapter:
     once: :attr:`data_schema` (:func:`output_schema` plus ``notes`` -- what the cleaner did
     and the engine's warnings -- and, with ``keep_text``, the cleaned ``text`` every offset
     refers to; ``metadata``, the run's manifest, goes into its footer under
-    :data:`METADATA_KEY`, read back by :func:`read_metadata`), :attr:`record_schemas` (one :func:`record_schema` per record type) and
-    :attr:`quarantine_schema`.  ::
+    :data:`METADATA_KEY`, read back by :func:`read_metadata`), :attr:`record_schemas` (one
+    :func:`record_schema` per record type) and :attr:`quarantine_schema`.  The table formats
+    add ``dates`` (``<f>_date``, a ``date32`` column, after each date field's normalized
+    columns) and ``run_date`` (a ``date32`` column of that value, the partition column, at
+    the end of every table).  ::
 
         adapter = OutputAdapter(schema, model="m", run_id="r1")
         shaped = [adapter.shape(doc_meta, result, notes=[...]) for doc_meta, result in docs]
@@ -466,25 +503,39 @@ class OutputAdapter:
         run_id: str = "",
         keep_text: bool = False,
         metadata: Mapping[str, Any] | None = None,
+        dates: bool = False,
+        run_date: _dt.date | None = None,
     ) -> None:
         self.schema = schema
         self.model = model
         self.run_id = run_id
         self.keep_text = keep_text
+        self.dates = dates
+        self.run_date = run_date
         base = output_schema(
-            schema.extraction_fields, schema.classification_fields, summary=schema.summary is not None
+            schema.extraction_fields,
+            schema.classification_fields,
+            summary=schema.summary is not None,
+            dates=dates,
         )
         base = base.append(pa.field("notes", pa.list_(pa.string())))
         if keep_text:
             base = base.append(pa.field("text", pa.large_string()))
+        if run_date is not None:
+            base = base.append(pa.field("run_date", pa.date32()))
         if metadata is not None:  # in every data part's footer (pyarrow/Spark/polars ignore it)
             base = base.with_metadata({METADATA_KEY: json.dumps(dict(metadata), ensure_ascii=False)})
         self.data_schema: pa.Schema = base
         self.record_fields = {rt.name: schema.record_fields(rt) for rt in schema.records}
         self.record_schemas: dict[str, pa.Schema] = {
-            name: record_schema(fields) for name, fields in self.record_fields.items()
+            name: record_schema(fields, dates=dates) for name, fields in self.record_fields.items()
         }
         self.quarantine_schema: pa.Schema = quarantine_schema()
+        if run_date is not None:  # the table formats' partition column, in every table
+            self.record_schemas = {
+                name: rs.append(pa.field("run_date", pa.date32())) for name, rs in self.record_schemas.items()
+            }
+            self.quarantine_schema = self.quarantine_schema.append(pa.field("run_date", pa.date32()))
 
     def shape(
         self,
@@ -508,14 +559,22 @@ class OutputAdapter:
             run_id=self.run_id,
             extracted_at=at,
             summary=self.schema.summary is not None,
+            dates=self.dates,
         )
         row["notes"] = [str(n) for n in notes] + [f"warning: {w}" for w in getattr(result, "warnings", ())]
         if self.keep_text:
             row["text"] = text
         records = {
-            name: records_to_rows(doc_meta, result, name, fields, self.model, self.run_id, extracted_at=at)
+            name: records_to_rows(
+                doc_meta, result, name, fields, self.model, self.run_id, extracted_at=at, dates=self.dates
+            )
             for name, fields in self.record_fields.items()
         }
+        if self.run_date is not None:
+            row["run_date"] = self.run_date
+            for recs in records.values():
+                for r in recs:
+                    r["run_date"] = self.run_date
         return row, records
 
     def tables(
@@ -550,6 +609,9 @@ class OutputAdapter:
         """The quarantine table of these :class:`Quarantine` records."""
         at = at or _now()
         rows = [quarantine_to_row(q, self.run_id, at=at) for q in records]
+        if self.run_date is not None:
+            for r in rows:
+                r["run_date"] = self.run_date
         return pa.Table.from_pylist(rows, schema=self.quarantine_schema)
 
 
