@@ -21,7 +21,10 @@ credentials go to the catalog's FileIO, never into table metadata.
 
 Every table is format version 2 with ``commit.retry.num-retries=0`` (this sink retries
 itself, checking the run's lease before each try: pyiceberg's own retry would not) and old
-metadata files deleted after commit (the last 100 kept).  A table written here reads with
+metadata files deleted after commit (the last 100 kept).  Catalogs check a commit's
+requirements (the branch's snapshot) rather than the whole metadata, so taking a table's
+lease also commits an empty snapshot (``seqgpt.operation=lease``): a commit that another
+run's writer prepared before the takeover then fails, and that writer stops at the lease.  A table written here reads with
 ``pyiceberg`` (``catalog.load_table("seqgpt.contracts").scan().to_arrow()``), DuckDB
 (``iceberg_scan('<metadata location>')``, extension from the ``duckdb-extension-iceberg``
 package) and every engine that reads Iceberg.
@@ -36,7 +39,15 @@ from pathlib import Path
 from typing import Any
 
 from connectors.sink import SinkError
-from connectors.tables import META_BATCH, TableRef, TableSink, Unchanged, detect_format
+from connectors.tables import (
+    META_BATCH,
+    META_OPERATION,
+    META_RUN,
+    TableRef,
+    TableSink,
+    Unchanged,
+    detect_format,
+)
 
 __all__ = ["IcebergSink", "default_catalog"]
 
@@ -224,6 +235,12 @@ class IcebergSink(TableSink):
                     with tx.update_schema() as update:
                         update.union_by_name(pa.schema([f.with_nullable(True) for f in add]))
                 tx.set_properties({**_TABLE_PROPERTIES, **properties})
+                if handle.current_snapshot() is not None:
+                    # An empty snapshot marks the lease in the history and moves the branch: a
+                    # commit another run's writer prepared before it now fails its requirement
+                    # (the SQL and REST catalogs check requirements, not the whole metadata).
+                    empty = tx.table_metadata.schema().as_arrow().empty_table()
+                    tx.append(empty, snapshot_properties={META_RUN: self.run_id, META_OPERATION: "lease"})
         except CommitFailedException:
             raise Unchanged() from None
 

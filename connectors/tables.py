@@ -28,9 +28,10 @@ Exactly once
 - **One run per table at a time (a lease):** :meth:`check` writes the run's lease (run id,
   a token, host, pid) into every table's properties, in the same commit as the schema
   changes, and every later commit first checks that the lease is still this run's -- under
-  the catalog's optimistic concurrency (the SQLite catalog compares the whole metadata
-  location; Delta fails a commit whose table metadata changed meanwhile), so a run can
-  never commit after losing the lease.  A second run is refused while the holder is alive:
+  the format's optimistic concurrency (Delta fails a commit whose table metadata changed
+  meanwhile; for Iceberg the takeover also commits an empty snapshot, which fails any commit
+  prepared against the branch before it), so a writer of a run that lost the lease -- a
+  worker of a killed driver finishing its task -- cannot commit after the takeover.  A second run is refused while the holder is alive:
   on the same host while its process exists, on another host until the table has seen no
   commit for :data:`STALE_AFTER_S`.  A killed run's lease is taken over by the rerun.
   :meth:`finish` releases it.

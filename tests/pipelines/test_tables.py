@@ -52,7 +52,7 @@ def open_tables(fmt: str, location, *, catalog: str | None = None, name: str | N
             "s3.secret-access-key": s3.secret_key,
             "s3.region": s3.region,
         }
-    cat = SqlCatalog("check", uri=catalog or f"sqlite:///{location}.catalog.db", **props)
+    cat = SqlCatalog("seqgpt", uri=catalog or f"sqlite:///{location}.catalog.db", **props)
     name = name or f"seqgpt.{Path(location).name}"
     return cat.load_table(name), cat.load_table(f"{name}_quarantine")
 
@@ -266,9 +266,9 @@ def test_an_added_field_adds_its_column_and_a_changed_type_is_refused(
         )
         return run_pipeline(config, **QUIET)
 
-    run(first, "甲方,签约日期(date)")
+    run(first, "甲方,签约日期")
     second = _texts(tmp_path / "in2", ["c.txt", "d.txt"])
-    added = run(second, "甲方,签约日期(date),合同金额(money)")
+    added = run(second, "甲方,签约日期,合同金额")
     assert added.completed and added.documents == 2
     data, _ = table_rows(fmt, location)
     by_doc = {r["doc_id"]: r for r in data}
@@ -279,14 +279,16 @@ def test_an_added_field_adds_its_column_and_a_changed_type_is_refused(
     assert all("合同金额_currency" in r for r in data)
     # a field left out keeps its columns (null in the new rows)
     third = _texts(tmp_path / "in3", ["e.txt"])
-    run(third, "甲方,合同金额(money)")
+    run(third, "甲方,合同金额")
     data, _ = table_rows(fmt, location)
     e = next(r for r in data if r["doc_id"] == "e.txt")
     assert "签约日期_date" in e and e["签约日期"] is None and e["签约日期_date"] is None
     # a changed type is refused, naming the field; nothing is written
     fourth = _texts(tmp_path / "in4", ["f.txt"])
+    retyped = tmp_path / "retyped.yaml"
+    retyped.write_text("fields:\n  - name: 甲方\n  - name: 签约日期\n    type: text\n", encoding="utf-8")
     with pytest.raises(PipelineError, match="field 签约日期: date in the table, text in this run"):
-        run(fourth, "甲方,签约日期")
+        run(fourth, str(retyped))
     assert "f.txt" not in {r["doc_id"] for r in table_rows(fmt, location)[0]}
 
 
@@ -299,7 +301,7 @@ def test_a_table_on_s3(fmt, s3_env, s3_prefix, tiny_model_dir, local_ray, tmp_pa
     catalog = f"sqlite:///{tmp_path / 'catalog.db'}" if fmt == "iceberg" else None
     location = f"{s3_prefix}/contracts"
     config = RunConfig(
-        str(src), location, "甲方,乙方,签约日期(date)", model=ModelConfig(tiny_model_dir), table_format=fmt,
+        str(src), location, "甲方,乙方,签约日期", model=ModelConfig(tiny_model_dir), table_format=fmt,
         catalog=catalog, rows_per_part=2,
     )  # fmt: skip
     summary = run_pipeline(config, **QUIET)
