@@ -7,9 +7,9 @@ protocol: :mod:`connectors.tables`).
 
 Each batch is one ``write_deltalake(mode="append")`` commit whose commit info carries
 ``seqgpt.run-id``, ``seqgpt.batch`` (the hash of the batch's record keys), ``seqgpt.rows``
-and ``seqgpt.operation``, and whose transaction id ``seqgpt-<batch>`` (Delta's idempotent
-writes; expired after ``delta.setTransactionRetentionDuration``, 30 days) makes a repeated
-commit of the batch a no-op.  The lease and the field types are table properties
+and ``seqgpt.operation``, and whose transaction id ``seqgpt-<run id>-<batch>`` (Delta's
+idempotent writes; expired after ``delta.setTransactionRetentionDuration``, 30 days) makes a
+repeated commit of the batch by the same run a no-op.  The lease and the field types are table properties
 (``seqgpt.lease``, ``seqgpt.fields``, ``seqgpt.manifest``): a lease change is a metadata
 change, which fails any commit prepared before it -- the optimistic concurrency the
 protocol relies on.  Compaction is ``optimize.compact`` on the run's partition.
@@ -94,14 +94,13 @@ class DeltaSink(TableSink):
 
         if DeltaTable.is_deltatable(t.location, storage_options=self._storage_options()):
             return True
-        if t.kind != "data":
-            from connectors.fs import Folder
+        from connectors.fs import Folder
 
-            other = detect_format(Folder.from_uri(t.location))
-            if other:
-                raise SinkError(
-                    f"{t.location} holds {other} data, not a Delta table; choose another --output."
-                )
+        other = detect_format(Folder.from_uri(t.location))
+        if other == "delta":  # a _delta_log/ without a commit yet: another run is creating it
+            raise Unchanged()
+        if other and t.kind != "data":
+            raise SinkError(f"{t.location} holds {other} data, not a Delta table; choose another --output.")
         return False
 
     def _load(self, t: TableRef) -> Any:
@@ -121,8 +120,12 @@ class DeltaSink(TableSink):
         return pa.schema(handle.schema().to_arrow())
 
     def _create(self, t: TableRef, columns: Sequence[Any], properties: Mapping[str, str]) -> None:
+        """``mode="error"`` and no commit retry: delta-rs would otherwise commit a second
+        CREATE TABLE on top of a table another run created a moment before (replacing its
+        lease); losing that race is :class:`Unchanged`."""
         import pyarrow as pa
-        from deltalake import DeltaTable
+        from deltalake import CommitProperties, DeltaTable
+        from deltalake.exceptions import CommitFailedError
 
         try:
             DeltaTable.create(
@@ -134,23 +137,32 @@ class DeltaSink(TableSink):
                 configuration={**_TABLE_PROPERTIES, **properties},
                 storage_options=self._storage_options(),
                 raise_if_key_not_exists=False,
+                commit_properties=CommitProperties(max_commit_retries=0),
             )
+        except CommitFailedError:
+            raise Unchanged() from None
         except Exception as e:
             if "already exists" in str(e).lower():
                 raise Unchanged() from None
             raise self._error(t, e) from None
 
-    def _evolve(self, t: TableRef, add: Sequence[Any], properties: Mapping[str, str]) -> None:
+    def _evolve(self, t: TableRef, handle: Any, add: Sequence[Any], properties: Mapping[str, str]) -> None:
+        """Two commits: the properties (the lease) first, so a run refused at the lease adds
+        no columns, then the new columns (a rerun after a kill in between adds them).  Neither
+        is retried by delta-rs: a lost race is :class:`Unchanged` and the check looks again."""
         import pyarrow as pa
+        from deltalake import CommitProperties
         from deltalake import Schema as DeltaSchema
         from deltalake.exceptions import CommitFailedError
 
-        handle = self._load(t)
+        once = CommitProperties(max_commit_retries=0)
         try:
+            handle.alter.set_table_properties(
+                {**_TABLE_PROPERTIES, **properties}, raise_if_not_exists=False, commit_properties=once
+            )
             if add:
                 fields = DeltaSchema.from_arrow(pa.schema([f.with_nullable(True) for f in add])).fields
-                handle.alter.add_columns(list(fields))
-            handle.alter.set_table_properties({**_TABLE_PROPERTIES, **properties}, raise_if_not_exists=False)
+                handle.alter.add_columns(list(fields), commit_properties=once)
         except CommitFailedError:
             raise Unchanged() from None
 
@@ -158,9 +170,9 @@ class DeltaSink(TableSink):
         from deltalake import CommitProperties, Transaction, write_deltalake
         from deltalake.exceptions import CommitFailedError
 
-        app_id = f"seqgpt-{key}"
+        app_id = f"seqgpt-{self.run_id}-{key}"
         if handle.transaction_version(app_id) is not None:
-            return False  # committed before (a retried task): nothing twice
+            return False  # this run committed it before (a retried task): nothing twice
         try:
             write_deltalake(
                 handle,

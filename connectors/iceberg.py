@@ -33,6 +33,7 @@ package) and every engine that reads Iceberg.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -141,29 +142,38 @@ class IcebergSink(TableSink):
 
     @property
     def catalog(self) -> Any:
-        """The pyiceberg catalog (connected on first use, in each process)."""
+        """The pyiceberg catalog (connected on first use, in each process).  Opening is tried a
+        few times: two runs opening a new SQL catalog at once race on creating its tables and
+        the namespace (the loser's error says nothing about the destination)."""
         if self._catalog_handle is None:
-            try:
-                if self.catalog_uri.startswith(("http://", "https://")):
-                    from pyiceberg.catalog import load_catalog
-
-                    cat = load_catalog("seqgpt", type="rest", uri=self.catalog_uri, **self._io_properties())
-                else:
-                    from pyiceberg.catalog.sql import SqlCatalog
-
-                    if self.catalog_uri.startswith("sqlite:///"):
-                        Path(self.catalog_uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
-                    cat = SqlCatalog("seqgpt", uri=self.catalog_uri, **self._io_properties())
-                namespace = tuple(self.name.split(".")[:-1])
-                cat.create_namespace_if_not_exists(namespace)
-            except SinkError:
-                raise
-            except Exception as e:
-                raise SinkError(
-                    f"cannot open the Iceberg catalog {self._safe_catalog()}: {type(e).__name__}: {e}"
-                ) from None
-            self._catalog_handle = cat
+            for attempt in range(5):
+                try:
+                    self._catalog_handle = self._open_catalog()
+                    break
+                except SinkError:
+                    raise
+                except Exception as e:
+                    if attempt == 4:
+                        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+                        raise SinkError(
+                            f"cannot open the Iceberg catalog {self._safe_catalog()}: {type(e).__name__}: {first}"
+                        ) from None
+                    time.sleep(0.1 * (attempt + 1))
         return self._catalog_handle
+
+    def _open_catalog(self) -> Any:
+        if self.catalog_uri.startswith(("http://", "https://")):
+            from pyiceberg.catalog import load_catalog
+
+            cat = load_catalog("seqgpt", type="rest", uri=self.catalog_uri, **self._io_properties())
+        else:
+            from pyiceberg.catalog.sql import SqlCatalog
+
+            if self.catalog_uri.startswith("sqlite:///"):
+                Path(self.catalog_uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+            cat = SqlCatalog("seqgpt", uri=self.catalog_uri, **self._io_properties())
+        cat.create_namespace_if_not_exists(tuple(self.name.split(".")[:-1]))
+        return cat
 
     def _safe_catalog(self) -> str:
         return re.sub(r"//[^/@]*@", "//***@", self.catalog_uri)  # no password of a SQLAlchemy URI
@@ -178,6 +188,10 @@ class IcebergSink(TableSink):
             from connectors.fs import Folder
 
             if detect_format(Folder.from_uri(t.location)) == "iceberg":
+                for wait in (0.2, 0.5, 1.0):  # another run creating it: metadata first, catalog row next
+                    time.sleep(wait)
+                    if self.catalog.table_exists(t.name):
+                        raise Unchanged()
                 raise SinkError(
                     f"{t.location} holds an Iceberg table that the catalog {self._safe_catalog()} does not "
                     f"list as {t.name}: pass the --catalog and --table it was written with, or another --output."
@@ -209,7 +223,7 @@ class IcebergSink(TableSink):
 
     def _create(self, t: TableRef, columns: Sequence[Any], properties: Mapping[str, str]) -> None:
         import pyarrow as pa
-        from pyiceberg.exceptions import TableAlreadyExistsError
+        from pyiceberg.exceptions import CommitFailedException, TableAlreadyExistsError
 
         try:
             with self.catalog.create_table_transaction(
@@ -221,34 +235,37 @@ class IcebergSink(TableSink):
                 if self.partition_by == "run_date":
                     with tx.update_spec() as spec:
                         spec.add_identity("run_date")
-        except TableAlreadyExistsError:
+        except (TableAlreadyExistsError, CommitFailedException):  # another run created it first
             raise Unchanged() from None
 
-    def _evolve(self, t: TableRef, add: Sequence[Any], properties: Mapping[str, str]) -> None:
+    def _evolve(self, t: TableRef, handle: Any, add: Sequence[Any], properties: Mapping[str, str]) -> None:
         import pyarrow as pa
         from pyiceberg.exceptions import CommitFailedException
 
-        handle = self._load(t)
         try:
             with handle.transaction() as tx:
                 if add:
                     with tx.update_schema() as update:
                         update.union_by_name(pa.schema([f.with_nullable(True) for f in add]))
                 tx.set_properties({**_TABLE_PROPERTIES, **properties})
-                if handle.current_snapshot() is not None:
-                    # An empty snapshot marks the lease in the history and moves the branch: a
-                    # commit another run's writer prepared before it now fails its requirement
-                    # (the SQL and REST catalogs check requirements, not the whole metadata).
-                    empty = tx.table_metadata.schema().as_arrow().empty_table()
-                    tx.append(empty, snapshot_properties={META_RUN: self.run_id, META_OPERATION: "lease"})
+                # An empty snapshot marks the lease in the history and moves the branch: this
+                # commit then requires the branch as loaded (another run's takeover in between
+                # fails it), and a commit another run's writer prepared before it fails its own
+                # requirement (the SQL and REST catalogs check requirements, not the whole
+                # metadata; a property change alone would not conflict).
+                empty = tx.table_metadata.schema().as_arrow().empty_table()
+                tx.append(empty, snapshot_properties={META_RUN: self.run_id, META_OPERATION: "lease"})
         except CommitFailedException:
             raise Unchanged() from None
 
     def _append(self, t: TableRef, handle: Any, rows: Any, key: str, meta: Mapping[str, str]) -> bool:
         from pyiceberg.exceptions import CommitFailedException
 
-        if any(s.summary is not None and s.summary[META_BATCH] == key for s in handle.metadata.snapshots):
-            return False  # committed before (a retried task): nothing twice
+        if any(
+            s.summary is not None and s.summary[META_BATCH] == key and s.summary[META_RUN] == self.run_id
+            for s in handle.metadata.snapshots
+        ):
+            return False  # this run committed it before (a retried task): nothing twice
         try:
             handle.append(rows, snapshot_properties=dict(meta))
         except CommitFailedException:
@@ -307,6 +324,12 @@ class IcebergSink(TableSink):
         ]
         if len(small) < max(2, min_files):
             return (len(tasks), len(tasks))
+        small.sort(key=lambda task: task.file.file_size_in_bytes)
+        budget, take = self.compact_max_bytes, 0
+        while take < len(small) and (take < 2 or budget >= small[take].file.file_size_in_bytes):
+            budget -= small[take].file.file_size_in_bytes
+            take += 1
+        small = small[:take]  # read into memory here: at most compact_max_bytes (Parquet) at once
         rows = ArrowScan(
             table_metadata=handle.metadata,
             io=handle.io,

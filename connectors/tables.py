@@ -16,24 +16,30 @@ Exactly once
 - **Every commit is a table transaction** with the run id (``seqgpt.run-id``) and the batch
   key -- the hash of the batch's record keys, ``seqgpt.batch`` -- in its snapshot summary
   (Iceberg) or commit info (Delta), so the table's history shows which run committed what.
-- **Idempotent per batch key:** before committing, the sink looks the key up in the table
-  (Iceberg: the snapshots' summaries; Delta: the transaction id ``seqgpt-<key>``, Delta's
-  own idempotent-write mechanism), so a batch committed again (a retried Ray task, a lost
-  response) commits nothing.
+- **Idempotent per batch key:** before committing, the sink looks the run's key up in the
+  table (Iceberg: the snapshots' summaries, run id and batch key; Delta: the transaction id
+  ``seqgpt-<run id>-<key>``, Delta's own idempotent-write mechanism), so a batch committed
+  again by the same run (a retried Ray task, a lost response) commits nothing.  Across runs
+  the done set keeps a document from being redone; a later run may commit a batch of the same
+  key (the same documents, redone after recovery deleted their orphan record rows).
 - **Order and recovery:** a batch commits its quarantine rows, then its record rows, then its
   data rows.  A quarantine row is a document's verdict on its own, so it counts as done once
   committed; a record row is valid only beside its document's data row, so :meth:`done`
   deletes record rows whose document has no data row (a kill between the commits) before
   reading the done set.  The rerun then redoes those documents in full.
 - **One run per table at a time (a lease):** :meth:`check` writes the run's lease (run id,
-  a token, host, pid) into every table's properties, in the same commit as the schema
-  changes, and every later commit first checks that the lease is still this run's -- under
-  the format's optimistic concurrency (Delta fails a commit whose table metadata changed
-  meanwhile; for Iceberg the takeover also commits an empty snapshot, which fails any commit
-  prepared against the branch before it), so a writer of a run that lost the lease -- a
-  worker of a killed driver finishing its task -- cannot commit after the takeover.  A second run is refused while the holder is alive:
-  on the same host while its process exists, on another host until the table has seen no
-  commit for :data:`STALE_AFTER_S`.  A killed run's lease is taken over by the rerun.
+  a token, host, pid) into every table's properties, in a commit made against the table as
+  it was when the lease was read (another run taking it in between fails that commit, and
+  the check looks again), and every later commit first checks that the lease is still this
+  run's -- under the format's optimistic concurrency (Delta fails a commit whose table
+  metadata changed meanwhile; for Iceberg the takeover also commits an empty snapshot, which
+  fails any commit prepared against the branch before it), so a writer of a run that lost
+  the lease -- a worker of a killed driver finishing its task -- cannot commit after the
+  takeover.  A second run is refused (:class:`~connectors.sink.ConcurrentRunError`) while
+  the holder is alive: on the same host while its process exists (the same process: pid
+  and start time, so a reused pid does not count), on another host until
+  the table has seen no commit for :data:`STALE_AFTER_S`.  Of two runs starting at once,
+  exactly one gets the lease.  A killed run's lease is taken over by the rerun.
   :meth:`finish` releases it.
 
 Schema evolution
@@ -63,6 +69,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import logging
 import os
 import re
 import socket
@@ -85,7 +92,16 @@ from connectors.sink import (
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["PARTITIONS", "STALE_AFTER_S", "TableRef", "TableSink", "Unchanged", "detect_format", "plain_type"]
+__all__ = [
+    "PARTITIONS",
+    "STALE_AFTER_S",
+    "TableRef",
+    "TableSink",
+    "Unchanged",
+    "detect_format",
+    "plain_type",
+    "process_start",
+]
 
 PARTITIONS = ("run_date", "none")
 STALE_AFTER_S = 1800.0  # a lease of a run on another host whose table saw no commit for this long is stale
@@ -97,6 +113,7 @@ META_BATCH = "seqgpt.batch"
 META_ROWS = "seqgpt.rows"
 META_OPERATION = "seqgpt.operation"  # commit | recovery | compaction
 _NAME = re.compile(r"[^\w]+", re.UNICODE)
+log = logging.getLogger("seqgpt.pipeline")
 
 
 class Unchanged(Exception):
@@ -150,13 +167,37 @@ def detect_format(folder: Any) -> str | None:
     return "parquet" if folder.list("part-*.parquet", recursive=False) else None
 
 
-def _pid_alive(pid: int) -> bool:
+def process_start(pid: int) -> str | None:
+    """Which incarnation of process ``pid`` this is -- the boot id and the process's start
+    time (``/proc``) -- or None where ``/proc`` does not tell.  A pid alone is reused: a
+    killed driver's pid may belong to an unrelated process (or to the rerun itself, in a
+    restarted container) by the time the rerun looks."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        start = stat[stat.rindex(b")") + 2 :].split()[19].decode()  # field 22, starttime
+    except (OSError, ValueError, IndexError):
+        return None
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as f:
+            boot = f.read().strip()
+    except OSError:
+        boot = ""
+    return f"{boot}:{start}"
+
+
+def _pid_alive(pid: int, started: str | None = None) -> bool:
+    """Whether process ``pid`` exists -- and, when the lease recorded its ``started``
+    (:func:`process_start`), is still that same process."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
+    if started:
+        now = process_start(pid)
+        return now is None or now == started
     return True
 
 
@@ -174,7 +215,11 @@ class TableSink(Sink):
     #: a partition compacts once it holds this many files smaller than ``small_file_bytes``
     compact_min_files: ClassVar[int] = 8
     small_file_bytes: ClassVar[int] = 32 * 1024 * 1024
+    #: one Iceberg compaction rewrites at most this many bytes of files (it reads them into memory)
+    compact_max_bytes: ClassVar[int] = 256 * 1024 * 1024
     commit_attempts: ClassVar[int] = 40
+    #: tries of a compaction while the run's writers commit (:meth:`maintain`)
+    maintain_attempts: ClassVar[int] = 3
 
     def __init__(
         self,
@@ -204,6 +249,7 @@ class TableSink(Sink):
             "token": uuid.uuid4().hex,
             "host": socket.gethostname(),
             "pid": os.getpid(),
+            "started": process_start(os.getpid()),
             "at": round(time.time(), 3),
         }
 
@@ -292,7 +338,7 @@ class TableSink(Sink):
             return None
         if lease.get("host") == self.lease["host"]:
             pid = int(lease.get("pid") or 0)
-            return lease if pid > 0 and _pid_alive(pid) else None
+            return lease if pid > 0 and _pid_alive(pid, lease.get("started")) else None
         last = max(float(lease.get("at") or 0), self._last_commit_s(t))
         return lease if time.time() - last < STALE_AFTER_S else None
 
@@ -316,17 +362,18 @@ class TableSink(Sink):
             except Unchanged:  # another run changed a table meanwhile: look again
                 time.sleep(0.2 * (attempt + 1))
         raise ConcurrentRunError(
-            f"{self.base}: the tables kept changing while this run checked them; try again"
+            f"{self.base}: the tables kept changing while this run checked them (another run starting "
+            "at the same time?); try again"
         )
 
     def _check_once(self) -> None:
-        plans: list[tuple[TableRef, bool, list[pa.Field], dict[str, str]]] = []
+        plans: list[tuple[TableRef, bool, list[pa.Field], dict[str, str], str | None]] = []
         for t in self.tables:
             exists = with_retries(lambda t=t: self._exists(t), f"opening {self._describe(t)}")
             wanted = self._arrow_schema_of(t)
             fields = self._fields_of(t)
             if not exists:
-                plans.append((t, False, list(wanted), self._properties_for(t, {}, fields)))
+                plans.append((t, False, list(wanted), self._properties_for(t, {}, fields), None))
                 continue
             props = with_retries(lambda t=t: self._properties(t), f"reading {self._describe(t)}")
             if FIELDS not in props:
@@ -346,16 +393,29 @@ class TableSink(Sink):
             known = json.loads(props.get(FIELDS) or "{}")
             self._refuse_type_changes(t, known, fields, have, wanted)
             add = [f for f in wanted if f.name not in have.names]
-            plans.append((t, True, add, self._properties_for(t, known, fields)))
-        for t, exists, columns, props in plans:
+            plans.append((t, True, add, self._properties_for(t, known, fields), props.get(LEASE)))
+        for t, exists, columns, props, seen in plans:
             if exists:
                 with_retries(
-                    lambda t=t, c=columns, p=props: self._evolve(t, c, p), f"updating {self._describe(t)}"
+                    lambda t=t, c=columns, p=props, s=seen: self._take(t, c, p, s),
+                    f"updating {self._describe(t)}",
                 )
             else:
                 with_retries(
                     lambda t=t, c=columns, p=props: self._create(t, c, p), f"creating {self._describe(t)}"
                 )
+
+    def _take(
+        self, t: TableRef, add: Sequence[pa.Field], properties: Mapping[str, str], seen: str | None
+    ) -> None:
+        """Take an existing table's lease (and add its new columns) in one commit, against the
+        table as it was when the plan saw the lease ``seen``: if another run changed the lease
+        in between, :class:`Unchanged` (the check looks again); if it does so after this load,
+        the format's optimistic concurrency fails this commit (:class:`Unchanged` again)."""
+        handle = self._load(t)
+        if self._properties_of(handle).get(LEASE) != seen:
+            raise Unchanged()
+        self._evolve(t, handle, add, properties)
 
     def _properties_for(
         self, t: TableRef, known: Mapping[str, str], fields: Mapping[str, str]
@@ -445,11 +505,13 @@ class TableSink(Sink):
         meta = self._meta(key, rows.num_rows)
         self._guarded(t, lambda handle: self._append(t, handle, self._aligned(t, handle, rows), key, meta))
 
-    def _guarded(self, t: TableRef, commit: Callable[[Any], Any]) -> Any:
+    def _guarded(self, t: TableRef, commit: Callable[[Any], Any], attempts: int | None = None) -> Any:
         """Run one commit under the lease: load the table, check the lease, commit; when the
-        commit lost a race (:class:`Unchanged`), load again and retry."""
+        commit lost a race (:class:`Unchanged`), load again and retry (``attempts`` times,
+        default :attr:`commit_attempts`)."""
+        attempts = attempts or self.commit_attempts
         delay = 0.05
-        for _ in range(self.commit_attempts):
+        for _ in range(attempts):
             handle = self._load(t)
             self._check_lease(t, self._properties_of(handle))
             try:
@@ -457,9 +519,7 @@ class TableSink(Sink):
             except Unchanged:
                 time.sleep(delay * (0.5 + (uuid.uuid4().int % 1000) / 1000))
                 delay = min(delay * 2, 2.0)
-        raise SinkError(
-            f"{self._describe(t)}: could not commit after {self.commit_attempts} tries (too many writers?)"
-        )
+        raise SinkError(f"{self._describe(t)}: could not commit after {attempts} tries (too many writers?)")
 
     def _aligned(self, t: TableRef, handle: Any, rows: pa.Table) -> pa.Table:
         """``rows`` in the table's column order and types; columns the run lacks are nulls."""
@@ -478,20 +538,30 @@ class TableSink(Sink):
 
     # -------------------------------------------------------------- maintenance
     def maintain(self) -> None:
-        """Compact this run's partition in every table (during the run: only once enough
-        small files gathered)."""
-        self._compact_all(self.compact_min_files)
+        """Compact this run's partition in every table once enough small files gathered
+        (:attr:`compact_min_files`).  The run's writers keep committing meanwhile, so a
+        compaction may lose its race with them a few times: then it is left for the next
+        call or :meth:`finish` (a warning, never the run's failure).  A lost lease is raised."""
+        try:
+            self._compact_all(self.compact_min_files, attempts=self.maintain_attempts)
+        except ConcurrentRunError:
+            raise
+        except (SinkError, OSError) as e:
+            log.warning("compaction of %s left for later: %s", self.base, e)
 
-    def _compact_all(self, min_files: int) -> dict[str, tuple[int, int]]:
+    def _compact_all(self, min_files: int, attempts: int | None = None) -> dict[str, tuple[int, int]]:
         out = {}
         for t in self.tables:
             if with_retries(lambda t=t: self._exists(t), f"opening {self._describe(t)}"):
                 meta = self._meta("", 0, "compaction")
-                out[t.name] = self._guarded(t, lambda h, t=t, m=meta: self._compact(t, h, min_files, m))
+                out[t.name] = self._guarded(
+                    t, lambda h, t=t, m=meta: self._compact(t, h, min_files, m), attempts=attempts
+                )
         return out
 
     def finish(self, *, clean: bool = True) -> None:
-        """Compact this run's partition (when ``clean``) and release the lease."""
+        """Compact this run's partition (when ``clean``: every partition file of the run's
+        date, once there are two or more) and release the lease."""
         if clean:
             self._compact_all(2)
         released = json.dumps({"released": True, "run_id": self.run_id, "at": round(time.time(), 3)})
@@ -547,13 +617,18 @@ class TableSink(Sink):
         raise :class:`Unchanged` when another writer created it first."""
         raise NotImplementedError
 
-    def _evolve(self, t: TableRef, add: Sequence[pa.Field], properties: Mapping[str, str]) -> None:
-        """Add columns and set properties in one commit; :class:`Unchanged` on a lost race."""
+    def _evolve(
+        self, t: TableRef, handle: Any, add: Sequence[pa.Field], properties: Mapping[str, str]
+    ) -> None:
+        """Add columns and set properties in one commit against ``handle`` (the table as
+        loaded); :class:`Unchanged` when the table changed since (a lost race)."""
         raise NotImplementedError
 
     def _append(self, t: TableRef, handle: Any, rows: pa.Table, key: str, meta: Mapping[str, str]) -> bool:
-        """Append ``rows`` in one transaction carrying ``meta`` unless batch ``key`` is in the
-        table already (then False); :class:`Unchanged` on a lost race."""
+        """Append ``rows`` in one transaction carrying ``meta`` unless this run committed
+        batch ``key`` into the table already (then False); :class:`Unchanged` on a lost race.
+        Only this run's commits count: a later run may commit a batch of the same key (the
+        same documents, redone after recovery deleted their orphan record rows)."""
         raise NotImplementedError
 
     def _delete(
