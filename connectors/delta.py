@@ -8,7 +8,7 @@ protocol: :mod:`connectors.tables`).
 Each batch is one ``write_deltalake(mode="append")`` commit whose commit info carries
 ``seqgpt.run-id``, ``seqgpt.batch`` (the hash of the batch's record keys), ``seqgpt.rows``
 and ``seqgpt.operation``, and whose transaction id ``seqgpt-<run id>-<batch>`` (Delta's
-idempotent writes; expired after ``delta.setTransactionRetentionDuration``, 30 days) makes a
+idempotent writes; expired after ``delta.setTransactionRetentionDuration``, 7 days) makes a
 repeated commit of the batch by the same run a no-op.  The lease and the field types are table properties
 (``seqgpt.lease``, ``seqgpt.fields``, ``seqgpt.manifest``): a lease change is a metadata
 change, which fails any commit prepared before it -- the optimistic concurrency the
@@ -26,6 +26,7 @@ polars (``pl.read_delta``) and every engine that reads Delta.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -34,7 +35,9 @@ from connectors.tables import TableRef, TableSink, Unchanged, detect_format
 
 __all__ = ["DeltaSink"]
 
-_TABLE_PROPERTIES = {"delta.setTransactionRetentionDuration": "interval 30 days"}
+# A batch's transaction id only has to outlive its run (a retried task); kept a week, not forever
+# (every table snapshot carries the live ones).
+_TABLE_PROPERTIES = {"delta.setTransactionRetentionDuration": "interval 7 days"}
 
 
 def _quote(value: str) -> str:
@@ -179,7 +182,10 @@ class DeltaSink(TableSink):
                 rows,
                 mode="append",
                 commit_properties=CommitProperties(
-                    custom_metadata=dict(meta), app_transactions=[Transaction(app_id=app_id, version=1)]
+                    custom_metadata=dict(meta),
+                    app_transactions=[
+                        Transaction(app_id=app_id, version=1, last_updated=int(time.time() * 1000))
+                    ],
                 ),
             )
         except CommitFailedError:
