@@ -206,7 +206,9 @@ def _fields_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
             "type": pd.Series(cols["type"], dtype="object"),
             "required": pd.Series([bool(x) for x in cols["required"]], dtype="bool"),
             # an empty cell (NaN) is the model's calibrated default, not 0
-            "threshold": pd.Series([float("nan") if x is None else float(x) for x in cols["threshold"]], dtype="float64"),
+            "threshold": pd.Series(
+                [float("nan") if x is None else float(x) for x in cols["threshold"]], dtype="float64"
+            ),
             "choices": pd.Series(cols["choices"], dtype="object"),
             "more": pd.Series(cols["more"], dtype="object"),
             "description": pd.Series(cols["description"], dtype="object"),
@@ -306,7 +308,12 @@ def fields_section(ss) -> Schema | None:
             ),
             "required": st.column_config.CheckboxColumn("required", default=False),
             "threshold": st.column_config.NumberColumn(
-                "threshold", min_value=0.0, max_value=1.0, step=0.05, default=None, format="%.2f",
+                "threshold",
+                min_value=0.0,
+                max_value=1.0,
+                step=0.05,
+                default=None,
+                format="%.2f",
                 help="Values below it are dropped; empty: the model's calibrated default",
             ),
             "choices": st.column_config.TextColumn("choices", help="Explicit choices, a/b/c"),

@@ -186,7 +186,7 @@ def bench_stages(name: str, folder: str, schema_file: Path, kind: str, out: Path
 
     t0 = time.perf_counter()
     table = pa.concat_tables(results)
-    writer = WriteStage(Folder.from_uri(str(out)), config)
+    writer = WriteStage(config.sink(), config)
     stats = [writer(table.slice(i, ROWS_PER_PART)) for i in range(0, table.num_rows, ROWS_PER_PART)]
     t["write"] = time.perf_counter() - t0
 

@@ -9,8 +9,10 @@
 - :mod:`connectors.tickets` -- ``read_tickets(data, source)`` for JSONL/CSV/Parquet tickets;
 - :mod:`connectors.clean` -- ``clean_text(text)``: NFKC with CJK punctuation kept, headers and
   footers, wrapped lines, mojibake;
-- :mod:`connectors.parquet` -- output schemas, ``result_to_row``, ``ParquetWriter``,
-  ``read_table``.
+- :mod:`connectors.sink` -- the one sink interface of a run's output (check the destination,
+  read the done set, commit a batch, finish) and ``open_sink``;
+- :mod:`connectors.parquet` -- output schemas, ``result_to_row``, ``OutputAdapter``,
+  ``ParquetWriter``, ``read_table`` and ``ParquetSink`` (the output folder).
 
 Nothing here imports torch, transformers or ``pipelines``.  pyarrow, pypdfium2 and
 pdfplumber are imported only when the submodule that needs them is, so ``import connectors``

@@ -92,6 +92,11 @@ deletes the temporary file, and a killed process leaves only a ``_tmp/`` file, w
 skip: ``pyarrow.dataset`` ignores ``_``/``.`` prefixes by default, and :func:`read_table`
 lists only visible ``*.parquet`` files.  The final name depends only on ``key`` (a shard
 id), so a rerun of a shard replaces its file instead of adding a duplicate.
+
+The output folder as a sink (:class:`ParquetSink`, the first implementation of
+:class:`connectors.sink.Sink`): part files named by the batch key, quarantine and record parts
+before the data part (the commit marker), recovery of what a crash left, the done set from the
+committed parts' key columns, the manifest check against the data parts' footers.
 """
 
 from __future__ import annotations
@@ -110,6 +115,7 @@ import pyarrow.parquet as pq
 
 from connectors.fs import Folder
 from connectors.records import ConnectorError, Quarantine, doc_key
+from connectors.sink import Batch, Done, Sink, SinkError, manifest_differences, with_retries
 from extractor.schema import FIELD_TYPES
 from extractor.types import best_span
 
@@ -119,6 +125,7 @@ __all__ = [
     "METADATA_KEY",
     "TEMP_DIR",
     "OutputAdapter",
+    "ParquetSink",
     "ParquetWriter",
     "output_schema",
     "quarantine_schema",
@@ -167,8 +174,10 @@ def _names(classes: Iterable[Any]) -> list[str]:
     return [str(c.name if hasattr(c, "name") else c) for c in classes]
 
 
-def _normalized_columns(name: str, type_: str) -> list[pa.Field]:
+def _normalized_columns(name: str, type_: str, dates: bool = False) -> list[pa.Field]:
     flag = [pa.field(f"{name}_approximate", pa.bool_())] if type_ in _APPROXIMATE else []
+    if dates and type_ == "date":  # the table formats: the date as a warehouse's date type
+        flag.append(pa.field(f"{name}_date", pa.date32()))
     if type_ == "money":
         return [pa.field(f"{name}_amount", AMOUNT_TYPE), pa.field(f"{name}_currency", pa.string()), *flag]
     if type_ == "integer":
@@ -178,12 +187,31 @@ def _normalized_columns(name: str, type_: str) -> list[pa.Field]:
     return []
 
 
-def _normalized_values(name: str, type_: str, span: Any) -> dict[str, Any]:
-    """The normalized columns of one chosen ``span`` (or None) of a field of type ``type_``."""
+def _as_date(span: Any, dayfirst: bool | None) -> _dt.date | None:
+    """The calendar date a date field's span names (its text read as ``comparable`` reads
+    it), or None when it names no full day (``2023年9月``) or no date at all."""
+    if span is None or getattr(span, "normalized", None) is None:
+        return None
+    from extractor.normalize import normalize_date
+
+    iso = normalize_date(str(span.text), dayfirst=dayfirst)
+    try:
+        return _dt.date.fromisoformat(iso) if iso and len(iso) == 10 else None
+    except ValueError:
+        return None
+
+
+def _normalized_values(
+    name: str, type_: str, span: Any, dates: bool = False, dayfirst: bool | None = None
+) -> dict[str, Any]:
+    """The normalized columns of one chosen ``span`` (or None) of a field of type ``type_``
+    (with ``dates``, a date field's ``<f>_date`` too)."""
     normalized = getattr(span, "normalized", None)
     flag: dict[str, Any] = {}
     if type_ in _APPROXIMATE:  # null without a value, like the normalized columns
         flag[f"{name}_approximate"] = None if span is None else bool(getattr(span, "approximate", False))
+    if dates and type_ == "date":
+        flag[f"{name}_date"] = _as_date(span, dayfirst)
     if type_ == "money":
         amount, currency = _money(normalized)
         return {f"{name}_amount": amount, f"{name}_currency": currency, **flag}
@@ -192,6 +220,10 @@ def _normalized_values(name: str, type_: str, span: Any) -> dict[str, Any]:
     if type_ in _STRING_NORMALIZED:
         return {f"{name}_normalized": None if normalized is None else str(normalized), **flag}
     return {}
+
+
+def _dayfirst_of(fields: Iterable[Any]) -> dict[str, bool | None]:
+    return {str(f.name): getattr(f, "dayfirst", None) for f in fields if hasattr(f, "name")}
 
 
 def _parts_of(fields: Iterable[Any]) -> dict[str, list[str]]:
@@ -207,11 +239,15 @@ def _unique(cols: list[pa.Field]) -> pa.Schema:
     return pa.schema(cols)
 
 
-def output_schema(fields: Sequence[Any], classes: Sequence[Any] = (), *, summary: bool = False) -> pa.Schema:
+def output_schema(
+    fields: Sequence[Any], classes: Sequence[Any] = (), *, summary: bool = False, dates: bool = False
+) -> pa.Schema:
     """The result table's schema (layout in the module docstring).  ``fields`` is
     ``[(name, type)]`` (or extractor ``Field`` objects, whose ``parts`` add part columns),
-    ``classes`` the classification field names; ``summary`` adds the summary column.
-    Raises ValueError for an unknown type or when two columns would share a name."""
+    ``classes`` the classification field names; ``summary`` adds the summary column;
+    ``dates`` adds ``<f>_date`` (``date32``) after a date field's normalized columns (the
+    table formats).  Raises ValueError for an unknown type or when two columns would share
+    a name."""
     cols: list[pa.Field] = [
         pa.field("doc_id", pa.string(), nullable=False),
         pa.field("doc_key", pa.string()),
@@ -226,7 +262,7 @@ def output_schema(fields: Sequence[Any], classes: Sequence[Any] = (), *, summary
             pa.field(f"{name}_confidence", pa.float32()),
             pa.field(f"{name}_offsets", pa.list_(_OFFSET_TYPE)),
         ]
-        cols += _normalized_columns(name, type_)
+        cols += _normalized_columns(name, type_, dates)
         cols += [pa.field(f"{name}_{part}", pa.string()) for part in parts.get(name, [])]
         cols += [
             pa.field(f"{name}_issues", pa.list_(pa.string())),
@@ -246,9 +282,9 @@ def output_schema(fields: Sequence[Any], classes: Sequence[Any] = (), *, summary
     return _unique(cols)
 
 
-def record_schema(fields: Sequence[Any]) -> pa.Schema:
-    """The schema of one record type's table (module docstring); ``fields`` as for
-    :func:`output_schema`, the record type's fields in order."""
+def record_schema(fields: Sequence[Any], *, dates: bool = False) -> pa.Schema:
+    """The schema of one record type's table (module docstring); ``fields`` and ``dates`` as
+    for :func:`output_schema`, the record type's fields in order."""
     cols: list[pa.Field] = [
         pa.field("doc_id", pa.string(), nullable=False),
         pa.field("doc_key", pa.string()),
@@ -263,7 +299,7 @@ def record_schema(fields: Sequence[Any]) -> pa.Schema:
             pa.field(f"{name}_start", pa.int32()),
             pa.field(f"{name}_end", pa.int32()),
         ]
-        cols += _normalized_columns(name, type_)
+        cols += _normalized_columns(name, type_, dates)
     cols += [pa.field("model", pa.string()), pa.field("run_id", pa.string()), pa.field("extracted_at", _TS)]
     return _unique(cols)
 
@@ -341,6 +377,7 @@ def result_to_row(
     *,
     extracted_at: _dt.datetime | None = None,
     summary: bool = False,
+    dates: bool = False,
 ) -> dict[str, Any]:
     """One output row (a dict matching :func:`output_schema`) for a document; ``summary``
     as given to :func:`output_schema`.
@@ -364,6 +401,7 @@ def result_to_row(
         dropped.setdefault(s.field, []).append(s)
     parts = _parts_of(schema_fields)
     alternatives = getattr(result, "alternatives", None) or {}
+    dayfirst = _dayfirst_of(schema_fields)
     for name, type_ in _pairs(schema_fields):
         spans = sorted(values.get(name) or [], key=lambda s: (s.start, s.end))
         others = list(alternatives.get(name) or [])
@@ -373,7 +411,7 @@ def result_to_row(
         row[f"{name}_all"] = [s.text for s in every]
         row[f"{name}_confidence"] = float(best.confidence) if best else None
         row[f"{name}_offsets"] = [{"start": int(s.start), "end": int(s.end)} for s in every]
-        row.update(_normalized_values(name, type_, best))
+        row.update(_normalized_values(name, type_, best, dates, dayfirst.get(name)))
         for part in parts.get(name, []):
             found = (getattr(best, "parts", None) or {}).get(part) if best else None
             row[f"{name}_{part}"] = found.text if found else None
@@ -410,12 +448,15 @@ def records_to_rows(
     run_id: str = "",
     *,
     extracted_at: _dt.datetime | None = None,
+    dates: bool = False,
 ) -> list[dict[str, Any]]:
-    """The :func:`record_schema` rows of a document's records of type ``record_type``."""
+    """The :func:`record_schema` rows of a document's records of type ``record_type``
+    (``dates`` as given to :func:`record_schema`)."""
     doc_id = doc_meta.get("doc_id") if doc_meta.get("doc_id") is not None else doc_meta.get("id")
     if doc_id is None:
         raise ValueError("doc_meta has no 'id' or 'doc_id'")
     at = extracted_at or _now()
+    dayfirst = _dayfirst_of(fields)
     rows = []
     for rec in getattr(result, "records", None) or []:
         if rec.type != record_type:
@@ -433,7 +474,7 @@ def records_to_rows(
             row[f"{name}_confidence"] = float(span.confidence) if span else None
             row[f"{name}_start"] = int(span.start) if span else None
             row[f"{name}_end"] = int(span.end) if span else None
-            row.update(_normalized_values(name, type_, span))
+            row.update(_normalized_values(name, type_, span, dates, dayfirst.get(name)))
         row.update(model=model, run_id=run_id, extracted_at=at)
         rows.append(row)
     return rows
@@ -467,8 +508,11 @@ class OutputAdapter:
     once: :attr:`data_schema` (:func:`output_schema` plus ``notes`` -- what the cleaner did
     and the engine's warnings -- and, with ``keep_text``, the cleaned ``text`` every offset
     refers to; ``metadata``, the run's manifest, goes into its footer under
-    :data:`METADATA_KEY`, read back by :func:`read_metadata`), :attr:`record_schemas` (one :func:`record_schema` per record type) and
-    :attr:`quarantine_schema`.  ::
+    :data:`METADATA_KEY`, read back by :func:`read_metadata`), :attr:`record_schemas` (one
+    :func:`record_schema` per record type) and :attr:`quarantine_schema`.  The table formats
+    add ``dates`` (``<f>_date``, a ``date32`` column, after each date field's normalized
+    columns) and ``run_date`` (a ``date32`` column of that value, the partition column, at
+    the end of every table).  ::
 
         adapter = OutputAdapter(schema, model="m", run_id="r1")
         shaped = [adapter.shape(doc_meta, result, notes=[...]) for doc_meta, result in docs]
@@ -484,25 +528,39 @@ class OutputAdapter:
         run_id: str = "",
         keep_text: bool = False,
         metadata: Mapping[str, Any] | None = None,
+        dates: bool = False,
+        run_date: _dt.date | None = None,
     ) -> None:
         self.schema = schema
         self.model = model
         self.run_id = run_id
         self.keep_text = keep_text
+        self.dates = dates
+        self.run_date = run_date
         base = output_schema(
-            schema.extraction_fields, schema.classification_fields, summary=schema.summary is not None
+            schema.extraction_fields,
+            schema.classification_fields,
+            summary=schema.summary is not None,
+            dates=dates,
         )
         base = base.append(pa.field("notes", pa.list_(pa.string())))
         if keep_text:
             base = base.append(pa.field("text", pa.large_string()))
+        if run_date is not None:
+            base = base.append(pa.field("run_date", pa.date32()))
         if metadata is not None:  # in every data part's footer (pyarrow/Spark/polars ignore it)
             base = base.with_metadata({METADATA_KEY: json.dumps(dict(metadata), ensure_ascii=False)})
         self.data_schema: pa.Schema = base
         self.record_fields = {rt.name: schema.record_fields(rt) for rt in schema.records}
         self.record_schemas: dict[str, pa.Schema] = {
-            name: record_schema(fields) for name, fields in self.record_fields.items()
+            name: record_schema(fields, dates=dates) for name, fields in self.record_fields.items()
         }
         self.quarantine_schema: pa.Schema = quarantine_schema()
+        if run_date is not None:  # the table formats' partition column, in every table
+            self.record_schemas = {
+                name: rs.append(pa.field("run_date", pa.date32())) for name, rs in self.record_schemas.items()
+            }
+            self.quarantine_schema = self.quarantine_schema.append(pa.field("run_date", pa.date32()))
 
     def shape(
         self,
@@ -526,14 +584,22 @@ class OutputAdapter:
             run_id=self.run_id,
             extracted_at=at,
             summary=self.schema.summary is not None,
+            dates=self.dates,
         )
         row["notes"] = [str(n) for n in notes] + [f"warning: {w}" for w in getattr(result, "warnings", ())]
         if self.keep_text:
             row["text"] = text
         records = {
-            name: records_to_rows(doc_meta, result, name, fields, self.model, self.run_id, extracted_at=at)
+            name: records_to_rows(
+                doc_meta, result, name, fields, self.model, self.run_id, extracted_at=at, dates=self.dates
+            )
             for name, fields in self.record_fields.items()
         }
+        if self.run_date is not None:
+            row["run_date"] = self.run_date
+            for recs in records.values():
+                for r in recs:
+                    r["run_date"] = self.run_date
         return row, records
 
     def tables(
@@ -568,6 +634,9 @@ class OutputAdapter:
         """The quarantine table of these :class:`Quarantine` records."""
         at = at or _now()
         rows = [quarantine_to_row(q, self.run_id, at=at) for q in records]
+        if self.run_date is not None:
+            for r in rows:
+                r["run_date"] = self.run_date
         return pa.Table.from_pylist(rows, schema=self.quarantine_schema)
 
 
@@ -810,3 +879,193 @@ def remove_stale_temp(folder: Folder | str, *, older_than_s: float = 3600.0) -> 
             folder.delete(f"{TEMP_DIR}/{info.path[len(temp_root) + 1 :]}")
             removed += 1
     return removed
+
+
+# ---------------------------------------------------------------------- the sink
+QUARANTINE_DIR = "_quarantine"
+RECORDS_DIR = "_records"  # _records/<record type>/part-<k>.parquet
+LEGACY_MANIFEST = "_manifest.json"  # where folders written before the footers kept the manifest
+
+
+def foreign_format(folder: Folder) -> str | None:
+    """``"delta"`` or ``"iceberg"`` when ``folder`` holds a table of that format, else None
+    (a Delta table has ``_delta_log/``, an Iceberg table ``metadata/*.metadata.json``)."""
+    if folder.exists("_delta_log"):
+        return "delta"
+    if folder.exists("metadata") and folder.child("metadata").list("*.metadata.json", recursive=False):
+        return "iceberg"
+    return None
+
+
+class ParquetSink(Sink):
+    """The output folder of Parquet part files (the default sink).
+
+    Layout (``location``)::
+
+        part-<k>.parquet                  data rows (OutputAdapter.data_schema)
+        _quarantine/part-<k>.parquet      quarantine rows
+        _records/<type>/part-<k>.parquet  record rows of a record type
+        _tmp/ (in each of them)           files being written, removed when the run ends
+
+    ``<k>`` is the batch key (a hash of its record keys): a retried task writes the same names
+    and replaces its files.  A batch's quarantine part is written first, then its record
+    parts, and its data part (possibly empty) last: the data part is the commit marker.
+    :meth:`check` refuses a folder written with another schema, model or ``keep_text``
+    (the manifest in every data part's footer, or the legacy ``_manifest.json``) and a folder
+    that holds a Delta or Iceberg table; :meth:`done` deletes temporary files and quarantine
+    and record parts without their data part, then reads the key columns of the committed
+    parts.  One run per folder at a time (recovery deletes another run's in-flight files).
+    """
+
+    format = "parquet"
+
+    def __init__(self, location: str, schema: Any, **options: Any) -> None:
+        super().__init__(location, schema, **options)
+        self.folder = Folder.from_uri(self.location)
+        self.record_types = [rt.name for rt in getattr(schema, "records", ())]
+
+    def adapter_options(self) -> dict[str, Any]:
+        return {"metadata": self.manifest or None}  # the manifest rides in every data part's footer
+
+    def uri(self) -> str:
+        return self.folder.uri()
+
+    def quarantine_uri(self) -> str:
+        return self.folder.uri().rstrip("/") + "/" + QUARANTINE_DIR
+
+    # -------------------------------------------------------------- check
+    def written_manifest(self) -> dict[str, Any] | None:
+        """The manifest the folder's committed data parts were written with (the footer of
+        one of them), the legacy ``_manifest.json`` of older folders, or None for a new folder."""
+        out = self.folder
+        if not with_retries(out.exists, f"checking {out.uri()}"):
+            return None
+        parts = with_retries(lambda: out.list("part-*.parquet", recursive=False), "listing output")
+        if parts:
+            found = with_retries(lambda: read_metadata(out, parts[0]), f"reading the footer of {parts[0]}")
+            if found is not None:
+                return found
+        if with_retries(lambda: out.exists(LEGACY_MANIFEST), "checking the manifest"):
+            return json.loads(with_retries(lambda: out.read_bytes(LEGACY_MANIFEST), "reading the manifest"))
+        return None
+
+    def check(self) -> None:
+        out = self.folder
+        if with_retries(out.exists, f"checking {out.uri()}"):
+            other = with_retries(lambda: foreign_format(out), f"checking {out.uri()}")
+            if other:
+                raise SinkError(
+                    f"{out.uri()} holds a {other.capitalize()} table, not a folder of Parquet parts: "
+                    f"write into it with --table-format {other}, or choose another --output."
+                )
+        old = self.written_manifest()
+        if old is None:
+            return
+        diffs = manifest_differences(old, self.manifest)
+        if diffs:
+            differ = [k for k in ("model", "keep_text") if old.get(k) != self.manifest.get(k)]
+            if len(differ) < len(diffs):
+                differ.insert(0, "schema")
+            what = " and ".join(differ)
+            raise SinkError(
+                f"{out.uri()} was written with a different {what}; its rows would not match this run's:\n"
+                + "\n".join(f"  - {d}" for d in diffs)
+                + "\nUse a new --output folder (or delete the old one)."
+            )
+
+    # -------------------------------------------------------------- done set
+    def done(self) -> Done:
+        out = self.folder
+        qdir = out.child(QUARANTINE_DIR)
+        stats = {"temp files": 0, "orphan quarantine parts": 0, "orphan record parts": 0}
+        if not with_retries(out.exists, f"checking {out.uri()}"):
+            return Done(recovered=stats)
+        data_parts = set(with_retries(lambda: out.list("part-*.parquet", recursive=False), "listing output"))
+        q_parts: set[str] = set()
+        if with_retries(qdir.exists, "checking quarantine"):
+            q_parts = set(
+                with_retries(lambda: qdir.list("part-*.parquet", recursive=False), "listing quarantine")
+            )
+        for orphan in sorted(q_parts - data_parts):
+            with_retries(lambda o=orphan: qdir.delete(o), f"deleting {orphan}")
+            stats["orphan quarantine parts"] += 1
+        for name in self.record_types:
+            rdir = out.child(f"{RECORDS_DIR}/{name}")
+            if not with_retries(rdir.exists, f"checking {rdir.uri()}"):
+                continue
+            r_parts = with_retries(
+                lambda d=rdir: d.list("part-*.parquet", recursive=False), "listing records"
+            )
+            for orphan in sorted(set(r_parts) - data_parts):
+                with_retries(lambda o=orphan, d=rdir: d.delete(o), f"deleting {orphan}")
+                stats["orphan record parts"] += 1
+            stats["temp files"] += with_retries(
+                lambda d=rdir: remove_stale_temp(d, older_than_s=0), "removing temp files"
+            )
+        stats["temp files"] += with_retries(
+            lambda: remove_stale_temp(out, older_than_s=0), "removing temp files"
+        )
+        if q_parts:
+            stats["temp files"] += with_retries(
+                lambda: remove_stale_temp(qdir, older_than_s=0), "removing temp files"
+            )
+
+        done = Done(recovered=stats)
+        if data_parts:
+            t = with_retries(lambda: read_table(out, columns=["doc_id", "source"]), "reading done keys")
+            done.documents = list(zip(t.column("source").to_pylist(), t.column("doc_id").to_pylist()))
+        if q_parts & data_parts:
+            cols = ["source", "doc_id", "stage", "reason", "detail"]
+            t = with_retries(lambda: read_table(qdir, columns=cols), "reading done keys")
+            done.verdicts = [
+                (source, doc_id, stage, reason, detail or "")
+                for source, doc_id, stage, reason, detail in zip(*(t.column(c).to_pylist() for c in cols))
+            ]
+        return done
+
+    # -------------------------------------------------------------- commit
+    def commit_quarantine(self, batch: Batch) -> None:
+        if batch.quarantine.num_rows:
+            self.write_part(self.folder.child(QUARANTINE_DIR), batch.key, batch.quarantine)
+
+    def commit_records(self, batch: Batch) -> None:
+        for name, table in batch.records.items():
+            if table.num_rows:
+                self.write_part(self.folder.child(f"{RECORDS_DIR}/{name}"), batch.key, table)
+
+    def commit_data(self, batch: Batch) -> None:
+        """The data part, written last: once it exists the batch is committed."""
+        self.write_part(self.folder, batch.key, batch.data)
+
+    @staticmethod
+    def write_part(folder: Folder, key: str, table: pa.Table) -> None:
+        with ParquetWriter(folder, table.schema, key) as w:
+            w.write_table(table)
+
+    # -------------------------------------------------------------- finish
+    def finish(self, *, clean: bool = True) -> None:
+        """Remove the writers' ``_tmp/`` folders (not after a failure, where a worker may
+        still be busy: the rerun's recovery removes them)."""
+        out = self.folder
+        if clean and with_retries(out.exists, f"checking {out.uri()}"):
+            folders = [out, out.child(QUARANTINE_DIR)] + [
+                out.child(f"{RECORDS_DIR}/{name}") for name in self.record_types
+            ]
+            for folder in folders:
+                with_retries(lambda f=folder: remove_temp(f), f"removing {folder.uri(TEMP_DIR)}")
+
+    def has_quarantine(self) -> bool:
+        qdir = self.folder.child(QUARANTINE_DIR)
+        return bool(
+            with_retries(
+                lambda: qdir.exists() and bool(qdir.list("part-*.parquet", recursive=False)),
+                "checking quarantine",
+            )
+        )
+
+    def committed(self) -> int:
+        try:
+            out = self.folder
+            return len(out.list("part-*.parquet", recursive=False)) if out.exists() else 0
+        except Exception:
+            return -1

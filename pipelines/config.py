@@ -25,7 +25,10 @@ the stages are built, and every stage reads that same object.  Its parts:
   ``threads_per_actor``), ``batch_size``, ``rows_per_part``, ``keep_text``, ``run_id``,
   ``progress_every_s``, ``html_report`` (a local file for the review page of the run's
   documents), ``verbose`` (Ray's own logs and progress bars), ``follow_links`` (links out
-  of the input folder) and ``dashboard`` (Ray's dashboard with a local Ray).
+  of the input folder) and ``dashboard`` (Ray's dashboard with a local Ray);
+- the output: ``table_format`` (``parquet`` -- a folder of part files, the default --,
+  ``iceberg`` or ``delta``), for Iceberg ``catalog`` and ``table``, and ``partition_by``
+  (``run_date`` or ``none``) for the table formats; :meth:`RunConfig.sink` opens it.
 
 :data:`UNTRAINED_NOTE` is the one message every entry point prints, once, when the model
 is the untrained demo model.
@@ -49,6 +52,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "KINDS",
+    "PARTITIONS",
+    "TABLE_FORMATS",
     "UNTRAINED_LABEL",
     "UNTRAINED_NOTE",
     "ConfigError",
@@ -58,6 +63,8 @@ __all__ = [
 ]
 
 KINDS = ("auto", "pdf", "tickets", "text")
+TABLE_FORMATS = ("parquet", "iceberg", "delta")
+PARTITIONS = ("run_date", "none")
 UNTRAINED_LABEL = "seqgpt-tiny-untrained"
 UNTRAINED_NOTE = (
     "note: the model is the untrained tiny demo model: values are verbatim spans of the text but NOT "
@@ -159,6 +166,11 @@ class RunConfig:
     read symbolic links that lead out of the input folder (by default they are skipped and
     counted in the summary).  ``dashboard``: start Ray's dashboard (127.0.0.1:8265) with a
     local Ray (off by default; a cluster in ``RAY_ADDRESS`` is used as it is).
+    ``table_format``: ``parquet`` (``output_uri`` a folder of part files), ``iceberg`` or
+    ``delta`` (``output_uri`` the table's location); ``catalog`` (Iceberg: a SQLAlchemy or
+    REST URI, default a SQLite file next to a local table), ``table`` (Iceberg:
+    ``NAMESPACE.NAME``, default ``seqgpt.<last part of output_uri>``), ``partition_by``
+    (table formats: ``run_date`` or ``none``).
     """
 
     input_uri: str
@@ -181,6 +193,10 @@ class RunConfig:
     verbose: bool = False
     follow_links: bool = False
     dashboard: bool = False
+    table_format: str = "parquet"
+    catalog: str | None = None
+    table: str | None = None
+    partition_by: str = "run_date"
 
     def __post_init__(self) -> None:
         from extractor.schema import Schema
@@ -200,6 +216,18 @@ class RunConfig:
             set_(self, "run_id", _new_run_id())
         if self.kind not in KINDS:
             raise ConfigError(f"unknown --kind {self.kind!r} (choose one of {', '.join(KINDS)})")
+        if self.table_format not in TABLE_FORMATS:
+            raise ConfigError(
+                f"unknown --table-format {self.table_format!r} (choose one of {', '.join(TABLE_FORMATS)})"
+            )
+        if self.partition_by not in PARTITIONS:
+            raise ConfigError(
+                f"unknown --partition-by {self.partition_by!r} (choose one of {', '.join(PARTITIONS)})"
+            )
+        if self.table_format != "iceberg" and (self.catalog or self.table):
+            raise ConfigError(
+                "--catalog and --table name an Iceberg table: use them with --table-format iceberg"
+            )
         if (self.actors is not None and self.actors < 1) or self.batch_size < 1 or self.rows_per_part < 1:
             raise ConfigError("actors, batch size and rows per part must be at least 1")
 
@@ -222,6 +250,27 @@ class RunConfig:
         threads = self.threads_per_actor or max(1, (cpu_count or os.cpu_count() or 2) // (actors + 1))
         return replace(
             self, actors=actors, gpus_per_actor=float(gpus), cpus_per_actor=cpus, threads_per_actor=threads
+        )
+
+    def sink(self):
+        """The run's output sink (``connectors.sink``): the Parquet folder at ``output_uri``
+        (``table_format="parquet"``), or the Iceberg or Delta table there."""
+        from connectors.sink import open_sink
+
+        options: dict[str, Any] = {}
+        if self.table_format != "parquet":
+            options["partition_by"] = self.partition_by
+        if self.table_format == "iceberg":
+            options.update(catalog=self.catalog, table=self.table)
+        return open_sink(
+            self.table_format,
+            self.output_uri,
+            self.schema,
+            model=self.model.label,
+            run_id=self.run_id,
+            keep_text=self.keep_text,
+            manifest=self.manifest(),
+            **options,
         )
 
     def manifest(self) -> dict[str, Any]:

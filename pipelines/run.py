@@ -5,9 +5,10 @@
 Ray Data::
 
     driver: list input (connectors.fs.Folder.scan: each real folder once, links out of the
-            input only with follow_links, never the output folder; dangling links and names
-            that are not UTF-8 become quarantine rows, the rest of what is skipped is counted
-            in the summary), recover the output, read the done set, resolve the config's
+            input only with follow_links, never the output; dangling links and names that
+            are not UTF-8 become quarantine rows, the rest of what is skipped is counted in
+            the summary), open the run's sink (RunConfig.sink(), one connectors.sink.Sink):
+            check the destination, recover it and read the done set, resolve the config's
             automatic settings (actors, GPUs, threads)
       -> ray.data.from_items(files)
       -> flat_map(ReadStage)        CPU tasks: connectors.documents.parse_documents: bytes -> PDF
@@ -20,10 +21,11 @@ Ray Data::
                                     and normalization happen inside Extractor.extract_batch;
                                     passes each document's DocumentResult on
       -> map_batches(WriteStage)    CPU tasks: shape the rows from the results (the one owner
-                                    of the output row, connectors.parquet.OutputAdapter),
-                                    commit part files (below), return counts
+                                    of the output row: the sink's OutputAdapter), commit
+                                    each batch through the sink (below), return counts
       -> driver: iterate the counts (one progress bar on a terminal, else a progress line
-         every few seconds), print the summary; with --html-report write the review page
+         every few seconds), finish the sink, print the summary; with --html-report write
+         the review page
 
 Every row carries either a document or a quarantine verdict; every stage turns an
 exception about one document into a quarantine row (stage + reason + detail) and goes on,
@@ -31,7 +33,7 @@ so one bad document never fails the job.  Storage errors are not a document's fa
 are retried with backoff and, if they persist, stop the job (a rerun finishes it); those no
 wait cures (a full or read-only disk) stop it at once.
 
-Output layout (``output_uri``)::
+Output layout of the Parquet folder (``output_uri``; ``connectors.parquet.ParquetSink``)::
 
     part-<k>.parquet               extraction rows (connectors.parquet.output_schema + notes)
     _quarantine/part-<k>.parquet   quarantine rows (connectors.parquet.quarantine_schema)
@@ -96,7 +98,6 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,8 +106,6 @@ from connectors.records import escape_unsafe
 from extractor.errors import SeqgptError
 from pipelines.config import UNTRAINED_NOTE, RunConfig
 from pipelines.stages import (
-    QUARANTINE_DIR,
-    RECORDS_DIR,
     RESULT_SCHEMA,
     CleanStage,
     ExtractStage,
@@ -122,7 +121,6 @@ from pipelines.stages import (
 log = logging.getLogger("seqgpt.pipeline")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-LEGACY_MANIFEST = "_manifest.json"  # where folders written before the footers kept the manifest
 REPORT_MAX_DOCS = 200  # documents on a --html-report page
 
 
@@ -172,10 +170,12 @@ class Summary:
     report_documents: int = 0
     not_read: dict[str, int] = field(default_factory=dict)  # paths the listing left out, by reason
     not_read_examples: dict[str, list[str]] = field(default_factory=dict)  # "path: why", a few per reason
+    table_format: str = "parquet"
+    quarantine_at: str = ""  # where the sink keeps quarantine rows (default: OUTPUT/_quarantine)
 
     @property
     def quarantine_uri(self) -> str:
-        return self.output_uri.rstrip("/") + "/" + QUARANTINE_DIR
+        return self.quarantine_at or self.output_uri.rstrip("/") + "/_quarantine"
 
     @property
     def docs_per_s(self) -> float:
@@ -197,7 +197,10 @@ class Summary:
             f"  model          {self.model}"
             + ("  (UNTRAINED demo model: values are not meaningful)" if self.untrained else ""),
             f"  input          {self.input_uri}  ({self.files} files)",
-            f"  output         {self.output_uri}  ({self.parts} new parts)",
+            f"  output         {self.output_uri}  ({self.parts} new "
+            + ("parts" if self.table_format == "parquet" else "commits")
+            + (f", {self.table_format}" if self.table_format != "parquet" else "")
+            + ")",
             f"  documents      {self.documents}  (+{self.skipped} already done, skipped)",
             f"  pages          {self.pages}",
             f"  rows           {self.rows}" + (f"  (+{self.records} record rows)" if self.records else ""),
@@ -396,160 +399,52 @@ def _report_budget(ray, n: int):
 
 
 # ------------------------------------------------------------------ output state
-def _written_manifest(out) -> dict[str, Any] | None:
-    """The manifest the folder's committed data parts were written with (the footer of one
-    of them), the legacy ``_manifest.json`` of older folders, or None for a new folder."""
-    from connectors.parquet import read_metadata
-
-    if not with_retries(out.exists, f"checking {out.uri()}"):
-        return None
-    parts = with_retries(lambda: out.list("part-*.parquet", recursive=False), "listing output")
-    if parts:
-        found = with_retries(lambda: read_metadata(out, parts[0]), f"reading the footer of {parts[0]}")
-        if found is not None:
-            return found
-    if with_retries(lambda: out.exists(LEGACY_MANIFEST), "checking the manifest"):
-        return json.loads(with_retries(lambda: out.read_bytes(LEGACY_MANIFEST), "reading the manifest"))
-    return None
+def done_set(done) -> dict[str, set[str]]:
+    """``{source: {record keys}}`` of a sink's :class:`connectors.sink.Done` (module docstring,
+    step 3): data rows are keyed ``(source, id)``, quarantine rows by their verdict."""
+    keys: dict[str, set[str]] = {}
+    for source, doc_id in done.documents:
+        keys.setdefault(source, set()).add(record_key(source, doc_id))
+    for source, doc_id, stage, reason, detail in done.verdicts:
+        keys.setdefault(source, set()).add(record_key(source, doc_id, stage, reason, detail or ""))
+    return keys
 
 
-def _short(value: Any) -> str:
-    if value is None:
-        return "(not set)"
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def manifest_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """What differs between the manifest a folder was written with (``old``) and this run's,
-    in words: fields only on one side, changed field settings (type, hint, threshold ...),
-    field order, rules, record types, summary, model and ``keep_text``.  Descriptions and the
-    schema's name are documentation: they never count."""
-
-    def fields(manifest) -> dict[str, dict[str, Any]]:
-        out = {}
-        for f in (manifest.get("schema") or {}).get("fields", []):
-            out[f.get("name")] = {k: v for k, v in f.items() if k not in ("name", "description")}
-        return out
-
-    diffs: list[str] = []
-    a, b = fields(old), fields(new)
-    gone = [n for n in a if n not in b]
-    added = [n for n in b if n not in a]
-    if gone:
-        diffs.append("fields only in the folder: " + ", ".join(gone))
-    if added:
-        diffs.append("fields only in this run: " + ", ".join(added))
-    for name in (n for n in a if n in b):
-        changed = [
-            f"{k} {_short(a[name].get(k))} -> {_short(b[name].get(k))}"
-            for k in sorted(set(a[name]) | set(b[name]))
-            if a[name].get(k) != b[name].get(k)
-        ]
-        if changed:
-            diffs.append(f"field {name}: " + ", ".join(changed))
-    common = [n for n in a if n in b]
-    if not diffs and common != [n for n in b if n in a]:
-        diffs.append("field order: " + ", ".join(a) + " in the folder, " + ", ".join(b) + " in this run")
-    old_schema, new_schema = old.get("schema") or {}, new.get("schema") or {}
-    for key in ("rules", "records", "summary"):
-        if old_schema.get(key) != new_schema.get(key):
-            diffs.append(
-                f"{key}: {_short(old_schema.get(key))} in the folder, {_short(new_schema.get(key))} in this run"
-            )
-    for key in ("model", "keep_text"):
-        if old.get(key) != new.get(key):
-            diffs.append(f"{key}: {_short(old.get(key))} in the folder, {_short(new.get(key))} in this run")
-    return diffs
-
-
-def _check_manifest(out, manifest: dict[str, Any]) -> None:
-    """Refuse a rerun into a folder written with another schema, model or ``keep_text``."""
-    old = _written_manifest(out)
-    if old is None:
-        return
-    diffs = manifest_differences(old, manifest)
-    if diffs:
-        differ = [k for k in ("model", "keep_text") if old.get(k) != manifest.get(k)]
-        if len(differ) < len(diffs):
-            differ.insert(0, "schema")
-        what = " and ".join(differ)
-        raise PipelineError(
-            f"{out.uri()} was written with a different {what}; its rows would not match this run's:\n"
-            + "\n".join(f"  - {d}" for d in diffs)
-            + "\nUse a new --output folder (or delete the old one)."
-        )
-
-
-def recover_output(out, record_types: Iterable[str] = ()) -> tuple[dict[str, set[str]], dict[str, int]]:
-    """Startup recovery and the done set (module docstring, steps 2-3); ``record_types`` are
-    the schema's record type names (their folders under ``_records/`` are recovered too).
-
-    Returns ({source: {record keys}}, {"temp files": n, "orphan quarantine parts": n,
-    "orphan record parts": n}).
-    """
-    from connectors.parquet import read_table, remove_stale_temp
-
-    qdir = out.child(QUARANTINE_DIR)
-    stats = {"temp files": 0, "orphan quarantine parts": 0, "orphan record parts": 0}
-    if not with_retries(out.exists, f"checking {out.uri()}"):
-        return {}, stats
-    data_parts = set(with_retries(lambda: out.list("part-*.parquet", recursive=False), "listing output"))
-    q_parts: set[str] = set()
-    if with_retries(qdir.exists, "checking quarantine"):
-        q_parts = set(
-            with_retries(lambda: qdir.list("part-*.parquet", recursive=False), "listing quarantine")
-        )
-    for orphan in sorted(q_parts - data_parts):
-        with_retries(lambda o=orphan: qdir.delete(o), f"deleting {orphan}")
-        stats["orphan quarantine parts"] += 1
-    for name in record_types:
-        rdir = out.child(f"{RECORDS_DIR}/{name}")
-        if not with_retries(rdir.exists, f"checking {rdir.uri()}"):
-            continue
-        r_parts = with_retries(lambda d=rdir: d.list("part-*.parquet", recursive=False), "listing records")
-        for orphan in sorted(set(r_parts) - data_parts):
-            with_retries(lambda o=orphan, d=rdir: d.delete(o), f"deleting {orphan}")
-            stats["orphan record parts"] += 1
-        stats["temp files"] += with_retries(
-            lambda d=rdir: remove_stale_temp(d, older_than_s=0), "removing temp files"
-        )
-    stats["temp files"] += with_retries(lambda: remove_stale_temp(out, older_than_s=0), "removing temp files")
-    if q_parts:
-        stats["temp files"] += with_retries(
-            lambda: remove_stale_temp(qdir, older_than_s=0), "removing temp files"
-        )
-
-    done: dict[str, set[str]] = {}
-    if data_parts:
-        t = with_retries(lambda: read_table(out, columns=["doc_id", "source"]), "reading done keys")
-        for doc_id, source in zip(t.column("doc_id").to_pylist(), t.column("source").to_pylist()):
-            done.setdefault(source, set()).add(record_key(source, doc_id))
-    if q_parts & data_parts:
-        cols = ["doc_id", "source", "stage", "reason", "detail"]
-        t = with_retries(lambda: read_table(qdir, columns=cols), "reading done keys")
-        for doc_id, source, stage, reason, detail in zip(*(t.column(c).to_pylist() for c in cols)):
-            done.setdefault(source, set()).add(record_key(source, doc_id, stage, reason, detail or ""))
-    return done, stats
+def recover_output(sink) -> tuple[dict[str, set[str]], dict[str, int]]:
+    """Startup recovery and the done set (module docstring, steps 2-3) of a sink: returns
+    ``({source: {record keys}}, {what recovery removed: how many})``."""
+    done = sink.done()
+    return done_set(done), done.recovered
 
 
 # ----------------------------------------------------------------------- running
-def _scan_input(src, out, config: RunConfig):
+def _scan_input(src, out, sink, config: RunConfig):
     """The input's listing (``connectors.fs.Folder.scan``): links outside the input followed
-    only with ``follow_links``, the output folder never read as input (a run whose output
+    only with ``follow_links``, what the sink writes (``sink.locations()``: the output folder,
+    a table format's quarantine and record tables) never read as input (a run whose output
     lies inside its input would read its own parts on the rerun), and a run whose output
     *is* its input refused."""
-    if src.is_s3 == out.is_s3 and src.single_file is None:
-        if src.fs_path().rstrip("/") == out.fs_path().rstrip("/") or (
-            not src.is_s3 and os.path.realpath(src.fs_path()) == os.path.realpath(out.fs_path())
-        ):
-            raise PipelineError(
-                f"the output folder {out.uri()} is the input folder: give --output a folder of its own "
-                "(the run would read its own parts as input)"
-            )
-        exclude = [out.fs_path()]
-    else:
-        exclude = []
+    if src.single_file is not None:
+        return src.scan(list(config.pattern) or None, follow_links=config.follow_links)
+    if src.is_s3 == out.is_s3 and (
+        src.fs_path().rstrip("/") == out.fs_path().rstrip("/")
+        or (not src.is_s3 and os.path.realpath(src.fs_path()) == os.path.realpath(out.fs_path()))
+    ):
+        raise PipelineError(
+            f"the output folder {out.uri()} is the input folder: give --output a folder of its own "
+            "(the run would read its own parts as input)"
+        )
+    from connectors.fs import Folder
+    from connectors.records import ConnectorError
+
+    exclude = [out.fs_path()] if src.is_s3 == out.is_s3 else []
+    for uri in sink.locations():
+        try:
+            where = Folder.from_uri(uri)
+        except ConnectorError:  # not a folder URI (a catalog's table name): nothing to exclude
+            continue
+        if where.is_s3 == src.is_s3 and where.fs_path() not in exclude:
+            exclude.append(where.fs_path())
     return src.scan(list(config.pattern) or None, follow_links=config.follow_links, exclude=exclude)
 
 
@@ -594,10 +489,13 @@ def run_pipeline(config: RunConfig, *, echo=None, stages: Stages | None = None) 
     try:
         src = Folder.from_uri(config.input_uri)
         out = Folder.from_uri(config.output_uri)
-        summary.input_uri, summary.output_uri = src.uri(), out.uri()
-        listing = with_retries(lambda: _scan_input(src, out, config), f"listing {config.input_uri}")
-        _check_manifest(out, config.manifest())
-        done, summary.recovered = recover_output(out, [rt.name for rt in config.schema.records])
+        sink = config.sink()
+        summary.input_uri = src.uri()
+        summary.output_uri, summary.table_format = sink.uri(), sink.format
+        summary.quarantine_at = sink.quarantine_uri()
+        listing = with_retries(lambda: _scan_input(src, out, sink, config), f"listing {config.input_uri}")
+        sink.check()
+        done, summary.recovered = recover_output(sink)
     except ConnectorError as e:
         raise PipelineError(str(e)) from None
     entries = listing.entries
@@ -663,7 +561,7 @@ def run_pipeline(config: RunConfig, *, echo=None, stages: Stages | None = None) 
     if not items and not pre_quarantined:
         summary.completed = True
         summary.seconds = time.perf_counter() - t_start
-        _finish(out, config, summary, report)
+        _finish(sink, config, summary, report)
         return summary
 
     # -- the Ray Data pipeline -----------------------------------------------------
@@ -671,7 +569,7 @@ def run_pipeline(config: RunConfig, *, echo=None, stages: Stages | None = None) 
 
     # documents to do, when known before parsing (one per PDF or text file; ticket files hold many)
     total = len(items) + len(pre_quarantined) if all(i["kind"] != "tickets" for i in items) else None
-    parts_before = _committed_parts(out)
+    parts_before = sink.committed()
     started = init_ray(verbose=config.verbose, dashboard=config.dashboard)
     try:
         with _ray_output(config.verbose), _Progress(say, total, config, live=echo is None) as progress:
@@ -681,21 +579,22 @@ def run_pipeline(config: RunConfig, *, echo=None, stages: Stages | None = None) 
                 + (f"{config.gpus_per_actor:g} GPU each" if config.on_gpu else "CPU")
             )
             budget = _report_budget(ray, REPORT_MAX_DOCS) if report else None
-            ds = _build_dataset(ray, items, pre_quarantined, src, out, config, stages, budget)
-            _consume(ds, summary, t_start, progress, report)
+            ds = _build_dataset(ray, items, pre_quarantined, src, sink, config, stages, budget)
+            _consume(ds, summary, t_start, progress, report, sink)
     except Exception as e:
         summary.seconds = time.perf_counter() - t_start
         if started:  # no worker of ours writes any more: the temporary files can go
             ray.shutdown()
-        parts = _committed_parts(out)
+        parts = sink.committed()
         if parts >= 0 and parts_before >= 0:  # also the parts whose counts never reached us
             summary.parts = max(summary.parts, parts - parts_before)
-        _finish(out, config, summary, report, clean=started)
+        _finish(sink, config, summary, report, clean=started)
         cause = _root_cause(e)
+        what = "committed parts" if sink.format == "parquet" else "committed batches"
         held = (
-            f"{out.uri()} holds {parts} committed parts ({summary.parts} of them written by this run)"
+            f"{sink.uri()} holds {parts} {what} ({summary.parts} of them written by this run)"
             if parts >= 0
-            else f"{out.uri()} holds the parts committed so far"
+            else f"{sink.uri()} holds the {what} so far"
         )
         words = cause.lower()
         if "no space left" in words or "quota exceeded" in words:
@@ -714,35 +613,24 @@ def run_pipeline(config: RunConfig, *, echo=None, stages: Stages | None = None) 
             ray.shutdown()
     summary.completed = True
     summary.seconds = time.perf_counter() - t_start
-    _finish(out, config, summary, report)
+    _finish(sink, config, summary, report)
     return summary
 
 
-def _finish(out, config: RunConfig, summary: Summary, report: _Report | None, *, clean: bool = True) -> None:
-    """After the run: remove the writers' ``_tmp/`` folders (nothing is written any more;
-    ``clean=False`` after a failure, where a worker may still be busy: the rerun's recovery
-    removes them), note whether a quarantine exists, write the review page."""
-    from connectors.parquet import remove_temp
-
-    qdir = out.child(QUARANTINE_DIR)
+def _finish(sink, config: RunConfig, summary: Summary, report: _Report | None, *, clean: bool = True) -> None:
+    """After the run: the sink's finish (``clean=False`` after a failure, where a worker may
+    still be busy: the rerun's recovery tidies up), note whether a quarantine exists, write
+    the review page."""
     try:
-        if clean and with_retries(out.exists, f"checking {out.uri()}"):
-            folders = [out, qdir] + [out.child(f"{RECORDS_DIR}/{rt.name}") for rt in config.schema.records]
-            for folder in folders:
-                with_retries(lambda f=folder: remove_temp(f), f"removing {folder.uri('_tmp')}")
-        summary.quarantine_exists = bool(
-            with_retries(
-                lambda: qdir.exists() and bool(qdir.list("part-*.parquet", recursive=False)),
-                "checking quarantine",
-            )
-        )
+        sink.finish(clean=clean)
+        summary.quarantine_exists = sink.has_quarantine()
     except Exception as e:  # a storage error here loses nothing: say so and go on
-        log.warning("could not tidy %s: %s", out.uri(), e)
+        log.warning("could not tidy %s: %s", sink.uri(), e)
     if report is not None:
         report.write(summary, config)
 
 
-def _build_dataset(ray, items, pre_quarantined, src, out, config: RunConfig, stages: Stages, report=None):
+def _build_dataset(ray, items, pre_quarantined, src, sink, config: RunConfig, stages: Stages, report=None):
     import pyarrow as pa
 
     cpus = max(1.0, float(ray.cluster_resources().get("CPU", 1)))
@@ -764,7 +652,7 @@ def _build_dataset(ray, items, pre_quarantined, src, out, config: RunConfig, sta
         table = pa.Table.from_pylist([result_row(r) for r in pre_quarantined], schema=RESULT_SCHEMA)
         results = results.union(ray.data.from_arrow(table))
     return results.map_batches(
-        stages.write(out, config, report),
+        stages.write(sink, config, report),
         batch_size=config.rows_per_part,
         batch_format="pyarrow",
         num_cpus=0.5,
@@ -828,9 +716,12 @@ class _Progress:
             )
 
 
-def _consume(ds, summary: Summary, t_start: float, progress: _Progress, report: _Report | None) -> None:
+def _consume(
+    ds, summary: Summary, t_start: float, progress: _Progress, report: _Report | None, sink=None
+) -> None:
     """Iterate the writer's counts: the only thing the driver holds, one row per part (and
-    the review page sections the report budget let through)."""
+    the review page sections the report budget let through); every ``sink.maintain_every``
+    committed batches the driver lets the sink maintain the destination (compaction)."""
     stage = Counter()
     quarantined = Counter()
     for s in ds.iter_rows():
@@ -848,6 +739,8 @@ def _consume(ds, summary: Summary, t_start: float, progress: _Progress, report: 
         if report is not None:
             report.add(s["report"])
         progress.update(summary)
+        if sink is not None and sink.maintain_every and summary.parts % sink.maintain_every == 0:
+            sink.maintain()
 
 
 _ERROR_LINE = re.compile(r"^\s*([\w.]*(?:Error|Exception|Fault|Interrupt)): (.+)$")
@@ -872,13 +765,6 @@ def _root_cause(e: BaseException) -> str:
         return found
     lines = str(chain[-1]).strip().splitlines()
     return f"{type(chain[-1]).__name__}: {lines[0] if lines else ''}"
-
-
-def _committed_parts(out) -> int:
-    try:
-        return len(out.list("part-*.parquet", recursive=False)) if out.exists() else 0
-    except Exception:
-        return -1
 
 
 def _default_echo(line: str) -> None:

@@ -40,26 +40,24 @@ job stops at once (:func:`permanent_storage_error`).
 from __future__ import annotations
 
 import datetime as _dt
-import errno
 import hashlib
 import json
 import logging
 import pickle
-import random
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+
+from connectors.sink import Batch, permanent_storage_error, with_retries
 
 if TYPE_CHECKING:
     from pipelines.config import RunConfig
 
 log = logging.getLogger("seqgpt.pipeline")
 
-QUARANTINE_DIR = "_quarantine"
-RECORDS_DIR = "_records"  # _records/<record type>/part-<k>.parquet
 PDF_EXTENSIONS = (".pdf",)
 TEXT_EXTENSIONS = (".txt", ".text", ".md")
 TICKET_EXTENSIONS = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".pq")
@@ -161,53 +159,6 @@ def kind_of(path: str, kind: str = "auto") -> str | None:
     if name.endswith(TEXT_EXTENSIONS):
         return "text"
     return None
-
-
-# --------------------------------------------------------------------- retries
-# Storage errors that waiting does not cure: a full or read-only disk, a quota, a refusal.
-_PERMANENT_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.ENAMETOOLONG}
-_PERMANENT_WORDS = (
-    "no space left on device",
-    "read-only file system",
-    "disk quota exceeded",
-    "permission denied",
-    "file name too long",
-    "access denied",
-)
-
-
-def permanent_storage_error(e: BaseException) -> bool:
-    """True for a storage error that a retry cannot cure (not found, a full or read-only
-    disk, a quota, no permission): the job stops at once, saying so, instead of retrying."""
-    if isinstance(e, FileNotFoundError) or "not found" in str(e):
-        return True
-    if isinstance(e, OSError) and e.errno in _PERMANENT_ERRNOS:
-        return True
-    text = str(e).lower()  # ConnectorError and Arrow errors carry the OS message as text
-    return any(w in text for w in _PERMANENT_WORDS)
-
-
-def with_retries(fn: Callable[[], Any], what: str, attempts: int = 8, base: float = 0.5, cap: float = 10.0):
-    """Call ``fn``; on a storage error retry with exponential backoff and jitter.
-
-    Storage errors are ``ConnectorError`` (what ``connectors.fs`` raises), ``OSError`` and
-    Arrow I/O errors.  Errors no wait can cure are raised at once
-    (:func:`permanent_storage_error`: ``not found``, no space left, a read-only file system,
-    a quota, no permission).  The last error is raised after ``attempts`` tries (~40 s with
-    the defaults).
-    """
-    from connectors.records import ConnectorError
-
-    for attempt in range(1, attempts + 1):
-        try:
-            return fn()
-        except (ConnectorError, OSError, pa.ArrowException) as e:
-            if permanent_storage_error(e) or attempt == attempts:
-                raise
-            delay = min(cap, base * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
-            log.warning("%s failed (%s); retry %d/%d in %.1f s", what, e, attempt, attempts - 1, delay)
-            time.sleep(delay)
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # ------------------------------------------------------------------------ rows
@@ -436,35 +387,28 @@ def result_row(
 
 # ------------------------------------------------------------------------ write
 class WriteStage:
-    """``map_batches`` callable class (Ray tasks): shape one batch's rows and commit them as
-    part files.  The owner of the output row (module docstring).
+    """``map_batches`` callable class (Ray tasks): shape one batch's rows and commit them
+    through the run's sink.  The owner of the output row (module docstring).
 
-    ``__init__`` builds the run's ``connectors.parquet.OutputAdapter`` -- the data, record
-    and quarantine table schemas -- once.  Per batch, every document's data row and record
-    rows are shaped from its result; a document whose rows cannot be shaped or do not fit
-    the tables is quarantined alone (``stage="write"``, ``reason="row_error"``).  Then the
-    quarantine part (``_quarantine/part-<k>.parquet``) is written first, one part per record
-    type with records (``_records/<type>/part-<k>.parquet``) next, and the data part
-    (``part-<k>.parquet``, possibly empty) last: it is the batch's commit marker.  ``<k>`` is
-    :func:`part_key` of the batch's record keys.  Each file is written under ``_tmp/`` and
-    renamed (``connectors.parquet.ParquetWriter``).  Storage errors are retried with
-    backoff; every file is rewritten from the start, which is safe because the names are
-    fixed.  Returns one ``STATS_SCHEMA`` row.
+    ``sink`` is the run's ``connectors.sink.Sink`` (checked and recovered by the driver); its
+    ``adapter`` (a ``connectors.parquet.OutputAdapter`` with the sink's table schemas) shapes
+    every document's data row and record rows from its result; a document whose rows cannot
+    be shaped or do not fit the tables is quarantined alone (``stage="write"``,
+    ``reason="row_error"``).  Then the batch is committed with ``sink.commit`` -- quarantine
+    rows first, record rows next, data rows last -- under the batch key, :func:`part_key`
+    of the batch's record keys.  Storage errors are retried with backoff; a commit is
+    idempotent per batch key, so a retry never adds rows twice.  Returns one
+    ``STATS_SCHEMA`` row.
     """
 
-    def __init__(self, out, config: RunConfig, report=None):
-        from connectors.parquet import OutputAdapter
-
-        self.out = out
+    def __init__(self, sink, config: RunConfig, report=None):
+        self.sink = sink
         self.config = config
         self.report = report  # the run's report budget (pipelines.run.ReportBudget actor) or None
-        self.adapter = OutputAdapter(
-            config.schema,
-            model=config.model.label,
-            run_id=config.run_id,
-            keep_text=config.keep_text,
-            metadata=config.manifest(),
-        )
+
+    @property
+    def adapter(self):
+        return self.sink.adapter
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         t0 = time.perf_counter()
@@ -488,12 +432,11 @@ class WriteStage:
         written = [r for i, r in enumerate(docs) if i not in misfits]
         quarantined = self.adapter.quarantine_table([_quarantine_record(r) for r in bad])
 
-        with_retries(
-            lambda: self.commit(key, quarantined, records, data), f"writing part {key} to {self.out.uri()}"
-        )
+        one = Batch(key, data, records, quarantined)
+        with_retries(lambda: self.commit(one), f"committing batch {key} to {self.sink.uri()}")
         reasons = Counter(r["reason"] for r in bad)
         stats = {
-            "part": f"part-{key}.parquet",
+            "part": key,
             "docs": len(rows),
             "rows": data.num_rows,
             "records": sum(t.num_rows for t in records.values()),
@@ -507,6 +450,10 @@ class WriteStage:
             "report": self._report(written),
         }
         return pa.Table.from_pylist([stats], schema=STATS_SCHEMA)
+
+    def commit(self, batch: Batch) -> None:
+        """Commit the batch through the sink (the seam the fault-injection tests use)."""
+        self.sink.commit(batch)
 
     def _report(self, written: list[dict[str, Any]]) -> str | None:
         """The review page sections of the first of this part's documents the run's report
@@ -535,26 +482,6 @@ class WriteStage:
             text=r["text"] if self.config.keep_text else None,
             extracted_at=r["extracted_at"],
         )
-
-    def commit(self, key: str, quarantined: pa.Table, records: dict[str, pa.Table], data: pa.Table) -> None:
-        """Write the batch's parts in commit order: quarantine, records, data (the marker)."""
-        if quarantined.num_rows:
-            self.write_part(self.out.child(QUARANTINE_DIR), key, quarantined)
-        for name, table in records.items():
-            if table.num_rows:
-                self.write_part(self.out.child(f"{RECORDS_DIR}/{name}"), key, table)
-        self.write_data_part(key, data)
-
-    def write_data_part(self, key: str, data: pa.Table) -> None:
-        """The data part, written last: once it exists the batch is committed."""
-        self.write_part(self.out, key, data)
-
-    @staticmethod
-    def write_part(folder, key: str, table: pa.Table) -> None:
-        from connectors.parquet import ParquetWriter
-
-        with ParquetWriter(folder, table.schema, key) as w:
-            w.write_table(table)
 
 
 def _quarantine_record(r: dict[str, Any]):

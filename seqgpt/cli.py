@@ -326,6 +326,10 @@ Examples:
       --actors 4 --gpus-per-actor 1 --batch-size 32
   seqgpt run --input samples/tickets --output out/tickets --schema jobs/schemas/tickets.yaml \\
       --kind tickets --id-column id --text-column text
+  seqgpt run --input samples/contracts --output out/contracts_delta --schema jobs/schemas/contracts.yaml \\
+      --table-format delta
+  seqgpt run --input s3://archive/contracts/ --output s3://warehouse/contracts --table-format iceberg \\
+      --catalog https://catalog.example.com/api --table warehouse.contracts --schema contracts.yaml
   ray job submit --address http://HEAD:8265 -- seqgpt run --input s3://... --output s3://... -f "..."
 """
 
@@ -334,12 +338,15 @@ Examples:
 @run_options
 @click.pass_context
 def run_cmd(ctx, **params):
-    """Extract fields from every document under --input into Parquet under --output (Ray Data).
+    """Extract fields from every document under --input into Parquet, Iceberg or Delta at --output (Ray Data).
 
     One row per PDF, text file or ticket record goes to OUTPUT (part-*.parquet); inputs that
-    cannot be processed go to OUTPUT/_quarantine with the stage and reason.  Rerunning the
-    same command skips what is already written, so an interrupted run is finished by running
-    it again.  Uses the Ray cluster in RAY_ADDRESS, or starts a local one that listens on
+    cannot be processed go to OUTPUT/_quarantine with the stage and reason.  With
+    --table-format iceberg or delta, OUTPUT is a table (quarantine rows in OUTPUT_quarantine,
+    records in OUTPUT_records_<type>), each batch one transaction; a field added to the
+    schema becomes new columns, a changed type is refused.  Rerunning the same command skips
+    what is already written, so an interrupted (even killed) run is finished by running it
+    again.  Uses the Ray cluster in RAY_ADDRESS, or starts a local one that listens on
     127.0.0.1 only.  Every file is accounted for: links out of the input folder are skipped
     unless --follow-links, the output folder is never read as input, and the summary lists
     what was not read.  The job scripts (jobs/*.py) take these same options.

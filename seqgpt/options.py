@@ -240,7 +240,36 @@ def run_options(f: Callable | None = None, *, defaults: Mapping[str, Any] | None
                     default=d.get("output_uri"),
                     show_default="output_uri" in d,
                     metavar="URI",
-                    help="Output folder or s3:// prefix.",
+                    help="Output folder or s3:// prefix (with --table-format iceberg/delta: the table's location).",
+                ),
+                click.option(
+                    "--table-format",
+                    type=click.Choice(["parquet", "iceberg", "delta"]),
+                    default="parquet",
+                    show_default=True,
+                    help="parquet: a folder of part files; iceberg or delta: a warehouse table at --output "
+                    "(transactions, exactly once, new fields become new columns), plus <table>_quarantine "
+                    "and <table>_records_<type> beside it.",
+                ),
+                click.option(
+                    "--catalog",
+                    default=None,
+                    metavar="URI",
+                    help="Iceberg catalog: sqlite:///PATH, another SQLAlchemy URI or a REST catalog's http(s):// "
+                    "URI [default: the SQLite file OUTPUT.catalog.db next to a local table].",
+                ),
+                click.option(
+                    "--table",
+                    default=None,
+                    metavar="NAMESPACE.NAME",
+                    help="Iceberg table name in the catalog [default: seqgpt.<last part of --output>].",
+                ),
+                click.option(
+                    "--partition-by",
+                    type=click.Choice(["run_date", "none"]),
+                    default="run_date",
+                    show_default=True,
+                    help="Iceberg/Delta: partition a new table by the run's date (UTC), or not at all.",
                 ),
                 schema_options(schema_default=d.get("schema_file")),
                 model_options(device=False, compile=False),
@@ -297,7 +326,7 @@ def run_options(f: Callable | None = None, *, defaults: Mapping[str, Any] | None
                     default=d.get("rows_per_part", 256),
                     show_default=True,
                     type=click.IntRange(min=1),
-                    help="Records per Parquet part file.",
+                    help="Records per batch: one Parquet part file, or one table commit.",
                 ),
                 click.option(
                     "--keep-text",
@@ -342,7 +371,9 @@ def run_options(f: Callable | None = None, *, defaults: Mapping[str, Any] | None
 
 def run_config(params: Mapping[str, Any], ctx: click.Context | None = None):
     """The run's one :class:`RunConfig`, from :func:`run_options`' values.  A job's default
-    schema file gives way to --fields or --record given on the command line."""
+    schema file gives way to --fields or --record given on the command line.  A
+    :class:`~pipelines.config.ConfigError` (e.g. --catalog without --table-format iceberg)
+    reaches the command as a message."""
     from connectors.documents import ReadOptions
     from pipelines.config import RunConfig
 
@@ -376,6 +407,10 @@ def run_config(params: Mapping[str, Any], ctx: click.Context | None = None):
         verbose=bool(params.get("verbose")),
         follow_links=bool(params.get("follow_links")),
         dashboard=bool(params.get("dashboard")),
+        table_format=params.get("table_format") or "parquet",
+        catalog=params.get("catalog") or None,
+        table=params.get("table") or None,
+        partition_by=params.get("partition_by") or "run_date",
     )
 
 

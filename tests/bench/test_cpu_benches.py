@@ -77,3 +77,24 @@ def test_scaling_bench_reports_rates_and_memory_ratios(tmp_path):
     assert set(ratios) == {"driver", "workers", "largest_worker", "actors", "total"}
     assert report["summary"]["actors"]["tickets"] == {"1": 1.0}
     assert "peak memory 2x / 1x corpus" in proc.stdout
+
+
+def test_sinks_bench_commits_the_rows_into_each_sink_and_counts_the_files(tmp_path):
+    out = tmp_path / "sinks.json"
+    proc = run_script(
+        "sinks.py", "--rows", "300", "--batch-rows", "100", "--batches", "9", "--small-batch-rows", "10",
+        "--json", str(out),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = json.loads(out.read_text())
+    rows = {r["sink"]: r for r in report["throughput"]}
+    files = {r["sink"]: r for r in report["files"]}
+    assert set(rows) == set(files) == {"parquet", "delta", "iceberg"}
+    for r in rows.values():
+        assert r["rows"] == 300 and r["batches"] == 3 and r["rows_per_s"] > 0
+        assert 0 < r["commit_seconds"] <= r["seconds"]
+    assert files["parquet"]["data_files"] == files["parquet"]["data_files_before_finish"] == 9
+    for fmt in ("delta", "iceberg"):  # one file per batch, compacted into one at the end
+        assert files[fmt]["data_files_before_finish"] == 9 and files[fmt]["data_files"] == 1
+        assert files[fmt]["files_on_storage"] == 10  # the replaced files stay until vacuum/expiry
+    assert "rows/s" in proc.stdout and "after finish" in proc.stdout and report["model"] == "tiny"

@@ -20,15 +20,17 @@ class InjectedFault(RuntimeError):
 
 
 def stop_after_parts(n: int) -> Stages:
-    """A writer that fails the job before writing a batch's data part once ``n`` data parts
-    are committed -- after its quarantine and record parts, like a crash between the files."""
+    """A writer that fails the job before committing a batch's data rows once ``n`` batches
+    are committed -- after its quarantine and record rows, like a crash between the commits."""
 
     class StopAfterParts(WriteStage):
-        def write_data_part(self, key, data):
-            committed = len(self.out.list("part-*.parquet", recursive=False)) if self.out.exists() else 0
+        def commit(self, batch):
+            committed = self.sink.committed()
             if committed >= n:
+                self.sink.commit_quarantine(batch)
+                self.sink.commit_records(batch)
                 raise InjectedFault(f"fault injection: stopping after {committed} committed parts")
-            WriteStage.write_data_part(self, key, data)
+            WriteStage.commit(self, batch)
 
     return Stages(write=StopAfterParts)
 

@@ -69,8 +69,8 @@ def _part(path: Path, rows: list[dict], schema: pa.Schema) -> None:
 
 
 def test_recovery_deletes_orphans_and_temp_files_and_reads_the_done_set(tmp_path):
-    from connectors.fs import Folder
-    from connectors.parquet import quarantine_schema
+    from connectors.parquet import ParquetSink, quarantine_schema
+    from extractor.schema import Schema
 
     out = tmp_path / "out"
     data_schema = pa.schema([("doc_id", pa.string()), ("source", pa.string())])
@@ -87,7 +87,8 @@ def test_recovery_deletes_orphans_and_temp_files_and_reads_the_done_set(tmp_path
     (vehicles / "_tmp").mkdir()
     (vehicles / "_tmp" / "part-ddd.1.parquet").write_bytes(b"half")
 
-    done, stats = recover_output(Folder.from_uri(str(out)), ["车辆", "人员"])
+    schema = Schema.parse("甲方", records=["车辆: 车牌号, 驾驶人", "人员: 姓名, 职务"])
+    done, stats = recover_output(ParquetSink(str(out), schema))
     assert stats == {"temp files": 2, "orphan quarantine parts": 1, "orphan record parts": 1}
     assert [p.name for p in vehicles.rglob("*.parquet")] == ["part-aaa.parquet"]
     assert not (out / "_quarantine" / "part-bbb.parquet").exists()
@@ -96,7 +97,7 @@ def test_recovery_deletes_orphans_and_temp_files_and_reads_the_done_set(tmp_path
         "/in/a.pdf": {record_key("/in/a.pdf", "a.pdf")},
         "/in/b.pdf": {record_key("/in/b.pdf", "b.pdf", "parse", "corrupt", "x")},
     }
-    assert recover_output(Folder.from_uri(str(tmp_path / "missing"))) == (
+    assert recover_output(ParquetSink(str(tmp_path / "missing"), schema)) == (
         {},
         {"temp files": 0, "orphan quarantine parts": 0, "orphan record parts": 0},
     )
@@ -148,9 +149,10 @@ def test_write_stage_commits_record_parts_before_the_data_part(tmp_path):
     bad = result_row(_work(text, key="k2", id="b.txt", stage="parse", reason="corrupt", detail="x"))
     out = Folder.from_uri(str(tmp_path / "out"))
     config = RunConfig("unused", out.uri(), schema, model=ModelConfig("m"), run_id="run1")
-    stats = WriteStage(out, config)(pa.Table.from_pylist([good, bad], schema=RESULT_SCHEMA)).to_pylist()[0]
+    write = WriteStage(config.sink(), config)
+    stats = write(pa.Table.from_pylist([good, bad], schema=RESULT_SCHEMA)).to_pylist()[0]
     assert (stats["docs"], stats["rows"], stats["records"]) == (2, 1, 2)
-    part = stats["part"]
+    part = f"part-{stats['part']}.parquet"
     assert (tmp_path / "out" / "_records" / "车辆" / part).exists() and (tmp_path / "out" / part).exists()
     recs = read_table(out.child("_records/车辆")).to_pylist()
     assert [
@@ -194,7 +196,7 @@ def test_write_stage_quarantines_a_document_whose_rows_do_not_fit_and_keeps_the_
     ]
     out = Folder.from_uri(str(tmp_path / "out"))
     config = RunConfig("unused", out.uri(), schema, model=ModelConfig("m"))
-    stats = WriteStage(out, config)(pa.Table.from_pylist(rows, schema=RESULT_SCHEMA)).to_pylist()[0]
+    stats = WriteStage(config.sink(), config)(pa.Table.from_pylist(rows, schema=RESULT_SCHEMA)).to_pylist()[0]
     assert (stats["docs"], stats["rows"], stats["records"]) == (3, 1, 2)
     assert json.loads(stats["quarantined"]) == {"row_error": 2}
     assert [r["doc_id"] for r in read_table(out).to_pylist()] == ["a.txt"]
@@ -223,7 +225,7 @@ def test_rerun_into_a_legacy_folder_with_another_schema_is_refused(tmp_path):
 
 
 def test_manifest_differences_name_what_differs_in_words():
-    from pipelines.run import manifest_differences
+    from connectors.sink import manifest_differences
 
     old = RunConfig("in", "out", "jobs/schemas/contracts.yaml", model=ModelConfig("m")).manifest()
     schema = old["schema"]

@@ -38,6 +38,37 @@ def test_run_reports_a_missing_input_as_an_error(tmp_path):
     assert "not found" in res.output
 
 
+def test_run_help_names_the_table_formats_and_refuses_a_catalog_without_iceberg(tmp_path):
+    res = invoke("run", "--help")
+    for part in ("--table-format", "[parquet|iceberg|delta]", "--catalog", "--table", "--partition-by"):
+        assert part in res.output
+    (tmp_path / "in").mkdir()
+    res = invoke(
+        "run", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "o"), "-f", "甲方",
+        "--table-format", "delta", "--catalog", "sqlite:///x.db",
+    )  # fmt: skip
+    assert res.exit_code == 1
+    assert "--catalog and --table name an Iceberg table" in res.output
+
+
+@pytest.mark.slow
+def test_cli_run_into_a_delta_table_then_a_parquet_run_there_is_refused(tmp_path, tiny_model_dir, local_ray):
+    from deltalake import DeltaTable
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.txt").write_text("甲方：北京云杉科技有限公司", encoding="utf-8")
+    out = tmp_path / "t"
+    args = ["run", "--input", str(src), "--output", str(out), "-f", "甲方", "--model", tiny_model_dir]
+    res = invoke(*args, "--table-format", "delta")
+    assert res.exit_code == 0, res.output
+    assert "(1 new commits, delta)" in res.output
+    assert DeltaTable(str(out)).to_pyarrow_table(columns=["doc_id"]).column("doc_id").to_pylist() == ["a.txt"]
+    res = invoke(*args)  # parquet, the default, into the Delta table's location
+    assert res.exit_code == 1
+    assert "holds a Delta table, not a folder of Parquet parts" in res.output
+
+
 @pytest.mark.parametrize("job", ["contracts", "tickets"])
 def test_jobs_answer_help_from_any_folder(job, tmp_path):
     res = subprocess.run(
@@ -49,6 +80,7 @@ def test_jobs_answer_help_from_any_folder(job, tmp_path):
     )
     assert res.returncode == 0, res.stderr
     assert f"samples/{job}" in res.stdout and "ray job submit" in res.stdout
+    assert "--table-format [parquet|iceberg|delta]" in res.stdout and "--catalog" in res.stdout
 
 
 @pytest.mark.slow
