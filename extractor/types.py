@@ -130,6 +130,10 @@ class DocumentResult:
     token budget), so nothing is lost silently; ``records`` are the schema's record types as
     found (``extractor.records``) and ``summary`` the schema's summary template filled with
     extracted values (None when the schema has none or a required value is missing).
+    ``ocr_confidence`` and ``ocr_lines`` are set by the reader's side for a document read by
+    OCR (``connectors.ocr.flag_values``): ``{"mean", "min", "lines", "pages", "dpi"}`` (the
+    mean and minimum line score) and each line's ``page``, ``box``, ``text``, ``score`` and
+    ``start``/``end`` in the text; None for a text-layer document.
     """
 
     values: dict[str, list[Span]] = field(default_factory=dict)
@@ -141,6 +145,8 @@ class DocumentResult:
     summary: str | None = None
     chunks: int = 1
     prompts: int = 0
+    ocr_confidence: dict[str, Any] | None = None
+    ocr_lines: list[dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -160,4 +166,7 @@ class DocumentResult:
             warnings=list(self.warnings),
             chunks=self.chunks,
         )
+        if self.ocr_confidence is not None:
+            d["ocr_confidence"] = dict(self.ocr_confidence)
+            d["ocr_lines"] = list(self.ocr_lines or [])
         return d
