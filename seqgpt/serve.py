@@ -187,8 +187,8 @@ def document_text(data: dict[str, Any], max_chars: int, ocr: dict | None = None)
     given = [k for k in ("text", "pdf_base64", "file_base64") if data.get(k) is not None]
     if len(given) > 1:
         raise RequestError(
-            400, f"give the document as one of 'text', 'pdf_base64', 'file_base64', not both ({' and '.join(given)})"
-        )
+            400,
+            f"give the document as one of 'text', 'pdf_base64', 'file_base64', not both ({' and '.join(given)})",
         )
     if not given:
         raise RequestError(
