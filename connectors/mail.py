@@ -135,7 +135,23 @@ def _attachment(
     if ctype == "message/rfc822":
         inner = part.get_payload()
         inner = inner[0] if isinstance(inner, list) and inner else inner
-        data = inner.as_bytes() if hasattr(inner, "as_bytes") else bytes(part.get_payload(decode=True) or b"")
+        cte = str(part.get("Content-Transfer-Encoding") or "").strip().lower()
+        if cte in ("base64", "quoted-printable") and hasattr(inner, "get_payload"):
+            # an encoded attached message is parsed as a message without headers: decode its text
+            import base64
+            import quopri
+
+            encoded = str(inner.get_payload()).encode("ascii", "replace")
+            try:
+                data = base64.b64decode(encoded) if cte == "base64" else quopri.decodestring(encoded)
+            except ValueError:
+                data = b""
+        else:
+            data = (
+                inner.as_bytes()
+                if hasattr(inner, "as_bytes")
+                else bytes(part.get_payload(decode=True) or b"")
+            )
         kind = "email"
     else:
         payload = part.get_payload(decode=True)

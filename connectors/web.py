@@ -111,8 +111,8 @@ class _Visible(HTMLParser):
 
 
 def visible_text(html: str) -> str:
-    """The text a browser shows for ``html`` (module docstring): lines without leading or
-    trailing spaces, no runs of blank lines."""
+    """The text a browser shows for ``html`` (module docstring): one line per block, without
+    leading or trailing spaces and without blank lines."""
     parser = _Visible()
     parser.feed(html)
     parser.close()
@@ -120,9 +120,9 @@ def visible_text(html: str) -> str:
     for line in "".join(parser.out).split("\n"):
         cells = [c.strip(" ") for c in line.split("\t")]
         line = "\t".join(c for c in cells if c)
-        if line or (lines and lines[-1]):
+        if line:
             lines.append(line)
-    return "\n".join(lines).strip("\n")
+    return "\n".join(lines)
 
 
 def decode_html(data: bytes) -> tuple[str, str]:
