@@ -39,6 +39,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +51,7 @@ __all__ = [
     "LOW_SCORE",
     "OcrEngine",
     "OcrLine",
+    "cer",
     "engine",
     "flag_values",
     "lines_for",
@@ -116,7 +118,13 @@ class OcrEngine:
     """
 
     def __init__(self, threads: int | None = 1):
-        from rapidocr_onnxruntime import RapidOCR
+        try:
+            from rapidocr_onnxruntime import RapidOCR
+        except ImportError as e:  # pyproject cannot declare it (it pins the GUI opencv-python)
+            raise ImportError(
+                f"OCR needs rapidocr-onnxruntime ({e}): pip install --no-deps rapidocr-onnxruntime==1.4.4 "
+                "(make install does)"
+            ) from e
 
         n = int(threads) if threads else max(1, (os.cpu_count() or 2) // 2)
         self.threads = n
@@ -143,6 +151,7 @@ class OcrEngine:
         boxes = np.asarray(boxes, dtype=np.float32) / scale
         boxes[..., 0] = boxes[..., 0].clip(0, w - 1)
         boxes[..., 1] = boxes[..., 1].clip(0, h - 1)
+        boxes = _merge_split_boxes(boxes)
         crops = self._ocr.get_crop_img_list(img, list(boxes))
         recognized, _ = self._ocr.text_rec(crops, True)
         lines = []
@@ -226,6 +235,48 @@ def _with_spaces(text: str, info: Any, crop: Any) -> str:
                 out.append(" ")
         out.append(b)
     return "".join(out)
+
+
+def _merge_split_boxes(boxes):
+    """``boxes`` (quads, ``(N, 4, 2)``) with every two upright boxes of one text line that
+    overlap merged into one rectangle.
+
+    The detector sometimes splits a line at a wide gap (two ideographic spaces in a page
+    header) and grows both halves until they overlap; each half's crop then holds the edge of
+    the other's first or last glyph, which the recognizer reads as an extra character (``）``),
+    and the page's header no longer matches the other pages' (the cleaner keeps it).  Read as
+    one box, the gap becomes a space (:func:`_with_spaces`).  Boxes of one line: both upright
+    (top edge within 3 degrees of horizontal), of similar heights (at most 1.5x: not a
+    stamp over a line), vertically overlapping by at least 60% of the lower one's height,
+    horizontally overlapping or touching."""
+    import numpy as np
+
+    if len(boxes) < 2:
+        return boxes
+    x0, y0 = boxes[..., 0].min(axis=1), boxes[..., 1].min(axis=1)
+    x1, y1 = boxes[..., 0].max(axis=1), boxes[..., 1].max(axis=1)
+    dx = boxes[:, 1, 0] - boxes[:, 0, 0]
+    dy = boxes[:, 1, 1] - boxes[:, 0, 1]
+    upright = (dx > 0) & (np.abs(dy) <= 0.05 * np.abs(dx))
+    rects: list[list[float]] = []  # merged upright boxes: [x0, y0, x1, y1]
+    others = []
+    for i in np.argsort(x0):
+        if not upright[i]:
+            others.append(boxes[i])
+            continue
+        box = [float(x0[i]), float(y0[i]), float(x1[i]), float(y1[i])]
+        for r in rects:
+            overlap = min(r[3], box[3]) - max(r[1], box[1])
+            low, high = sorted((r[3] - r[1], box[3] - box[1]))
+            if overlap >= 0.6 * low and high <= 1.5 * low and box[0] <= r[2] + 1:
+                r[:] = [min(r[0], box[0]), min(r[1], box[1]), max(r[2], box[2]), max(r[3], box[3])]
+                break
+        else:
+            rects.append(box)
+    if len(rects) + len(others) == len(boxes):
+        return boxes
+    quads = [np.array([[a, b], [c, b], [c, d], [a, d]], dtype=np.float32) for a, b, c, d in rects]
+    return np.stack([*quads, *others]).astype(np.float32)
 
 
 def _longest_false_run(values) -> int:
@@ -349,3 +400,22 @@ def flag_values(result: Any, meta: dict[str, Any] | None, low: float = LOW_SCORE
             if id(s) in kept and message not in result.violations:
                 result.violations.append(message)
     return result
+
+
+def cer(reference: str, hypothesis: str) -> float:
+    """Character error rate of ``hypothesis`` against ``reference``: their Levenshtein
+    distance over the reference's length, both NFKC-normalized with every run of white space
+    (line breaks, page breaks) counted as one space -- what the tests and ``bench/ocr.py``
+    report for OCR text against a text layer."""
+
+    def norm(s: str) -> str:
+        return " ".join(unicodedata.normalize("NFKC", s).split())
+
+    a, b = norm(reference), norm(hypothesis)
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1] / max(1, len(a))

@@ -150,8 +150,9 @@ class RunConfig:
     here).  ``actors``/``gpus_per_actor`` None mean auto: one GPU per actor when the cluster
     has GPUs and one actor per GPU, else one CPU actor.  ``cpus_per_actor`` defaults to 0.5
     on CPU (1 with a GPU); ``threads_per_actor`` to the cores divided among the actors plus
-    the readers.  ``ocr_actors`` OCR actors (each loads the OCR model once and takes
-    ``ocr_cpus_per_actor`` logical CPUs; more actors for more CPU nodes).  ``kind``: ``auto``
+    the readers.  ``ocr_actors``: the most OCR actors (an autoscaling pool from 1 up to
+    this many; each loads the OCR model once and takes ``ocr_cpus_per_actor`` logical CPUs);
+    None: one per 2 logical CPUs of the cluster, so OCR grows with CPU nodes.  ``kind``: ``auto``
     (by extension: ``connectors.documents.READERS``) or force one of
     ``connectors.documents.KINDS``; ``pattern``: only files matching
     one of these globs.  ``batch_size`` documents per extraction call, ``rows_per_part``
@@ -172,7 +173,7 @@ class RunConfig:
     gpus_per_actor: float | None = 0.0
     cpus_per_actor: float | None = None
     threads_per_actor: int | None = None
-    ocr_actors: int = 1
+    ocr_actors: int | None = None
     ocr_cpus_per_actor: float = 0.5
     batch_size: int = 8
     rows_per_part: int = 256
@@ -202,7 +203,7 @@ class RunConfig:
             raise ConfigError(f"unknown --kind {self.kind!r} (choose one of {', '.join(KINDS)})")
         if (self.actors is not None and self.actors < 1) or self.batch_size < 1 or self.rows_per_part < 1:
             raise ConfigError("actors, batch size and rows per part must be at least 1")
-        if self.ocr_actors < 1 or self.ocr_cpus_per_actor <= 0:
+        if (self.ocr_actors is not None and self.ocr_actors < 1) or self.ocr_cpus_per_actor <= 0:
             raise ConfigError("ocr actors must be at least 1 and take more than 0 CPUs")
 
     @property

@@ -10,7 +10,8 @@ Ray Data::
       -> flat_map(ReadStage)        CPU tasks: connectors.documents.parse_documents: bytes -> PDF
                                     pages / ticket records / text / Word / HTML / e-mail and
                                     its attachments; pages without a text layer await OCR
-      -> map_batches(OcrStage)      its own CPU actor pool (config.ocr_actors, fractional CPUs),
+      -> map_batches(OcrStage)      its own autoscaling CPU actor pool (1 to config.ocr_actors,
+                                    default one per 2 logical CPUs; fractional CPUs),
                                     one OCR model per actor: connectors.documents.ocr_document
                                     for the rows with pages to OCR (scans, images), so the
                                     extraction pool never waits on OCR and OCR scales with
@@ -615,7 +616,9 @@ def _build_dataset(ray, items, pre_quarantined, src, out, config: RunConfig, sta
     if config.read.ocr and any(i["kind"] in OCR_KINDS for i in items):
         ds = ds.map_batches(
             stages.ocr,
-            compute=ray.data.ActorPoolStrategy(size=config.ocr_actors),
+            compute=ray.data.ActorPoolStrategy(
+                min_size=1, max_size=config.ocr_actors or max(1, int(cpus) // 2)
+            ),
             batch_size=2,
             batch_format="pyarrow",
             fn_constructor_kwargs={"config": config},

@@ -321,7 +321,7 @@ def load_schema_bytes(data: bytes, filename: str) -> Schema:
 
 _MESSAGES = {  # reason -> what the page says (connectors.documents quarantine reasons)
     "encrypted": "{name} is password-protected: remove the password (or print it to a new PDF) and upload it again.",
-    "corrupt": "{name} cannot be read as a PDF: the file is damaged or not a PDF ({detail}).",
+    "corrupt": "{name} cannot be read as {what}: the file is damaged or not {what} ({detail}).",
     "empty": "{name} is empty: it has no bytes or no pages.",
     "no_text_layer": "{name} has no text layer and nothing OCR can read ({detail}).",
     "too_large": "{name} is too large to read here ({detail}).",
@@ -331,6 +331,20 @@ _MESSAGES = {  # reason -> what the page says (connectors.documents quarantine r
     "too_small": "{name} is too small to read ({detail}).",
 }
 _TEXT_MESSAGES = {**_MESSAGES, "empty": "{name} contains no text."}
+_OTHER_MESSAGES = {  # Word, e-mail, HTML, images
+    **_TEXT_MESSAGES,
+    "encrypted": "{name} is encrypted or password-protected: it cannot be read without the key ({detail}).",
+    "bad_encoding": "{name} cannot be decoded as text ({detail}).",
+    "unsupported_type": "{name}: {detail}.",
+}
+_WHAT = {  # kind -> the file a corrupt upload should have been
+    "pdf": "a PDF",
+    "image": "an image",
+    "docx": "a Word document (.docx)",
+    "email": "an e-mail message",
+    "html": "an HTML page",
+    "text": "text",
+}
 
 
 UPLOAD_TYPES = [
@@ -373,10 +387,12 @@ def read_upload_doc(data: bytes, filename: str):
     except Exception as exc:  # the reader promises not to raise; the page must not either
         return None, f"{name} cannot be read ({type(exc).__name__}: {exc})."
     if isinstance(doc, Quarantine):
-        template = (_MESSAGES if kind == "pdf" else _TEXT_MESSAGES).get(
-            doc.reason, "{name} cannot be read ({reason}: {detail})."
+        messages = {"pdf": _MESSAGES, "text": _TEXT_MESSAGES}.get(kind, _OTHER_MESSAGES)
+        template = messages.get(doc.reason, "{name} cannot be read ({reason}: {detail}).")
+        detail = doc.detail or doc.reason
+        return None, template.format(
+            name=name, reason=doc.reason, detail=detail, what=_WHAT.get(kind, "a document")
         )
-        return None, template.format(name=name, reason=doc.reason, detail=doc.detail or doc.reason)
     return doc, None
 
 

@@ -349,8 +349,10 @@ Examples:
 def run_cmd(ctx, **params):
     """Extract fields from every document under --input into Parquet under --output (Ray Data).
 
-    One row per PDF, text file or ticket record goes to OUTPUT (part-*.parquet); inputs that
-    cannot be processed go to OUTPUT/_quarantine with the stage and reason.  Rerunning the
+    One row per document goes to OUTPUT (part-*.parquet): a PDF (pages without a usable text
+    layer read by OCR), an image (OCR), a Word file, an e-mail message and each of its
+    attachments, an HTML page, a text file, a ticket record.  Inputs that cannot be
+    processed go to OUTPUT/_quarantine with the stage and reason.  Rerunning the
     same command skips what is already written, so an interrupted run is finished by running
     it again.  Uses the Ray cluster in RAY_ADDRESS, or starts a local one.  The job scripts
     (jobs/*.py) take these same options.

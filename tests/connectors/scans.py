@@ -9,11 +9,12 @@ not embedded): Debian's ``fonts-wqy-microhei``, installed by ``make browser`` (w
 from __future__ import annotations
 
 import io
-import unicodedata
 from functools import cache
 from pathlib import Path
 
 import pytest
+
+from connectors.ocr import cer  # noqa: F401  (the tests' CER, also bench/ocr.py's)
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "samples" / "contracts"
@@ -57,18 +58,32 @@ def skip_without_cjk_font() -> None:
         )
 
 
-def cer(reference: str, hypothesis: str) -> float:
-    """Character error rate: the Levenshtein distance between the two texts (NFKC, runs of
-    white space as one space) over the reference's length."""
+HEADER_TEXT = ("MASTER SERVICES AGREEMENT", "Northwind Analytics Inc.", "Bluefin Software Solutions Ltd.")
 
-    def norm(s: str) -> str:
-        return " ".join(unicodedata.normalize("NFKC", s).split())
 
-    a, b = norm(reference), norm(hypothesis)
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1] / max(1, len(a))
+@cache
+def header_scan() -> tuple:
+    """The top of the English sample's first page (its title and the parties' paragraph,
+    1654 x 520 pixels at 200 DPI; no CJK font needed) as ``(PNG bytes, image-only PDF bytes,
+    the text layer of that part)``: a small real scan that OCR reads in a second or two."""
+    image = page_images("en_services_agreement")[0].crop((0, 0, 1654, 520))
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(sample("en_services_agreement"))
+    try:
+        page = pdf[0]
+        width, height = page.get_size()
+        # the same region of the page in PDF points (origin bottom left)
+        layer = page.get_textpage().get_text_bounded(0, height - 520 * 72 / DPI, width, height)
+    finally:
+        pdf.close()
+    return png(image), image_pdf([image]), layer
+
+
+@cache
+def read_scan(name: str):
+    """``read_document`` of the image-only PDF of sample ``name`` (OCR'd once per test process,
+    with this process's OCR engine: the OCR tests and the default-model test share it)."""
+    from connectors.documents import read_document
+
+    return read_document(image_pdf(page_images(name)), f"{name}-scan.pdf")

@@ -173,5 +173,18 @@ def test_bad_word_email_and_html_files_get_their_reason():
     assert _quarantine(bytes(range(256)) * 4, "bin.eml", "email").reason == "corrupt"
     assert _quarantine(b"   \n", "blank.eml", "email").reason == "empty"
 
+    nested = make_eml([])
+    for _ in range(4):  # a message attached to a message ... four levels deep
+        msg = EmailMessage()
+        msg["From"], msg["Subject"] = "a@example.com", "fwd"
+        msg.set_content("see below")
+        msg.add_attachment(nested, maintype="message", subtype="rfc822", filename="fwd.eml")
+        nested = bytes(msg)
+    deep = [r for r in parse_documents(nested, "deep.eml", "email") if isinstance(r, Quarantine)]
+    assert [(r.reason, r.id.count("/attachment-")) for r in deep] == [("too_large", 4)]
+    assert "nested over 3 levels" in deep[0].detail
+
     assert _quarantine(b"<html><body><script>x()</script></body></html>", "s.html", "html").reason == "empty"
+    (big,) = parse_documents(b"<p>" + b"x" * 500 + b"</p>", "big.html", "html", ReadOptions(max_chars=100))
+    assert isinstance(big, Quarantine) and big.reason == "too_large" and "html file" in big.detail
     assert _quarantine(b"<p>\x00\x00</p>", "nul.html", "html").reason == "bad_encoding"

@@ -13,7 +13,7 @@ from connectors.ocr import LOW_SCORE, OcrLine, flag_values, ocr_summary
 from connectors.records import Doc, Quarantine
 from extractor.types import DocumentResult, Span
 
-from .scans import cer, image_pdf, page_images, png, sample, skip_without_cjk_font
+from .scans import cer, header_scan, image_pdf, page_images, png, read_scan, sample, skip_without_cjk_font
 
 pytestmark = pytest.mark.slow
 
@@ -26,9 +26,9 @@ def engine():
 
 
 @pytest.fixture(scope="module")
-def zh_scan(engine):
+def zh_scan():
     skip_without_cjk_font()
-    return read_document(image_pdf(page_images("zh_purchase_contract")), "scan.pdf", engine=engine)
+    return read_scan("zh_purchase_contract")
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +82,9 @@ def test_only_pages_without_a_text_layer_are_ocrd(engine):
     """A per-page decision: page 1 keeps its text layer, page 2 (a scan) is read by OCR."""
     import pypdfium2 as pdfium
 
+    _, header_pdf, header_layer = header_scan()  # the top of the same page, scanned (small: fast)
     text_pdf = pdfium.PdfDocument(sample("en_services_agreement"))
-    scan = pdfium.PdfDocument(image_pdf(page_images("en_services_agreement")))
+    scan = pdfium.PdfDocument(header_pdf)
     mixed = pdfium.PdfDocument.new()
     mixed.import_pages(text_pdf)
     mixed.import_pages(scan)
@@ -95,7 +96,7 @@ def test_only_pages_without_a_text_layer_are_ocrd(engine):
     doc = ocr_document(raw, ReadOptions(), engine)
     first, second = doc.text.split("\f")
     assert first == layer_page  # untouched by OCR
-    assert cer(first, second) <= 0.02  # the same page, read from its image
+    assert cer(header_layer, second) <= 0.02  # the top of the same page, read from its image
     assert [ln["page"] for ln in doc.meta["ocr_lines"]] == [1] * len(doc.meta["ocr_lines"])
     assert [n.split(":")[0] + ":" + n.split(":")[1] for n in doc.notes] == ["ocr: page 2 (no text layer)"]
     assert doc.blob is None and "ocr_todo" not in doc.meta
@@ -165,3 +166,23 @@ def test_values_from_low_confidence_lines_carry_an_issue():
         80,
     ]
     assert flag_values(DocumentResult(), {"engine": "pdfium"}).to_dict().get("ocr_confidence") is None
+
+
+def test_cer_counts_edits_over_the_reference_length_after_nfkc_and_white_space():
+    assert cer("abcd", "abxd") == 0.25 and cer("abcd", "abcd") == 0.0
+    assert cer("甲方 乙方", "甲方\n\n乙方") == 0.0  # line and page breaks are white space
+    assert cer("ＡＢ12", "AB12") == 0.0  # full-width forms: NFKC
+    assert cer("abc", "") == 1.0 and cer("", "x") == 1.0
+
+
+def test_a_failing_ocr_model_is_this_documents_quarantine_row():
+    from PIL import Image
+
+    class Broken:
+        def read_image_all(self, image, page=0):
+            raise RuntimeError("onnxruntime: bad allocation")
+
+    (raw,) = parse_documents(png(Image.new("RGB", (300, 200), "white")), "x.png", "image")
+    rec = ocr_document(raw, ReadOptions(), Broken())
+    assert isinstance(rec, Quarantine) and (rec.stage, rec.reason) == ("ocr", "ocr_error")
+    assert "RuntimeError: onnxruntime: bad allocation" in rec.detail

@@ -9,7 +9,7 @@ from connectors.documents import read_document
 from connectors.ocr import OcrLine, flag_values, lines_for
 from extractor.mini import base_available, bundled_adapter_available
 
-from .scans import image_pdf, page_images, sample, skip_without_cjk_font
+from .scans import read_scan, sample, skip_without_cjk_font
 
 pytestmark = [
     pytest.mark.slow,
@@ -26,7 +26,7 @@ def test_scanned_contract_gives_the_values_of_the_original():
     skip_without_cjk_font()
     name = "zh_purchase_contract"
     original = read_document(sample(name), f"{name}.pdf")
-    scan = read_document(image_pdf(page_images(name)), f"{name}-scan.pdf")
+    scan = read_scan(name)
     assert "ocr" not in original.meta and scan.meta["ocr"]["pages"] == [0]
     ex = Extractor.load("seqgpt-mini", device="cpu")
     assert not ex.untrained
