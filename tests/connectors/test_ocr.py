@@ -186,3 +186,25 @@ def test_a_failing_ocr_model_is_this_documents_quarantine_row():
     rec = ocr_document(raw, ReadOptions(), Broken())
     assert isinstance(rec, Quarantine) and (rec.stage, rec.reason) == ("ocr", "ocr_error")
     assert "RuntimeError: onnxruntime: bad allocation" in rec.detail
+
+
+def test_the_overlapping_halves_of_a_split_line_are_read_as_one_box():
+    """The detector split page 3's header of the lease sample (200 DPI) at its two ideographic
+    spaces into these two overlapping boxes; read apart, the right half began with a ghost
+    '）' and the header no longer matched the other pages'.  Lines above each other, a taller
+    box (a stamp) and a rotated box are left alone."""
+    import numpy as np
+
+    from connectors.ocr import _merge_split_boxes
+
+    def rect(x0, y0, x1, y1):
+        return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]]
+
+    left, right, below = rect(177, 123, 623, 151), rect(612, 125, 902, 153), rect(178, 219, 1468, 251)
+    stamp, rotated = rect(850, 100, 950, 180), [[1200, 120], [1300, 140], [1296, 168], [1196, 148]]
+    merged = _merge_split_boxes(np.array([left, right, below, stamp, rotated], dtype=np.float32))
+    assert sorted(merged.astype(int).tolist()) == sorted(
+        [rect(177, 123, 902, 153), below, stamp, rotated]
+    )
+    apart = np.array([left, rect(700, 125, 902, 153)], dtype=np.float32)  # a real gap: two boxes
+    assert _merge_split_boxes(apart).tolist() == apart.tolist()
