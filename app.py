@@ -118,6 +118,8 @@ def _state() -> Any:
     ss.setdefault("doc_text", "")
     ss.setdefault("doc_source", "pasted text")
     ss.setdefault("doc_error", None)
+    ss.setdefault("doc_ocr", None)
+    ss.setdefault("doc_b_ocr", None)
     ss.setdefault("schema_message", None)
     ss.setdefault("schema_name", "")
     ss.setdefault("rules_text", "")
@@ -147,12 +149,15 @@ def _load_upload(prefix: str) -> None:
     ss[f"{prefix}_error"] = None
     if upload is None:
         return
-    text, error = sup.read_upload(upload.getvalue(), upload.name)
+    doc, error = sup.read_upload_doc(upload.getvalue(), upload.name)
     if error:
         ss[f"{prefix}_error"] = error
         return
-    ss[f"{prefix}_text"] = text
+    ss[f"{prefix}_text"] = doc.text
     ss[f"{prefix}_source"] = upload.name
+    # read by OCR: keep its lines (page, box, score) and the file, to flag and show values on the page
+    ocr = {k: doc.meta[k] for k in ("ocr", "ocr_lines") if k in doc.meta}
+    ss[f"{prefix}_ocr"] = {"meta": ocr, "text": doc.text, "data": upload.getvalue()} if ocr else None
 
 
 def _on_doc_upload() -> None:
@@ -232,11 +237,12 @@ def _clean_rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
 def document_pane(ss) -> None:
     st.subheader("Document")
     st.file_uploader(
-        "Upload a PDF or text file",
-        type=["pdf", "txt", "md"],
+        "Upload a document: PDF, scan or photo (OCR), Word, e-mail, HTML or text",
+        type=sup.UPLOAD_TYPES,
         key="doc_upload",
         on_change=_on_doc_upload,
-        help="The PDF's text is read as the nightly job reads it; you can edit it below.",
+        help="The file is read as the nightly job reads it (pages without a text layer and images through "
+        "OCR); you can edit the text below.",
     )
     if ss.doc_error:
         st.error(_md(ss.doc_error))
@@ -472,6 +478,11 @@ def run_section(ss, ex, schema: Schema | None) -> None:
             with extraction_lock():
                 result = ex.extract(text, schema)
             seconds = time.perf_counter() - started
+        ocr = ss.get("doc_ocr")
+        if ocr and ocr["text"] == text:  # the OCR'd upload, unedited: its confidence and weak lines
+            from connectors.ocr import flag_values
+
+            flag_values(result, ocr["meta"])
     except Exception as exc:
         ss.run = None
         st.error(_md(f"Extraction failed: {type(exc).__name__}: {exc}"))
@@ -506,6 +517,17 @@ def results_section(ss) -> None:
     )
     if text != ss.doc_text:
         st.info("The document has changed since this run; the results below refer to the text as it was.")
+    if result.ocr_confidence:
+        oc = result.ocr_confidence
+        st.caption(
+            f"Read by OCR: page(s) {', '.join(str(p + 1) for p in oc['pages'])}, {oc['lines']} lines, "
+            f"line score mean {oc['mean']:.3f}, minimum {oc['min']:.3f}"
+        )
+        ocr = ss.get("doc_ocr")
+        if ocr and ocr["text"] == text:
+            with st.expander("Page images: the OCR lines the values were read from (red: low score)"):
+                for index, image in sup.ocr_page_images(ocr["data"], ocr["meta"], result):
+                    st.image(image, caption=f"page {index + 1}", width="stretch")
     for message in result.violations:
         st.error("Violation: " + _md(message))
     for message in result.warnings:
@@ -606,7 +628,7 @@ def compare_section(ss, ex, schema: Schema | None) -> None:
     st.divider()
     with st.expander("Compare with a second document: the same fields, side by side", expanded=False):
         st.file_uploader(
-            "Document B: upload a PDF or text file", type=["pdf", "txt", "md"], key="doc_b_upload",
+            "Document B: upload a document (PDF, scan, Word, e-mail, HTML, text)", type=sup.UPLOAD_TYPES, key="doc_b_upload",
             on_change=_on_doc_b_upload,
         )  # fmt: skip
         if ss.doc_b_error:

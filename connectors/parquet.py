@@ -57,6 +57,14 @@ Output table (:func:`output_schema`), one row per document, columns in this orde
     run_id                 string
     extracted_at           timestamp[us, tz=UTC]
 
+The writer (:class:`OutputAdapter`) adds ``notes`` (list<string>: what the reader, OCR and the
+cleaner did, and the engine's warnings), ``ocr_confidence`` (struct<mean, min: float32, lines:
+int32, pages: list<int32>, dpi: int32>: the mean and minimum OCR line score of a document read
+by OCR; null for a text-layer document) and ``ocr_lines`` (list<struct<page, x0, y0, x1, y1:
+int32, text: string, score: float32, start, end: int32>>: each OCR line's page (0-based), box
+in pixels of the page image, text, score and offsets in the cleaned text), then ``text`` with
+``keep_text``.
+
 A field with no value has null ``<f>``, ``<f>_confidence`` and normalized columns and empty
 ``<f>_all`` / ``<f>_offsets`` / ``<f>_issues`` lists.
 
@@ -498,6 +506,56 @@ def quarantine_to_row(
 
 
 # ---------------------------------------------------------------------- adapter
+# A document read by OCR (null / empty for text-layer documents): the mean and minimum line
+# score, how many lines, which pages (0-based) and at what DPI (null for image files: their
+# own pixels); each line's page, box (pixels of the page image OCR read), text, score and
+# offsets in the cleaned text (null where the cleaner removed the line).
+OCR_CONFIDENCE_TYPE = pa.struct(
+    [
+        ("mean", pa.float32()),
+        ("min", pa.float32()),
+        ("lines", pa.int32()),
+        ("pages", pa.list_(pa.int32())),
+        ("dpi", pa.int32()),
+    ]
+)
+OCR_LINE_TYPE = pa.struct(
+    [
+        ("page", pa.int32()),
+        ("x0", pa.int32()),
+        ("y0", pa.int32()),
+        ("x1", pa.int32()),
+        ("y1", pa.int32()),
+        ("text", pa.string()),
+        ("score", pa.float32()),
+        ("start", pa.int32()),
+        ("end", pa.int32()),
+    ]
+)
+
+
+def ocr_columns(result: Any) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The ``ocr_confidence`` and ``ocr_lines`` values of a result (module docstring)."""
+    conf = getattr(result, "ocr_confidence", None)
+    if not conf:
+        return None, []
+    lines = []
+    for ln in getattr(result, "ocr_lines", None) or []:
+        x0, y0, x1, y1 = ln["box"]
+        lines.append(
+            {
+                "page": ln["page"],
+                "x0": x0,
+                "y0": y0,
+                "x1": x1,
+                "y1": y1,
+                "text": ln["text"],
+                "score": ln["score"],
+                "start": ln.get("start"),
+                "end": ln.get("end"),
+            }
+        )
+    return {k: conf.get(k) for k in ("mean", "min", "lines", "pages", "dpi")}, lines
 
 
 class OutputAdapter:
@@ -505,7 +563,7 @@ class OutputAdapter:
     writer ``adapter``).
 
     ``schema`` is the run's ``extractor.schema.Schema``; the table schemas are built here,
-    once: :attr:`data_schema` (:func:`output_schema` plus ``notes`` -- what the cleaner did
+    once: :attr:`data_schema` (:func:`output_schema` plus ``notes`` -- what the reader, OCR and the cleaner did
     and the engine's warnings -- and, with ``keep_text``, the cleaned ``text`` every offset
     refers to; ``metadata``, the run's manifest, goes into its footer under
     :data:`METADATA_KEY`, read back by :func:`read_metadata`), :attr:`record_schemas` (one
@@ -544,6 +602,8 @@ class OutputAdapter:
             dates=dates,
         )
         base = base.append(pa.field("notes", pa.list_(pa.string())))
+        base = base.append(pa.field("ocr_confidence", OCR_CONFIDENCE_TYPE))
+        base = base.append(pa.field("ocr_lines", pa.list_(OCR_LINE_TYPE)))
         if keep_text:
             base = base.append(pa.field("text", pa.large_string()))
         if run_date is not None:
@@ -587,6 +647,7 @@ class OutputAdapter:
             dates=self.dates,
         )
         row["notes"] = [str(n) for n in notes] + [f"warning: {w}" for w in getattr(result, "warnings", ())]
+        row["ocr_confidence"], row["ocr_lines"] = ocr_columns(result)
         if self.keep_text:
             row["text"] = text
         records = {

@@ -27,7 +27,16 @@ Quarantine reasons (``Quarantine.reason``; ``detail`` says more, ``stage`` is ``
     cannot be parsed: not a PDF at all (no ``%PDF-`` header in the first 1 KiB, e.g.
     binary garbage named ``.pdf``), truncated, broken cross-reference table ...
 ``no_text_layer``
-    pages exist but none has extractable text: a scan or image-only PDF that needs OCR.
+    pages exist but none has extractable text, and OCR cannot help: OCR is off
+    (``ocr=False``), or no page holds an image.
+
+Pages without a usable text layer (**a per-page decision**, :func:`page_needs_ocr`): a page
+whose text layer is empty and that holds an image (a scan, a photographed page), or whose
+text layer is mostly glyphs without a Unicode mapping (more than :data:`UNUSABLE_SHARE` of
+its characters), is left empty in ``Doc.text`` and listed in ``meta["ocr_todo"]``
+(``{"pages": [0-based indexes], "why": {index: reason}}``), with the PDF's bytes in
+``Doc.blob``: ``connectors.documents.ocr_document`` (the pipeline's OCR stage) renders and
+reads exactly those pages.  Pages with a text layer keep it, untouched by OCR.
 
 pypdfium2 is not thread-safe: call this from one thread per process (Ray tasks and actors
 are processes, which is fine).
@@ -42,12 +51,13 @@ from typing import Any
 from connectors.documents import DEFAULT_MAX_BYTES
 from connectors.records import Doc, Quarantine
 
-__all__ = ["ENGINES", "QUARANTINE_REASONS", "read_pdf"]
+__all__ = ["ENGINES", "QUARANTINE_REASONS", "UNUSABLE_SHARE", "page_needs_ocr", "read_pdf"]
 
 ENGINES = ("pdfium", "pdfplumber")
 QUARANTINE_REASONS = ("too_large", "empty", "encrypted", "corrupt", "no_text_layer")
 STAGE = "parse"
 _SECOND_OPINION_MAX_BYTES = 32 * 1024 * 1024  # pdfplumber re-checks pdfium failures up to this size
+UNUSABLE_SHARE = 0.3  # a text layer with more unmapped glyphs than this share is read by OCR
 
 _UNMAPPED = re.compile(r"\(cid:\d+\)|\ufffd")  # glyphs without a Unicode mapping
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
@@ -60,6 +70,21 @@ class _Encrypted(Exception):
 
 class _Corrupt(Exception):
     pass
+
+
+def page_needs_ocr(text: str, images: int) -> str | None:
+    """Why a page (its text layer ``text``, ``images`` image objects) is read by OCR, or None
+    when its text layer is used: ``"no text layer"`` (empty text, at least one image) or
+    ``"text layer unusable (N% unmapped glyphs)"``."""
+    chars = sum(1 for ch in text if not ch.isspace())
+    if chars == 0:
+        return "no text layer" if images else None
+    matches = _UNMAPPED.findall(text)  # a "(cid:123)" or a U+FFFD stands for one glyph
+    glyphs = len(matches)
+    share = glyphs / max(1, chars - sum(len(m) for m in matches) + glyphs)
+    if glyphs and share > UNUSABLE_SHARE:
+        return f"text layer unusable ({share:.0%} unmapped glyphs)"
+    return None
 
 
 def clean_page_text(text: str) -> str:
@@ -76,6 +101,7 @@ def read_pdf(
     fallback: bool = False,
     max_bytes: int | None = DEFAULT_MAX_BYTES,
     stage: str = STAGE,
+    ocr: bool = True,
 ) -> Doc | Quarantine:
     """Read one PDF.  Returns a :class:`Doc`, or a :class:`Quarantine` saying why not.
 
@@ -84,7 +110,8 @@ def read_pdf(
     process-global and can be stale, which would make the reason depend on the previous
     file.  With ``fallback=True`` pdfplumber's text is used when it can read such a file
     (``meta["fallback_from"] = "pdfium"``); without it that file is ``corrupt``.
-    ``max_bytes=None`` removes the size limit.
+    ``max_bytes=None`` removes the size limit.  ``ocr=False``: pages without a usable text
+    layer stay as they are (an image-only PDF is ``no_text_layer``).
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown PDF engine {engine!r} (choose one of {', '.join(ENGINES)})")
@@ -132,23 +159,37 @@ def read_pdf(
     if not pages:
         return quarantine("empty", "the PDF has zero pages")
     texts = [clean_page_text(t) for t in pages]
+    page_images = info.pop("page_images", None) or [0] * len(texts)
+    todo = {i: why for i, t in enumerate(texts) if (why := page_needs_ocr(t, page_images[i]))} if ocr else {}
+    for i in todo:
+        texts[i] = ""  # filled by OCR (connectors.documents.ocr_document)
     blank = sum(1 for t in texts if not t.strip())
-    if blank == len(texts):
+    if blank == len(texts) and not todo:
         images = info.pop("images", None)
         found = f", {images} image(s)" if images else ""
+        why = "OCR is off" if not ocr else "no page holds an image to OCR"
         return quarantine(
             "no_text_layer",
-            f"{len(texts)} page(s){found} and no extractable text: a scan or image-only PDF (needs OCR)",
+            f"{len(texts)} page(s){found} and no extractable text ({why})",
         )
     info.pop("images", None)
-    meta: dict[str, Any] = {"engine": name, "bytes": size, "blank_pages": blank}
+    meta: dict[str, Any] = {"engine": name, "bytes": size, "blank_pages": blank - len(todo)}
+    if todo:
+        meta["ocr_todo"] = {"kind": "pdf", "pages": sorted(todo), "why": {str(i): w for i, w in todo.items()}}
     unmapped = sum(len(_UNMAPPED.findall(t)) for t in texts)
     if unmapped:
         meta["unmapped_chars"] = unmapped
     if name != engine:
         meta["fallback_from"] = engine
     meta.update({k: v for k, v in info.items() if v})
-    return Doc(id=doc_id, source=source, text="\f".join(texts), pages=len(texts), meta=meta)
+    return Doc(
+        id=doc_id,
+        source=source,
+        text="\f".join(texts),
+        pages=len(texts),
+        meta=meta,
+        blob=data if todo else None,
+    )
 
 
 # ---------------------------------------------------------------------- engines
@@ -170,7 +211,7 @@ def _pdfium_pages(data: bytes) -> tuple[list[str], dict[str, Any]]:
         raise _Corrupt(str(e)) from None
     try:
         texts: list[str] = []
-        images = 0
+        page_images: list[int] = []
         for index in range(len(pdf)):
             page = pdf[index]
             try:
@@ -179,14 +220,14 @@ def _pdfium_pages(data: bytes) -> tuple[list[str], dict[str, Any]]:
                     text = textpage.get_text_bounded()
                 finally:
                     textpage.close()
-                if not text.strip():
-                    images += sum(
-                        1 for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2)
-                    )
+                n = 0
+                if page_needs_ocr(text, 1):  # images are counted only where they matter
+                    n = sum(1 for _ in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2))
             finally:
                 page.close()
             texts.append(text)
-        info: dict[str, Any] = {"images": images}
+            page_images.append(n)
+        info: dict[str, Any] = {"images": sum(page_images), "page_images": page_images}
         try:
             md = pdf.get_metadata_dict(skip_empty=True)
             info["title"] = str(md.get("Title", "")).strip()
@@ -222,19 +263,23 @@ def _pdfplumber_pages(data: bytes) -> tuple[list[str], dict[str, Any]]:
         raise _Corrupt(repr(e)) from None
     try:
         texts: list[str] = []
-        images = 0
+        page_images: list[int] = []
         try:
             for page in pdf.pages:
                 text = page.extract_text() or ""
-                if not text.strip():
-                    images += len(page.images)
+                page_images.append(len(page.images) if page_needs_ocr(text, 1) else 0)
                 texts.append(text)
         except Exception as e:
             if is_password(e):
                 raise _Encrypted(repr(e)) from None
             raise _Corrupt(repr(e)) from None
         md = pdf.metadata or {}
-        info = {"images": images, "title": _plain(md.get("Title")), "author": _plain(md.get("Author"))}
+        info = {
+            "images": sum(page_images),
+            "page_images": page_images,
+            "title": _plain(md.get("Title")),
+            "author": _plain(md.get("Author")),
+        }
         return texts, info
     finally:
         pdf.close()

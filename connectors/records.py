@@ -74,8 +74,12 @@ class Doc:
     ``source`` is the file it came from (URI or relative path; a ticket's line number is in
     ``meta["_line"]``); ``text`` is the whole text, PDF pages joined with ``"\\f"`` (form
     feed); ``pages`` is the page count (1 for tickets); ``meta`` holds everything else the
-    reader knows (a ticket's other columns, the PDF engine ...); ``notes`` are what the
-    cleaner did or suspects (``connectors.clean``: repaired mojibake, removed headers ...).
+    reader knows (a ticket's other columns, the PDF engine, ``ocr``: the OCR confidence
+    and lines of a document read by OCR ...); ``notes`` are what the reader and the cleaner
+    did or suspect (``connectors.clean``: repaired mojibake, removed headers; ``ocr: ...``:
+    which pages were OCR'd and why).  ``blob`` holds the file's bytes while pages still
+    await OCR (``meta["ocr_todo"]``, see ``connectors.documents.ocr_document``), else None;
+    it is not part of :meth:`to_dict`.
     """
 
     id: str
@@ -84,6 +88,7 @@ class Doc:
     pages: int = 1
     meta: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    blob: bytes | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self, *, meta_json: bool = False) -> dict[str, Any]:
         """A plain dict row.  ``meta_json=True`` encodes ``meta`` as a JSON string, which keeps

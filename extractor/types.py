@@ -135,6 +135,10 @@ class DocumentResult:
     threshold of its own is answered None (set by the engine from the model's calibration); ``records`` are the schema's record types as
     found (``extractor.records``) and ``summary`` the schema's summary template filled with
     extracted values (None when the schema has none or a required value is missing).
+    ``ocr_confidence`` and ``ocr_lines`` are set by the reader's side for a document read by
+    OCR (``connectors.ocr.flag_values``): ``{"mean", "min", "lines", "pages", "dpi"}`` (the
+    mean and minimum line score) and each line's ``page``, ``box``, ``text``, ``score`` and
+    ``start``/``end`` in the text; None for a text-layer document.
     """
 
     values: dict[str, list[Span]] = field(default_factory=dict)
@@ -148,6 +152,8 @@ class DocumentResult:
     prompts: int = 0
     alternatives: dict[str, list[Span]] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
+    ocr_confidence: dict[str, Any] | None = None
+    ocr_lines: list[dict[str, Any]] | None = None
 
     def threshold(self, f) -> float:
         """The confidence threshold of field ``f`` here: its own, else the default the engine set."""
@@ -175,4 +181,7 @@ class DocumentResult:
             warnings=list(self.warnings),
             chunks=self.chunks,
         )
+        if self.ocr_confidence is not None:
+            d["ocr_confidence"] = dict(self.ocr_confidence)
+            d["ocr_lines"] = list(self.ocr_lines or [])
         return d

@@ -1,4 +1,7 @@
-"""Nightly contract extraction: PDFs (Chinese and English) -> one Parquet row per contract.
+"""Nightly contract extraction: an archive of contracts (Chinese and English) -> one Parquet
+row per contract.  Every kind ``seqgpt run`` reads, by extension: PDFs (scanned pages through
+OCR), scans and photos (.png .jpg .tif ...), Word (.docx), e-mail (.eml: the message and each
+attachment), HTML and text files.
 
 Runs from the repository root without installing anything beyond the requirements::
 
@@ -43,7 +46,7 @@ DEFAULTS = {
     "input_uri": _default(DEFAULT_INPUT),
     "output_uri": _default(DEFAULT_OUTPUT),
     "schema_file": _default(DEFAULT_SCHEMA),
-    "kind": "pdf",
+    "kind": "auto",  # by extension: PDFs, scans, Word, e-mail, HTML, text
     "batch_size": 8,
     "rows_per_part": 256,
 }

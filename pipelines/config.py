@@ -22,7 +22,8 @@ the stages are built, and every stage reads that same object.  Its parts:
   ticket id/text columns and format), the same reader the CLI and the app use;
 - the run itself: input and output URIs, the schema, input ``kind`` and ``pattern``, the
   extraction pool (``actors``, ``gpus_per_actor``, ``cpus_per_actor``,
-  ``threads_per_actor``), ``batch_size``, ``rows_per_part``, ``keep_text``, ``run_id``,
+  ``threads_per_actor``), the OCR pool (``ocr_actors``, ``ocr_cpus_per_actor``; OCR's own
+  options -- on/off, DPI, onnxruntime threads -- are in ``read``), ``batch_size``, ``rows_per_part``, ``keep_text``, ``run_id``,
   ``progress_every_s``, ``html_report`` (a local file for the review page of the run's
   documents), ``verbose`` (Ray's own logs and progress bars), ``follow_links`` (links out
   of the input folder) and ``dashboard`` (Ray's dashboard with a local Ray);
@@ -44,6 +45,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from connectors.documents import KINDS as DOCUMENT_KINDS
 from connectors.documents import ReadOptions
 from extractor.errors import SeqgptError
 
@@ -62,7 +64,7 @@ __all__ = [
     "model_label",
 ]
 
-KINDS = ("auto", "pdf", "tickets", "text")
+KINDS = ("auto", *DOCUMENT_KINDS)
 TABLE_FORMATS = ("parquet", "iceberg", "delta")
 PARTITIONS = ("run_date", "none")
 UNTRAINED_LABEL = "seqgpt-tiny-untrained"
@@ -156,8 +158,11 @@ class RunConfig:
     here).  ``actors``/``gpus_per_actor`` None mean auto: one GPU per actor when the cluster
     has GPUs and one actor per GPU, else one CPU actor.  ``cpus_per_actor`` defaults to 0.5
     on CPU (1 with a GPU); ``threads_per_actor`` to the cores divided among the actors plus
-    the readers.  ``kind``: ``auto`` (by extension: .pdf, .jsonl/.json/.csv/.tsv/.parquet[.gz],
-    .txt/.md) or force ``pdf``, ``tickets`` or ``text``; ``pattern``: only files matching
+    the readers.  ``ocr_actors``: the most OCR actors (an autoscaling pool from 1 up to
+    this many; each loads the OCR model once and takes ``ocr_cpus_per_actor`` logical CPUs);
+    None: one per 2 logical CPUs of the cluster, so OCR grows with CPU nodes.  ``kind``: ``auto``
+    (by extension: ``connectors.documents.READERS``) or force one of
+    ``connectors.documents.KINDS``; ``pattern``: only files matching
     one of these globs.  ``batch_size`` documents per extraction call, ``rows_per_part``
     records per part file.  ``keep_text`` adds the cleaned text to every row.  ``run_id``
     empty: the time and a random suffix.  ``html_report``: write a standalone review page of
@@ -184,6 +189,8 @@ class RunConfig:
     gpus_per_actor: float | None = 0.0
     cpus_per_actor: float | None = None
     threads_per_actor: int | None = None
+    ocr_actors: int | None = None
+    ocr_cpus_per_actor: float = 0.5
     batch_size: int = 8
     rows_per_part: int = 256
     keep_text: bool = False
@@ -230,6 +237,8 @@ class RunConfig:
             )
         if (self.actors is not None and self.actors < 1) or self.batch_size < 1 or self.rows_per_part < 1:
             raise ConfigError("actors, batch size and rows per part must be at least 1")
+        if (self.ocr_actors is not None and self.ocr_actors < 1) or self.ocr_cpus_per_actor <= 0:
+            raise ConfigError("ocr actors must be at least 1 and take more than 0 CPUs")
 
     @property
     def on_gpu(self) -> bool:

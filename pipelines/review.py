@@ -439,8 +439,9 @@ def _values_table(views: Sequence[SpanView], missing: Sequence[str], result: Doc
 
 
 def document_section(text: str, result: DocumentResult, schema, *, source: str = "", model: str = "") -> str:
-    """One document's part of the report: title, legend, highlighted text, values table,
-    overlapping values that could not be highlighted inline, summary, violations, warnings."""
+    """One document's part of the report: title (with the OCR confidence of a document read
+    by OCR), legend, highlighted text, values table, overlapping values that could not be
+    highlighted inline, summary, violations, warnings."""
     colors = field_colors(schema)
     views = collect_spans(result, schema)
     missing = missing_fields(result, schema)
@@ -449,6 +450,13 @@ def document_section(text: str, result: DocumentResult, schema, *, source: str =
     meta = f"{kept} values · {len(result.dropped)} dropped · {len(result.violations)} violations"
     if model:
         meta += f" · model {model}"
+    ocr = getattr(result, "ocr_confidence", None)
+    if ocr:  # read by OCR (connectors.ocr.flag_values): values from weak lines carry an issue
+        pages = ", ".join(str(int(p) + 1) for p in ocr.get("pages") or [])
+        meta += (
+            f" · read by OCR (page {pages}: {ocr.get('lines')} lines, line score mean "
+            f"{float(ocr.get('mean') or 0):.3f}, min {float(ocr.get('min') or 0):.3f})"
+        )
     parts = [
         f'<section class="seqgpt-document" data-source="{_e(source)}">',
         f"<h2>{_e(source or 'document')}</h2>",

@@ -12,7 +12,14 @@ Ray Data::
             automatic settings (actors, GPUs, threads)
       -> ray.data.from_items(files)
       -> flat_map(ReadStage)        CPU tasks: connectors.documents.parse_documents: bytes -> PDF
-                                    pages / ticket records / text
+                                    pages / ticket records / text / Word / HTML / e-mail and
+                                    its attachments; pages without a text layer await OCR
+      -> map_batches(OcrStage)      its own autoscaling CPU actor pool (1 to config.ocr_actors,
+                                    default one per 2 logical CPUs; fractional CPUs),
+                                    one OCR model per actor: connectors.documents.ocr_document
+                                    for the rows with pages to OCR (scans, images), so the
+                                    extraction pool never waits on OCR and OCR scales with
+                                    CPU nodes; left out when no listed file can need OCR
       -> map(CleanStage)            CPU tasks: connectors.documents.clean_document (NFKC, headers,
                                     wraps, mojibake): the cleaner of `seqgpt extract` and the app
       -> map_batches(ExtractStage)  actor pool, one model per actor (GPU: num_gpus per actor;
@@ -107,8 +114,10 @@ from extractor.errors import SeqgptError
 from pipelines.config import UNTRAINED_NOTE, RunConfig
 from pipelines.stages import (
     RESULT_SCHEMA,
+    SINGLE_KINDS,
     CleanStage,
     ExtractStage,
+    OcrStage,
     ReadStage,
     WriteStage,
     kind_of,
@@ -122,6 +131,7 @@ log = logging.getLogger("seqgpt.pipeline")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REPORT_MAX_DOCS = 200  # documents on a --html-report page
+OCR_KINDS = ("pdf", "image", "email")  # files that may hold pages to OCR
 
 
 class PipelineError(SeqgptError, RuntimeError):
@@ -455,6 +465,7 @@ class Stages:
     stops before a data part, an actor that dies) without hooks in the stages themselves."""
 
     read: type[ReadStage] = ReadStage
+    ocr: type[OcrStage] = OcrStage
     clean: type[CleanStage] = CleanStage
     extract: type[ExtractStage] = ExtractStage
     write: type[WriteStage] = WriteStage
@@ -468,6 +479,7 @@ def run_pipeline(config: RunConfig, *, echo=None, stages: Stages | None = None) 
     Raises :class:`PipelineError` when the run cannot start or stops early (the error's
     ``summary`` holds what was committed; a rerun finishes the job).
     """
+    from connectors.documents import supported_extensions
     from connectors.fs import Folder
     from connectors.records import ConnectorError
 
@@ -506,7 +518,7 @@ def run_pipeline(config: RunConfig, *, echo=None, stages: Stages | None = None) 
         source = src.uri(e.path)
         k = kind_of(e.path, config.kind)
         keys = done.get(source, set())
-        if k in ("pdf", "text", None) and keys:
+        if (k in SINGLE_KINDS or k is None) and keys:
             summary.skipped += 1
             files_done += 1
             continue
@@ -518,7 +530,7 @@ def run_pipeline(config: RunConfig, *, echo=None, stages: Stages | None = None) 
                     "unknown",
                     stage="parse",
                     reason="unsupported_type",
-                    detail="not a .pdf, ticket (.jsonl/.json/.csv/.tsv/.parquet) or text (.txt/.md) file; "
+                    detail=f"no reader for this file type (read: {supported_extensions()}); "
                     "use --kind to force one",
                 )
             )
@@ -568,7 +580,7 @@ def run_pipeline(config: RunConfig, *, echo=None, stages: Stages | None = None) 
     import ray
 
     # documents to do, when known before parsing (one per PDF or text file; ticket files hold many)
-    total = len(items) + len(pre_quarantined) if all(i["kind"] != "tickets" for i in items) else None
+    total = len(items) + len(pre_quarantined) if all(i["kind"] in SINGLE_KINDS for i in items) else None
     parts_before = sink.committed()
     started = init_ray(verbose=config.verbose, dashboard=config.dashboard)
     try:
@@ -637,6 +649,17 @@ def _build_dataset(ray, items, pre_quarantined, src, sink, config: RunConfig, st
     blocks = max(1, min(len(items), int(cpus) * 4, 1000))
     ds = ray.data.from_items(items, override_num_blocks=blocks)
     ds = ds.flat_map(stages.read(src, config))
+    if config.read.ocr and any(i["kind"] in OCR_KINDS for i in items):
+        ds = ds.map_batches(
+            stages.ocr,
+            compute=ray.data.ActorPoolStrategy(
+                min_size=1, max_size=config.ocr_actors or max(1, int(cpus) // 2)
+            ),
+            batch_size=2,
+            batch_format="pyarrow",
+            fn_constructor_kwargs={"config": config},
+            num_cpus=config.ocr_cpus_per_actor,
+        )
     ds = ds.map(stages.clean())
     extract_args: dict[str, Any] = {
         "compute": ray.data.ActorPoolStrategy(size=config.actors),
@@ -731,7 +754,7 @@ def _consume(
         summary.records += s["records"] or 0
         summary.pages += s["pages"]
         quarantined.update(json.loads(s["quarantined"] or "{}"))
-        for k in ("read", "clean", "extract", "write"):
+        for k in ("read", "ocr", "clean", "extract", "write"):
             stage[k] += s[f"t_{k}"]
         summary.untrained = summary.untrained or bool(s["untrained"])
         summary.quarantined = dict(quarantined)

@@ -1,4 +1,4 @@
-"""The Ray Data stages of ``seqgpt run``: read/parse -> clean -> extract -> write.
+"""The Ray Data stages of ``seqgpt run``: read/parse -> OCR -> clean -> extract -> write.
 
 Each stage is a callable in the style of Ray's LLM batch stages: configuration (the run's
 one :class:`~pipelines.config.RunConfig`) and, for :class:`ExtractStage`, the heavy state --
@@ -9,10 +9,12 @@ and the reason, and the other rows go on.
 Rows between stages (Ray Data carries them as Arrow blocks):
 
 ``WORK_SCHEMA`` (read -> clean -> extract; plain dicts)
-    ``key`` (the record key, see :func:`record_key`), ``source``, ``id``, ``kind`` (``pdf``,
-    ``tickets``, ``text``), ``text``, ``pages``, ``meta`` (JSON), ``notes`` (JSON list),
+    ``key`` (the record key, see :func:`record_key`), ``source``, ``id``, ``kind`` (the
+    file's, ``connectors.documents.KINDS``), ``text``, ``pages``, ``meta`` (JSON; a document
+    read by OCR keeps its ``ocr`` confidence and ``ocr_lines`` here), ``notes`` (JSON list),
+    ``blob`` (the file's bytes while pages await OCR, else null),
     ``stage``/``reason``/``detail`` (empty for a good document, else why it is quarantined),
-    ``t_read``/``t_clean``/``t_extract`` (seconds spent on the row in each stage).
+    ``t_read``/``t_ocr``/``t_clean``/``t_extract`` (seconds spent on the row in each stage).
 ``RESULT_SCHEMA`` (extract -> write; an explicit Arrow schema)
     the work row's key, source, id, pages, quarantine columns, notes and timings, the text
     (``keep_text`` only), ``result``: the document's ``extractor.types.DocumentResult``
@@ -58,9 +60,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("seqgpt.pipeline")
 
-PDF_EXTENSIONS = (".pdf",)
-TEXT_EXTENSIONS = (".txt", ".text", ".md")
-TICKET_EXTENSIONS = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".pq")
+SINGLE_KINDS = ("pdf", "image", "docx", "html", "text")  # one document per file: skipped unread when done
 
 WORK_SCHEMA = pa.schema(
     [
@@ -72,10 +72,12 @@ WORK_SCHEMA = pa.schema(
         ("pages", pa.int32()),
         ("meta", pa.string()),
         ("notes", pa.string()),
+        ("blob", pa.large_binary()),
         ("stage", pa.string()),
         ("reason", pa.string()),
         ("detail", pa.string()),
         ("t_read", pa.float64()),
+        ("t_ocr", pa.float64()),
         ("t_clean", pa.float64()),
         ("t_extract", pa.float64()),
     ]
@@ -94,6 +96,7 @@ RESULT_SCHEMA = pa.schema(
         ("result", pa.binary()),  # pickled DocumentResult (null for a quarantined document)
         ("extracted_at", pa.timestamp("us", tz="UTC")),
         ("t_read", pa.float64()),
+        ("t_ocr", pa.float64()),
         ("t_clean", pa.float64()),
         ("t_extract", pa.float64()),
         ("untrained", pa.bool_()),
@@ -108,6 +111,7 @@ STATS_SCHEMA = pa.schema(
         ("pages", pa.int64()),
         ("quarantined", pa.string()),  # JSON {reason: count}
         ("t_read", pa.float64()),
+        ("t_ocr", pa.float64()),
         ("t_clean", pa.float64()),
         ("t_extract", pa.float64()),
         ("t_write", pa.float64()),
@@ -146,19 +150,11 @@ def part_key(keys: Iterable[str]) -> str:
 
 
 def kind_of(path: str, kind: str = "auto") -> str | None:
-    """``pdf``, ``tickets`` or ``text`` for a listed file; None when auto finds no match."""
-    if kind != "auto":
-        return kind
-    name = path.lower()
-    if name.endswith(".gz"):
-        name = name[:-3]
-    if name.endswith(PDF_EXTENSIONS):
-        return "pdf"
-    if name.endswith(TICKET_EXTENSIONS):
-        return "tickets"
-    if name.endswith(TEXT_EXTENSIONS):
-        return "text"
-    return None
+    """The kind of a listed file (``connectors.documents.kind_for_name``: ``pdf``, ``image``,
+    ``docx``, ``email``, ``html``, ``tickets``, ``text``); None when auto finds no match."""
+    from connectors.documents import kind_for_name
+
+    return kind if kind != "auto" else kind_for_name(path)
 
 
 # ------------------------------------------------------------------------ rows
@@ -170,6 +166,7 @@ def work_row(
     text: str = "",
     pages: int = 0,
     meta: dict | None = None,
+    blob: bytes | None = None,
     stage: str = "",
     reason: str = "",
     detail: str = "",
@@ -185,10 +182,12 @@ def work_row(
         "pages": int(pages),
         "meta": json.dumps(meta or {}, ensure_ascii=False, sort_keys=True, default=str),
         "notes": json.dumps(list(notes), ensure_ascii=False),
+        "blob": blob,
         "stage": stage,
         "reason": reason,
         "detail": detail[:2000],
         "t_read": t_read,
+        "t_ocr": 0.0,
         "t_clean": 0.0,
         "t_extract": 0.0,
     }
@@ -196,7 +195,7 @@ def work_row(
 
 def quarantine(row: dict[str, Any], stage: str, reason: str, detail: str) -> dict[str, Any]:
     """``row`` (a document) turned into a quarantine row; its key stays the document's."""
-    return {**row, "text": "", "stage": stage, "reason": reason, "detail": detail[:2000]}
+    return {**row, "text": "", "blob": None, "stage": stage, "reason": reason, "detail": detail[:2000]}
 
 
 def _error_detail(e: BaseException) -> str:
@@ -270,7 +269,8 @@ class ReadStage:
             else:
                 notes = [*rec.notes, *([id_note] if id_note and kind != "tickets" else [])]
                 row = work_row(
-                    rec.source, rec.id, kind, text=rec.text, pages=rec.pages, meta=rec.meta, notes=notes
+                    rec.source, rec.id, kind, text=rec.text, pages=rec.pages, meta=rec.meta, notes=notes,
+                    blob=rec.blob,
                 )
             if row["key"] not in done:
                 rows.append(row)
@@ -285,6 +285,76 @@ class _Unreadable(Exception):
     pass
 
 
+def _doc(row: dict[str, Any]):
+    from connectors.records import Doc
+
+    return Doc(
+        id=row["id"],
+        source=row["source"],
+        text=row["text"],
+        pages=row["pages"],
+        meta=json.loads(row["meta"] or "{}"),
+        notes=json.loads(row["notes"] or "[]"),
+        blob=row.get("blob"),
+    )
+
+
+def _with_doc(row: dict[str, Any], doc) -> dict[str, Any]:
+    return {
+        **row,
+        "text": doc.text,
+        "meta": json.dumps(doc.meta, ensure_ascii=False, sort_keys=True, default=str),
+        "notes": json.dumps(doc.notes, ensure_ascii=False),
+        "blob": doc.blob,
+    }
+
+
+# -------------------------------------------------------------------------- OCR
+class OcrStage:
+    """``map_batches`` callable class on its own CPU actor pool, between reading and cleaning:
+    ``connectors.documents.ocr_document`` (what ``seqgpt extract``, the app and serve run
+    too) for every row whose pages await OCR; other rows pass through untouched.
+
+    The OCR model (``connectors.ocr.OcrEngine``, ``config.read.ocr_threads`` onnxruntime
+    threads) is loaded once per actor, on the first row that needs it, so a run of text-layer
+    PDFs never loads it.  A failure is that document's quarantine row (``stage="ocr"``).
+    """
+
+    def __init__(self, config: RunConfig):
+        self.options = config.read
+        self.engine = None
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        rows = batch.to_pylist()
+        return pa.Table.from_pylist([self.row(r) for r in rows], schema=WORK_SCHEMA)
+
+    def row(self, row: dict[str, Any]) -> dict[str, Any]:
+        from connectors.documents import needs_ocr, ocr_document
+        from connectors.records import Quarantine
+
+        if row["reason"] or row.get("blob") is None:
+            return row
+        t0 = time.perf_counter()
+        doc = _doc(row)
+        if not needs_ocr(doc):
+            return {**row, "blob": None}
+        try:
+            if self.engine is None:
+                from connectors.ocr import OcrEngine
+
+                self.engine = OcrEngine(self.options.ocr_threads)
+            rec = ocr_document(doc, self.options, self.engine)
+        except Exception as e:  # the model would not load: this document is quarantined, the job goes on
+            rec = Quarantine(doc.id, doc.source, "ocr", "ocr_error", _error_detail(e))
+        row = (
+            quarantine(row, rec.stage, rec.reason, rec.detail)
+            if isinstance(rec, Quarantine)
+            else _with_doc(row, rec)
+        )
+        row["t_ocr"] = time.perf_counter() - t0
+        return row
+
+
 # ------------------------------------------------------------------------ clean
 class CleanStage:
     """``map`` function: clean a document's text with ``connectors.documents.clean_document``
@@ -292,18 +362,16 @@ class CleanStage:
 
     def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
         from connectors.documents import clean_document
-        from connectors.records import Doc, Quarantine
+        from connectors.records import Quarantine
 
         if row["reason"]:
             return row
         t0 = time.perf_counter()
-        notes = json.loads(row.get("notes") or "[]")  # the reader's (encoding, escaped id)
-        doc = Doc(id=row["id"], source=row["source"], text=row["text"], pages=row["pages"], notes=notes)
-        rec = clean_document(doc, row["kind"])
+        rec = clean_document(_doc(row), row["kind"])
         if isinstance(rec, Quarantine):
             row = quarantine(row, rec.stage, rec.reason, rec.detail)
         else:
-            row = {**row, "text": rec.text, "notes": json.dumps(rec.notes, ensure_ascii=False)}
+            row = _with_doc(row, rec)
         row["t_clean"] = time.perf_counter() - t0
         return row
 
@@ -352,6 +420,10 @@ class ExtractStage:
                         )
         per_doc = (time.perf_counter() - t0) / max(1, len(todo))
         for i, result in results.items():
+            if '"ocr"' in (rows[i]["meta"] or ""):  # read by OCR: its confidence, low-confidence values
+                from connectors.ocr import flag_values
+
+                flag_values(result, json.loads(rows[i]["meta"]))
             out[i] = self._result_row({**rows[i], "t_extract": per_doc}, result)
         return pa.Table.from_pylist(out, schema=RESULT_SCHEMA)
 
@@ -379,6 +451,7 @@ def result_row(
         "result": pickle.dumps(result) if has_result else None,
         "extracted_at": _dt.datetime.now(_dt.timezone.utc) if has_result else None,
         "t_read": r.get("t_read", 0.0),
+        "t_ocr": r.get("t_ocr", 0.0),
         "t_clean": r.get("t_clean", 0.0),
         "t_extract": r.get("t_extract", 0.0),
         "untrained": untrained,
@@ -443,6 +516,7 @@ class WriteStage:
             "pages": sum(int(r["pages"] or 0) for r in written),
             "quarantined": json.dumps(dict(reasons), ensure_ascii=False),
             "t_read": sum(r["t_read"] or 0.0 for r in rows),
+            "t_ocr": sum(r["t_ocr"] or 0.0 for r in rows),
             "t_clean": sum(r["t_clean"] or 0.0 for r in rows),
             "t_extract": sum(r["t_extract"] or 0.0 for r in rows),
             "t_write": time.perf_counter() - t0,

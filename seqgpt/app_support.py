@@ -321,20 +321,62 @@ def load_schema_bytes(data: bytes, filename: str) -> Schema:
 
 _MESSAGES = {  # reason -> what the page says (connectors.documents quarantine reasons)
     "encrypted": "{name} is password-protected: remove the password (or print it to a new PDF) and upload it again.",
-    "corrupt": "{name} cannot be read as a PDF: the file is damaged or not a PDF ({detail}).",
+    "corrupt": "{name} cannot be read as {what}: the file is damaged or not {what} ({detail}).",
     "empty": "{name} is empty: it has no bytes or no pages.",
-    "no_text_layer": "{name} has no text layer (a scan or images only): it needs OCR before extraction.",
+    "no_text_layer": "{name} has no text layer and nothing OCR can read ({detail}).",
     "too_large": "{name} is too large to read here ({detail}).",
     "empty_text": "{name} contains no text.",
     "bad_encoding": "{name} is neither a PDF nor text in a known encoding ({detail}).",
+    "ocr_empty": "{name}: OCR found no text ({detail}).",
+    "too_small": "{name} is too small to read ({detail}).",
 }
 _TEXT_MESSAGES = {**_MESSAGES, "empty": "{name} contains no text."}
+_OTHER_MESSAGES = {  # Word, e-mail, HTML, images
+    **_TEXT_MESSAGES,
+    "encrypted": "{name} is encrypted or password-protected: it cannot be read without the key ({detail}).",
+    "bad_encoding": "{name} cannot be decoded as text ({detail}).",
+    "unsupported_type": "{name}: {detail}.",
+}
+_WHAT = {  # kind -> the file a corrupt upload should have been
+    "pdf": "a PDF",
+    "image": "an image",
+    "docx": "a Word document (.docx)",
+    "email": "an e-mail message",
+    "html": "an HTML page",
+    "text": "text",
+}
+
+
+UPLOAD_TYPES = [
+    "pdf",
+    "png",
+    "jpg",
+    "jpeg",
+    "tif",
+    "tiff",
+    "bmp",
+    "webp",
+    "docx",
+    "eml",
+    "html",
+    "htm",
+    "txt",
+    "md",
+]
 
 
 def read_upload(data: bytes, filename: str) -> tuple[str | None, str | None]:
-    """An uploaded PDF or text file as ``(clean text, None)`` or ``(None, message)``; never
-    raises.  Read and cleaned by ``connectors.documents.read_document``, exactly as
-    ``seqgpt run`` reads the same file, so the offsets shown are the offsets a job writes."""
+    """An uploaded file (PDF, scan or photo through OCR, Word, e-mail, HTML, text) as
+    ``(clean text, None)`` or ``(None, message)``; never raises (:func:`read_upload_doc`)."""
+    doc, message = read_upload_doc(data, filename)
+    return (doc.text if doc is not None else None), message
+
+
+def read_upload_doc(data: bytes, filename: str):
+    """An uploaded file as ``(Doc, None)`` or ``(None, message)``; never raises.  Read, OCR'd
+    where a page has no text layer, and cleaned by ``connectors.documents.read_document``,
+    exactly as ``seqgpt run`` reads the same file, so the offsets shown are the offsets a job
+    writes; a document read by OCR keeps its lines (page, box, score) in ``meta``."""
     from connectors.documents import read_document, sniff_kind
     from connectors.records import Quarantine
 
@@ -345,8 +387,43 @@ def read_upload(data: bytes, filename: str) -> tuple[str | None, str | None]:
     except Exception as exc:  # the reader promises not to raise; the page must not either
         return None, f"{name} cannot be read ({type(exc).__name__}: {exc})."
     if isinstance(doc, Quarantine):
-        template = (_MESSAGES if kind == "pdf" else _TEXT_MESSAGES).get(
-            doc.reason, "{name} cannot be read ({reason}: {detail})."
+        messages = {"pdf": _MESSAGES, "text": _TEXT_MESSAGES}.get(kind, _OTHER_MESSAGES)
+        template = messages.get(doc.reason, "{name} cannot be read ({reason}: {detail}).")
+        detail = doc.detail or doc.reason
+        return None, template.format(
+            name=name, reason=doc.reason, detail=detail, what=_WHAT.get(kind, "a document")
         )
-        return None, template.format(name=name, reason=doc.reason, detail=doc.detail or doc.reason)
-    return doc.text, None
+    return doc, None
+
+
+def ocr_page_images(data: bytes, meta: dict, result, *, max_pages: int = 5) -> list[tuple[int, Any]]:
+    """The OCR'd pages of an upload with the boxes of the lines its values were read from
+    drawn on them (green; red for a line below ``connectors.ocr.LOW_SCORE``), for the app to
+    show next to the text: ``[(page index, PIL image), ...]``, at most ``max_pages``.  Empty
+    for a document that was not read by OCR."""
+    from PIL import ImageDraw
+
+    from connectors.images import page_images
+    from connectors.ocr import LOW_SCORE, OcrLine, lines_for
+    from connectors.records import Doc
+
+    ocr = (meta or {}).get("ocr")
+    if not ocr:
+        return []
+    lines = [OcrLine.from_dict(d) for d in meta.get("ocr_lines") or []]
+    spans = [s for values in result.values.values() for s in values]
+    marked = {id(ln): ln for s in spans for ln in lines_for(lines, s.start, s.end)}
+    kind = "pdf" if ocr.get("dpi") else "image"
+    pages = list(ocr.get("pages") or [])[:max_pages]
+    doc = Doc(
+        id="upload", source="upload", text="", meta={"ocr_todo": {"kind": kind, "pages": pages}}, blob=data
+    )
+    out = []
+    for index, image in page_images(doc, int(ocr.get("dpi") or 200)):
+        draw = ImageDraw.Draw(image)
+        for ln in marked.values():
+            if ln.page == index:
+                color = (200, 30, 30) if ln.score < LOW_SCORE else (20, 150, 60)
+                draw.rectangle(ln.box, outline=color, width=3)
+        out.append((index, image))
+    return out

@@ -45,10 +45,19 @@ def main():
 
 
 def _read_document(source: str) -> tuple[str, str]:
-    """The clean text of a text or PDF file, or of stdin for ``-``; (text, name).
+    """The clean text of a file (PDF, scan or image through OCR, Word, e-mail, HTML, text),
+    or of stdin for ``-``; (text, name).  See :func:`_read_file`."""
+    doc, name = _read_file(source)
+    return doc.text, name
 
-    Read and cleaned by ``connectors.documents.read_document``, exactly as ``seqgpt run``
-    reads the same file, so the offsets printed here are the offsets a job writes.
+
+def _read_file(source: str):
+    """(the read :class:`~connectors.records.Doc`, name) of a file or of stdin for ``-``.
+
+    Read, OCR'd where a page has no text layer, and cleaned by
+    ``connectors.documents.read_document``, exactly as ``seqgpt run`` reads the same file, so
+    the offsets printed here are the offsets a job writes.  An e-mail gives its message (its
+    attachments are documents of their own in ``seqgpt run``).
     """
     from connectors.documents import read_document
     from connectors.records import Quarantine
@@ -71,7 +80,7 @@ def _read_document(source: str) -> tuple[str, str]:
         if doc.reason in ("empty", "empty_text"):
             raise click.ClickException(f"{name} contains no text")
         raise click.ClickException(f"cannot read {name}: {doc.reason} ({doc.detail})")
-    return doc.text, name
+    return doc, name
 
 
 def _load_extractor(config):
@@ -105,18 +114,25 @@ def extract(
     fields, schema_file, records, summary, model, device, dtype, compile, quantize, threads, fmt, labels_per_prompt,
     max_new_tokens, source,
 ):  # fmt: skip
-    """Extract fields from one text or PDF file (or stdin).
+    """Extract fields from one document file (or stdin): PDF (pages without a text layer are
+    read by OCR), image (.png .jpg .tif ...: OCR), Word (.docx), e-mail (.eml: the message),
+    HTML (visible text) or text.
 
     JSON output gives, per field, a list of values with text, start, end (character offsets
     into the document text), confidence and, where the field's type has one, the normalized
     value (``issues`` for a value that fails its type, hint or a rule; ``parts`` for a field
     such as 负责人(姓名+职务)); then classification labels, records (one per --record type
     found: the values that belong together), the summary, the values ``dropped`` below their
-    field's threshold, the violations and warnings.  --format html writes a standalone review
-    page (the document with its values highlighted).
+    field's threshold, the violations and warnings; for a document read by OCR also
+    ``ocr_confidence`` (mean and minimum line score) and ``ocr_lines`` (each line's page,
+    box, text, score and offsets), and values read from a low-confidence line carry an issue.
+    --format html writes a standalone review page (the document with its values highlighted).
     """
+    from connectors.ocr import flag_values
+
     schema = load_schema(fields, schema_file, records, summary)
-    text, name = _read_document(source)
+    doc, name = _read_file(source)
+    text = doc.text
     params = {
         "model": model,
         "device": device,
@@ -128,7 +144,7 @@ def extract(
     ex = _load_extractor(
         model_config(params, labels_per_prompt=labels_per_prompt, max_new_tokens=max_new_tokens)
     )
-    result = ex.extract(text, schema)
+    result = flag_values(ex.extract(text, schema), doc.meta)  # OCR'd: its confidence, weak lines
     click.echo(render(result, schema, fmt, source=name, model=ex.model_id, text=text))
 
 
@@ -340,16 +356,18 @@ Examples:
 def run_cmd(ctx, **params):
     """Extract fields from every document under --input into Parquet, Iceberg or Delta at --output (Ray Data).
 
-    One row per PDF, text file or ticket record goes to OUTPUT (part-*.parquet); inputs that
-    cannot be processed go to OUTPUT/_quarantine with the stage and reason.  With
-    --table-format iceberg or delta, OUTPUT is a table (quarantine rows in OUTPUT_quarantine,
-    records in OUTPUT_records_<type>), each batch one transaction; a field added to the
-    schema becomes new columns, a changed type is refused.  Rerunning the same command skips
-    what is already written, so an interrupted (even killed) run is finished by running it
-    again.  Uses the Ray cluster in RAY_ADDRESS, or starts a local one that listens on
-    127.0.0.1 only.  Every file is accounted for: links out of the input folder are skipped
-    unless --follow-links, the output folder is never read as input, and the summary lists
-    what was not read.  The job scripts (jobs/*.py) take these same options.
+    One row per document goes to OUTPUT (part-*.parquet): a PDF (pages without a usable text
+    layer read by OCR), an image (OCR), a Word file, an e-mail message and each of its
+    attachments, an HTML page, a text file, a ticket record.  Inputs that cannot be
+    processed go to OUTPUT/_quarantine with the stage and reason.  With --table-format
+    iceberg or delta, OUTPUT is a table (quarantine rows in OUTPUT_quarantine, records in
+    OUTPUT_records_<type>), each batch one transaction; a field added to the schema becomes
+    new columns, a changed type is refused.  Rerunning the same command skips what is already
+    written, so an interrupted (even killed) run is finished by running it again.  Uses the
+    Ray cluster in RAY_ADDRESS, or starts a local one that listens on 127.0.0.1 only.  Every
+    file is accounted for: links out of the input folder are skipped unless --follow-links,
+    the output folder is never read as input, and the summary lists what was not read.  The
+    job scripts (jobs/*.py) take these same options.
     """
     run_and_report(params, ctx)
 

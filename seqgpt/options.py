@@ -218,6 +218,8 @@ def run_options(f: Callable | None = None, *, defaults: Mapping[str, Any] | None
     """Every option of ``seqgpt run`` (and of the job scripts, with their ``defaults``:
     ``input_uri``, ``output_uri``, ``schema_file``, ``kind``, ``batch_size``,
     ``rows_per_part``)."""
+    from connectors.documents import KINDS  # standard library only
+
     d = dict(defaults or {})
 
     def decorate(f: Callable) -> Callable:
@@ -294,10 +296,33 @@ def run_options(f: Callable | None = None, *, defaults: Mapping[str, Any] | None
                 ),
                 click.option(
                     "--kind",
-                    type=click.Choice(["auto", "pdf", "tickets", "text"]),
+                    type=click.Choice(["auto", *KINDS]),
                     default=d.get("kind", "auto"),
                     show_default=True,
-                    help="Input kind; auto goes by extension (.pdf / .jsonl .json .csv .tsv .parquet / .txt .md).",
+                    help="Input kind; auto goes by extension (pdf .pdf, image .png .jpg .tif ..., docx .docx, "
+                    "email .eml, html .html .htm, tickets .jsonl .json .csv .tsv .parquet, text .txt .md).",
+                ),
+                click.option(
+                    "--ocr/--no-ocr",
+                    default=True,
+                    show_default=True,
+                    help="Read PDF pages without a usable text layer and image files by OCR (PP-OCRv4 on "
+                    "the CPU); with --no-ocr such pages stay empty, and a file with no other text is "
+                    "quarantined (no_text_layer).",
+                ),
+                click.option(
+                    "--ocr-dpi",
+                    default=200,
+                    show_default=True,
+                    type=click.IntRange(50, 600),
+                    help="Resolution PDF pages are rendered at for OCR.",
+                ),
+                click.option(
+                    "--ocr-actors",
+                    default=None,
+                    type=click.IntRange(min=1),
+                    help="The most OCR actors (an autoscaling CPU pool from 1, each loads the OCR model "
+                    "once) [default: one per 2 logical CPUs of the cluster].",
                 ),
                 click.option("--id-column", default="id", show_default=True, help="Tickets: the id column."),
                 click.option(
@@ -394,11 +419,14 @@ def run_config(params: Mapping[str, Any], ctx: click.Context | None = None):
             id_column=params.get("id_column") or "id",
             text_columns=tuple(params.get("text_columns") or ("text",)),
             ticket_format=params.get("ticket_format"),
+            ocr=bool(params.get("ocr", True)),
+            ocr_dpi=params.get("ocr_dpi") or 200,
         ),
         kind=params.get("kind") or "auto",
         pattern=tuple(params.get("pattern") or ()),
         actors=params.get("actors"),
         gpus_per_actor=params.get("gpus_per_actor"),
+        ocr_actors=params.get("ocr_actors"),
         batch_size=params.get("batch_size") or 8,
         rows_per_part=params.get("rows_per_part") or 256,
         keep_text=bool(params.get("keep_text")),

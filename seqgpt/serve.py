@@ -4,14 +4,16 @@ One deployment; each replica loads one model (``num_gpus`` per replica on a GPU 
 a fraction of a CPU and a few torch threads on CPU machines) and answers:
 
 ``POST /extract``
-    ``{"text": "...", "fields": "甲方,乙方,合同金额"}`` -- or ``"pdf_base64"`` instead of
-    ``"text"``, ``"fields"`` as a list of field strings or a schema mapping (``{"fields":
+    ``{"text": "...", "fields": "甲方,乙方,合同金额"}`` -- or ``"pdf_base64"`` (a PDF) or
+    ``"file_base64"`` with ``"filename"`` (any file ``seqgpt extract`` reads: a scan or photo
+    through OCR, Word, e-mail, HTML) instead of ``"text"``, ``"fields"`` as a list of field strings or a schema mapping (``{"fields":
     [...], "rules": [...]}``), or ``"schema": "<name>"`` for a schema loaded with
     ``--schema``; optional ``"source"`` (echoed back).  The answer is the JSON object of
     ``seqgpt extract --format json``: ``source``, ``model``, ``fields`` (per field a list of
     verbatim values with ``start``/``end`` character offsets into the text, ``confidence``,
     ``normalized``, ``approximate``, ``issues``, ``parts``), ``classes``, ``records``,
-    ``summary``, ``violations``, ``warnings``, ``chunks``.
+    ``summary``, ``violations``, ``warnings``, ``chunks`` (and ``ocr_confidence``/``ocr_lines``
+    for a document read by OCR).
 ``POST /classify``
     ``{"text": "...", "labels": ["咨询", "投诉", "求助"]}`` (or ``"咨询/投诉/求助"``; optional
     ``"name"``, default ``label``), or ``"schema": "<name>"`` for that schema's
@@ -73,7 +75,7 @@ DEFAULT_MAX_BATCH = 8
 DEFAULT_BATCH_WAIT_S = 0.01
 APP_NAME = "seqgpt"
 
-_DOC_KEYS = ("text", "pdf_base64", "source")
+_DOC_KEYS = ("text", "pdf_base64", "file_base64", "filename", "source")
 _KEYS = {
     "extract": (*_DOC_KEYS, "fields", "schema"),
     "classify": (*_DOC_KEYS, "labels", "name", "schema"),
@@ -101,6 +103,7 @@ class Job:
     schema: Any  # extractor.schema.Schema
     source: str | None
     key: str  # requests with the same key share a schema and may share a batch
+    ocr: dict[str, Any] | None = None  # a document read by OCR: meta["ocr"] and meta["ocr_lines"]
 
 
 def _read_json(body: bytes, max_body_bytes: int) -> dict[str, Any]:
@@ -257,9 +260,13 @@ def _check_text(text: str, what: str, max_chars: int) -> str:
     return text
 
 
-def _read(raw: bytes, source: str, kind: str, what: str, max_chars: int) -> str:
+def _read(
+    raw: bytes, source: str, kind: str | None, what: str, max_chars: int, ocr: dict | None = None
+) -> str:
     """The clean text of a request's document: ``connectors.documents.read_document``, as
-    ``seqgpt extract`` reads the same bytes from a file; RequestError for what it refuses."""
+    ``seqgpt extract`` reads the same bytes from a file (``kind`` None: sniffed); RequestError
+    for what it refuses.  A document read by OCR leaves its ``ocr``/``ocr_lines`` meta in
+    ``ocr``."""
     from connectors.documents import ReadOptions, read_document
     from connectors.records import Quarantine
 
@@ -272,19 +279,41 @@ def _read(raw: bytes, source: str, kind: str, what: str, max_chars: int) -> str:
         if kind == "text" and doc.reason == "bad_encoding":
             raise RequestError(400, f"{what} holds NUL characters (\\u0000): not a document's text")
         raise RequestError(422, f"cannot read {what}: {doc.reason} ({doc.detail})")
+    if ocr is not None:
+        ocr.update({k: doc.meta[k] for k in ("ocr", "ocr_lines") if k in doc.meta})
     return _check_text(doc.text, what, max_chars)
 
 
-def document_text(data: dict[str, Any], max_chars: int) -> str:
+def document_text(data: dict[str, Any], max_chars: int, ocr: dict | None = None) -> str:
     """The document of a request, read and cleaned as ``seqgpt extract`` reads the same bytes
-    from a file (``connectors.documents.read_document``): ``text`` as a text file, or the PDF
-    in ``pdf_base64``; RequestError otherwise."""
-    has_text, has_pdf = data.get("text") is not None, data.get("pdf_base64") is not None
-    if has_text and has_pdf:
-        raise RequestError(400, "give the document either as 'text' or as 'pdf_base64', not both")
-    if not has_text and not has_pdf:
-        raise RequestError(400, "no document: give 'text' (a string) or 'pdf_base64' (a base64-encoded PDF)")
-    source = str(data.get("source") or "<request>")
+    from a file (``connectors.documents.read_document``): ``text`` as a text file, the PDF in
+    ``pdf_base64``, or any file ``seqgpt extract`` reads in ``file_base64`` (kind by its bytes,
+    else by ``filename``'s extension: a scan or image through OCR, Word, e-mail, HTML);
+    RequestError otherwise.  ``ocr`` receives the OCR meta of a document read by OCR."""
+    given = [k for k in ("text", "pdf_base64", "file_base64") if data.get(k) is not None]
+    if len(given) > 1:
+        raise RequestError(
+            400,
+            f"give the document as one of 'text', 'pdf_base64', 'file_base64', not both ({' and '.join(given)})",
+        )
+    if not given:
+        raise RequestError(
+            400,
+            "no document: give 'text' (a string), 'pdf_base64' (a base64-encoded PDF) or 'file_base64' "
+            "(any document file, base64-encoded, with its 'filename')",
+        )
+    source = str(data.get("source") or data.get("filename") or "<request>")
+    if given == ["file_base64"]:
+        raw = data["file_base64"]
+        name = data.get("filename")
+        if not isinstance(raw, str) or (name is not None and not isinstance(name, str)):
+            raise RequestError(400, "'file_base64' must be a base64 string and 'filename' a string")
+        try:
+            blob = base64.b64decode("".join(raw.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise RequestError(400, "'file_base64' is not valid base64") from None
+        return _read(blob, name or source, None, "the file", max_chars, ocr)
+    has_text = given == ["text"]
     if has_text:
         if not isinstance(data["text"], str):
             raise RequestError(400, f"'text' must be a string, got {type(data['text']).__name__}")
@@ -299,7 +328,7 @@ def document_text(data: dict[str, Any], max_chars: int) -> str:
         raise RequestError(400, "'pdf_base64' is not valid base64") from None
     if not pdf.startswith(b"%PDF-"):
         raise RequestError(415, f"'pdf_base64' does not hold a PDF: it starts with {pdf[:8]!r}, not b'%PDF-'")
-    return _read(pdf, source, "pdf", "the PDF", max_chars)
+    return _read(pdf, source, "pdf", "the PDF", max_chars, ocr)
 
 
 def _schema_key(schema) -> str:
@@ -369,8 +398,9 @@ def parse_request(
     if source is not None and not isinstance(source, str):
         raise RequestError(400, f"'source' must be a string, got {type(source).__name__}")
     schema = request_schema(data, kind, schemas)  # before the document: cheap checks first
-    text = document_text(data, max_chars)
-    return Job(text, schema, source, _schema_key(schema))
+    ocr: dict[str, Any] = {}
+    text = document_text(data, max_chars, ocr)
+    return Job(text, schema, source, _schema_key(schema), ocr or None)
 
 
 def load_schemas(paths) -> dict[str, Any]:
@@ -525,6 +555,10 @@ def build_app(
                         out[i] = (500, f"extraction failed: {type(exc).__name__}: {exc}")
                     continue
                 for i, r in zip(idx, results):
+                    if jobs[i].ocr:  # read by OCR: its confidence, values from weak lines flagged
+                        from connectors.ocr import flag_values
+
+                        flag_values(r, jobs[i].ocr)
                     out[i] = (200, r.to_dict())
             return out
 

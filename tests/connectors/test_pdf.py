@@ -107,14 +107,20 @@ def test_bad_pdfs_are_quarantined_with_the_right_reason(engine):
         assert _reason(good[: int(len(good) * cut)], engine=engine) == "corrupt"
     assert _reason(make_pdf(encrypt="secret-pw"), engine=engine) == "encrypted"
     assert _reason(make_pdf(text=False), engine=engine) == "no_text_layer"
-    assert _reason(make_pdf(text=False, image=True, pages=2), engine=engine) == "no_text_layer"
+    # an image-only PDF: without OCR nothing can be read; with OCR its pages await the OCR stage
+    assert _reason(make_pdf(text=False, image=True, pages=2), engine=engine, ocr=False) == "no_text_layer"
+    scan = read_pdf(make_pdf(text=False, image=True, pages=2), "scan.pdf", engine=engine)
+    assert isinstance(scan, Doc) and scan.meta["ocr_todo"]["pages"] == [0, 1] and scan.blob is not None
+    assert scan.meta["ocr_todo"]["why"] == {"0": "no text layer", "1": "no text layer"}
     assert _reason(good, engine=engine, max_bytes=100) == "too_large"
 
 
 def test_details_are_helpful():
     assert "no %PDF- header" in read_pdf(b"PK\x03\x04zipfile", "x.pdf").detail
-    image_only = read_pdf(make_pdf(text=False, image=True, pages=2), "x.pdf")
-    assert "2 page(s), 2 image(s)" in image_only.detail and "OCR" in image_only.detail
+    image_only = read_pdf(make_pdf(text=False, image=True, pages=2), "x.pdf", ocr=False)
+    assert "2 page(s), 2 image(s)" in image_only.detail and "OCR is off" in image_only.detail
+    blank = read_pdf(make_pdf(text=False), "x.pdf")
+    assert "no page holds an image" in blank.detail
     assert "over the limit" in read_pdf(b"%PDF-" + b"x" * 50, "x.pdf", max_bytes=10).detail
 
 

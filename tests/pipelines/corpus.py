@@ -1,4 +1,5 @@
-"""Generated test inputs for the pipeline: good and bad PDFs, text files and ticket records.
+"""Generated test inputs for the pipeline: good and bad PDFs, images, Word, e-mail, HTML and text
+files and ticket records.
 
 Everything is made in-process (reportlab for PDFs, Chinese in the built-in CID font
 ``STSong-Light``), small, and deterministic.  ``build_corpus(folder)`` writes one folder with
@@ -107,20 +108,65 @@ def make_encrypted_pdf() -> bytes:
 
 
 def make_image_only_pdf() -> bytes:
-    """A 'scan': one page holding only a picture, no text layer."""
+    """A 'scan' of a blank page: one page holding only a picture (the copier's grey shadow),
+    no text layer, nothing OCR can read."""
     from PIL import Image
     from reportlab.lib.utils import ImageReader
 
     img = Image.new("L", (200, 100), 255)
-    for x in range(20, 180):
-        for y in (30, 50, 70):
-            img.putpixel((x, y), 0)
+    for x in range(200):
+        for y in range(100):
+            img.putpixel((x, y), 255 - (x * y) % 7)
     buf = io.BytesIO()
     c, (_w, h) = _canvas(buf)
     c.drawImage(ImageReader(img), 60, h - 300, width=400, height=200)
     c.showPage()
     c.save()
     return buf.getvalue()
+
+
+def make_png(width: int, height: int, text: str | None = None) -> bytes:
+    """A white PNG (with ``text`` drawn in Pillow's default font, when given)."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (width, height), "white")
+    if text:
+        ImageDraw.Draw(img).text((4, 4), text, fill="black")
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def make_encrypted_docx() -> bytes:
+    """What Word writes for a password-protected .docx: an OLE2 compound file holding an
+    ``EncryptionInfo`` and an ``EncryptedPackage`` stream (directory names in UTF-16)."""
+    header = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504)
+    directory = "EncryptionInfo".encode("utf-16-le") + bytes(50) + "EncryptedPackage".encode("utf-16-le")
+    return header + directory + random.Random(5).randbytes(2048)
+
+
+EMAIL = (
+    b"From: Li Wei <li.wei@example.com>\r\n"
+    b"To: contracts@example.com\r\n"
+    b"Subject: =?utf-8?b?5ZCI5ZCM6KGl5YWF5Y2P6K6u?=\r\n"
+    b"Date: Mon, 04 Mar 2024 09:30:00 +0800\r\n"
+    b"MIME-Version: 1.0\r\n"
+    b'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
+    b"--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+    + "附件是补充协议，甲方：北京云杉科技有限公司，乙方：上海海岳贸易有限公司。\r\n".encode()
+    + b"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    b'Content-Disposition: attachment; filename="terms.txt"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+    + __import__("base64").encodebytes("补充协议\n合同金额：人民币伍万元整\n".encode())
+    + b"--b1\r\nContent-Type: application/octet-stream\r\n"
+    b'Content-Disposition: attachment; filename="setup.exe"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+    + __import__("base64").encodebytes(b"MZ\x90\x00" + bytes(60))
+    + b"--b1--\r\n"
+)
+ENCRYPTED_EMAIL = (
+    b"From: a@example.com\r\nTo: b@example.com\r\nSubject: secret\r\nMIME-Version: 1.0\r\n"
+    b'Content-Type: application/pkcs7-mime; smime-type=enveloped-data; name="smime.p7m"\r\n'
+    b"Content-Transfer-Encoding: base64\r\n\r\nMIAGCSqGSIb3DQEHA6CAMIACAQAxggE=\r\n"
+)
 
 
 @dataclass
@@ -149,14 +195,32 @@ def build_corpus(root: Path, *, huge: bool = True) -> Corpus:
     (root / "locked.pdf").write_bytes(make_encrypted_pdf())
     (root / "scan.pdf").write_bytes(make_image_only_pdf())
     (root / "readme.docx").write_bytes(b"PK\x03\x04 not really a docx")
+    (root / "legacy.msg").write_bytes(b"\xd0\xcf\x11\xe0 an Outlook message")
+    # the other readers' bad inputs (cheap: none of them reaches the OCR model)
+    (root / "tiny.png").write_bytes(make_png(12, 12))
+    (root / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + random.Random(3).randbytes(600))
+    (root / "locked.docx").write_bytes(make_encrypted_docx())
+    (root / "sealed.eml").write_bytes(ENCRYPTED_EMAIL)
+    (root / "blank.html").write_bytes(
+        b"<html><head><title>t</title><script>var a = 1;</script></head><body> </body></html>"
+    )
+    (root / "mail.eml").write_bytes(EMAIL)
+    c.rows |= {"mail.eml", "mail.eml/attachment-1/terms.txt"}
     c.quarantine.update(
         {
             "corrupt.pdf": "corrupt",
             "garbage.pdf": "corrupt",
             "empty.pdf": "empty",
             "locked.pdf": "encrypted",
-            "scan.pdf": "no_text_layer",
-            "readme.docx": "unsupported_type",
+            "scan.pdf": "ocr_empty",  # pages without a text layer are OCR'd; these hold no text
+            "readme.docx": "corrupt",
+            "legacy.msg": "unsupported_type",
+            "tiny.png": "too_small",
+            "broken.jpg": "corrupt",
+            "locked.docx": "encrypted",
+            "sealed.eml": "encrypted",
+            "blank.html": "empty",
+            "setup.exe": "unsupported_type",  # mail.eml's second attachment
         }
     )
     if huge:  # 50 MB of text: rejected by size before it is read

@@ -37,7 +37,15 @@ def test_defaults_are_the_cli_defaults_and_the_run_id_is_made_once():
 
 
 @pytest.mark.parametrize(
-    "changes", [{"kind": "docx"}, {"actors": 0}, {"batch_size": 0}, {"rows_per_part": 0}]
+    "changes",
+    [
+        {"kind": "doc"},
+        {"actors": 0},
+        {"batch_size": 0},
+        {"rows_per_part": 0},
+        {"ocr_actors": 0},
+        {"ocr_cpus_per_actor": 0},
+    ],
 )
 def test_impossible_settings_are_refused(changes):
     with pytest.raises(ConfigError):

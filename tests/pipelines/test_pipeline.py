@@ -55,7 +55,13 @@ def test_part_key_is_order_free_and_content_addressed():
         ("t.jsonl.gz", "tickets"),
         ("t.parquet", "tickets"),
         ("n.txt", "text"),
-        ("x.docx", None),
+        ("x.docx", "docx"),
+        ("scan.TIFF", "image"),
+        ("photo.jpg", "image"),
+        ("fwd.eml", "email"),
+        ("page.htm", "html"),
+        ("x.msg", None),
+        ("x.doc", None),
     ],
 )
 def test_kind_by_extension(path, kind):
@@ -312,7 +318,9 @@ def test_end_to_end_rows_quarantine_and_summary(reference, corpus, tiny_model_di
     assert summary.documents == len(data) + len(bad)
     assert summary.rows == len(data)
     assert summary.quarantined == dict(Counter(corpus.quarantine.values()))
-    assert summary.pages == sum(r["pages"] for r in data) == 2 + 1 + 1 + 4
+    assert (
+        summary.pages == sum(r["pages"] for r in data) == 2 + 1 + 1 + 4 + 2
+    )  # + mail.eml and its attachment
     assert summary.files == len(list(p for p in corpus.root.rglob("*") if p.is_file()))
     assert summary.untrained and summary.stage_seconds["extract"] > 0
     # model and run id in every row

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import io
 import json
 import re
 import sys
@@ -311,6 +312,58 @@ def test_read_upload_pdf_text_and_failures():
     assert text is None and "password" in error
     text, error = sup.read_upload(_pdf_bytes([]), "blank.pdf")
     assert text is None and "no text" in error
+
+
+def test_read_upload_word_email_html_and_their_failures():
+    from tests.connectors.test_formats import make_docx, make_eml
+    from tests.pipelines.corpus import ENCRYPTED_EMAIL, make_encrypted_docx
+
+    text, error = sup.read_upload(make_docx(), "a.docx")
+    assert error is None and "甲方：北京云杉科技有限公司" in text and "合同金额 人民币伍拾万元整" in text
+    text, error = sup.read_upload(make_eml([]), "m.eml")
+    assert error is None and text.startswith("From: Li Wei") and "请查收" in text
+    assert sup.read_upload("<p>甲方：张三</p><script>x()</script>".encode(), "p.html") == ("甲方：张三", None)
+    text, error = sup.read_upload(make_docx()[:900], "cut.docx")
+    assert text is None and "cannot be read as a Word document (.docx)" in error and "cut.docx" in error
+    assert "encrypted or password-protected" in sup.read_upload(make_encrypted_docx(), "x.docx")[1]
+    assert "encrypted or password-protected" in sup.read_upload(ENCRYPTED_EMAIL, "x.eml")[1]
+    tiny = sup.read_upload(_png(10, 10), "dot.png")[1]
+    assert "too small" in tiny and "10 x 10" in tiny
+
+
+def _png(width: int, height: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), "white").save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.mark.slow
+def test_read_upload_reads_a_scan_by_ocr_and_marks_the_lines_values_came_from():
+    from PIL import Image
+
+    from connectors.ocr import LOW_SCORE
+    from tests.connectors.scans import header_scan
+
+    png = header_scan()[0]
+    doc, error = sup.read_upload_doc(png, "page1.png")
+    assert error is None and "Northwind Analytics Inc." in doc.text
+    assert doc.meta["ocr"]["lines"] == len(doc.meta["ocr_lines"]) >= 4
+    line = next(ln for ln in doc.meta["ocr_lines"] if "Northwind" in ln["text"])
+    start = doc.text.index("Northwind Analytics Inc.")
+    value = Span("甲方", "Northwind Analytics Inc.", start, start + 24, 0.9)
+    ((index, image),) = sup.ocr_page_images(png, doc.meta, DocumentResult(values={"甲方": [value]}))
+    assert index == 0 and image.size == Image.open(io.BytesIO(png)).size
+    x0, y0, _, y1 = line["box"]
+    colour = (200, 30, 30) if line["score"] < LOW_SCORE else (20, 150, 60)
+    assert image.getpixel((x0 + 1, (y0 + y1) // 2)) == colour  # the box of the value's line is drawn
+    other = doc.meta["ocr_lines"][0]  # the title: no value was read from it
+    assert "MASTER" in other["text"] and other is not line
+    assert image.getpixel((other["box"][0] + 1, (other["box"][1] + other["box"][3]) // 2)) != colour
+    assert sup.ocr_page_images(png, {}, DocumentResult()) == []
 
 
 def test_read_upload_text_files():

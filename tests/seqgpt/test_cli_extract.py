@@ -323,3 +323,39 @@ def test_extract_and_compare_default_to_the_same_format():
         for name in ("extract", "compare")
     }
     assert defaults == {"extract": "json", "compare": "json"}
+
+
+@pytest.mark.slow
+def test_extract_reads_a_scan_by_ocr_and_reports_its_confidence_and_lines(model_dir, tmp_path):
+    """A PNG goes through OCR (the real model); the JSON has ocr_confidence and ocr_lines, and
+    the values are spans of the OCR text at lines with a page and a box."""
+    from connectors.documents import read_document
+    from tests.connectors.scans import HEADER_TEXT, header_scan
+
+    png = tmp_path / "page1.png"
+    png.write_bytes(header_scan()[0])
+    res = run("extract", "-f", "甲方,乙方,签约日期", "--model", model_dir, str(png))
+    assert res.exit_code == 0, res.output
+    payload = json.loads(res.stdout)
+    text = read_document(png.read_bytes(), png.name).text  # the one reader: the same OCR text
+    assert all(words in text for words in HEADER_TEXT)
+    conf, lines = payload["ocr_confidence"], payload["ocr_lines"]
+    assert conf["pages"] == [0] and conf["dpi"] is None and conf["lines"] == len(lines) >= 4
+    assert 0.5 <= conf["min"] <= conf["mean"] <= 1
+    values = [v for vs in payload["fields"].values() for v in vs]
+    assert values
+    for v in values:
+        assert text[v["start"] : v["end"]] == v["text"]
+        assert any(ln["start"] < v["end"] and v["start"] < ln["end"] for ln in lines), v
+    for ln in lines:
+        assert ln["page"] == 0 and len(ln["box"]) == 4 and 0 < ln["score"] <= 1
+    text_file = tmp_path / "same.txt"  # a text file has no OCR keys at all
+    text_file.write_text(text, encoding="utf-8")
+    plain = json.loads(
+        run("extract", "-f", "甲方,乙方,签约日期", "--model", model_dir, str(text_file)).stdout
+    )
+    assert "ocr_confidence" not in plain and plain["fields"] == payload["fields"]
+    page = run(
+        "extract", "-f", "甲方,乙方,签约日期", "--model", model_dir, "--format", "html", str(png)
+    ).stdout
+    assert f"read by OCR (page 1: {conf['lines']} lines, line score mean {conf['mean']:.3f}" in page

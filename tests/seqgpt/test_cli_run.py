@@ -194,7 +194,7 @@ def test_jobs_take_the_options_of_seqgpt_run(job):
 
     assert options(command) == options(run)
     job_defaults = {p.name: p.default for p in command.params}
-    assert job_defaults["kind"] == {"contracts": "pdf", "tickets": "tickets"}[job]
+    assert job_defaults["kind"] == {"contracts": "auto", "tickets": "tickets"}[job]
     assert job_defaults["schema_file"].endswith(f"jobs/schemas/{job}.yaml")
     assert job_defaults["input_uri"].endswith(f"samples/{job}")
     run_defaults = {p.name: p.default for p in run.params}

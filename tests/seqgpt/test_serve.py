@@ -71,6 +71,11 @@ BAD_REQUESTS = [
     ({"text": "x", "schema": "nope"}, "extract", 404, "unknown schema 'nope' (loaded schemas: contracts, tickets)"),
     ({"text": "x", "schema": 7}, "extract", 400, "must be the name"),
     ({"pdf_base64": "not base64!!", "fields": "a"}, "extract", 400, "not valid base64"),
+    ({"file_base64": "not base64!!", "filename": "a.docx", "fields": "a"}, "extract", 400, "not valid base64"),
+    ({"file_base64": "eA==", "filename": 3, "fields": "a"}, "extract", 400, "'filename' a string"),
+    ({"file_base64": "eA==", "text": "x", "fields": "a"}, "extract", 400, "not both"),
+    ({"file_base64": base64.b64encode(b"PK\x03\x04word/ cut").decode(), "filename": "a.docx", "fields": "a"}, "extract", 422, "cannot read the file: corrupt"),
+    ({"file_base64": base64.b64encode(b"\x89PNG\r\n\x1a\n").decode(), "filename": "a.png", "fields": "a"}, "extract", 422, "cannot read the file: corrupt"),
     ({"pdf_base64": base64.b64encode(b"hello world").decode(), "fields": "a"}, "extract", 415, "does not hold a PDF"),
     ({"pdf_base64": base64.b64encode(b"%PDF-1.4 garbage").decode(), "fields": "a"}, "extract", 422, "cannot read the PDF"),
     ({"text": "   \n ", "fields": "a"}, "extract", 422, "contains no text"),
@@ -379,6 +384,21 @@ def test_classify_answers_one_of_the_labels(server):
     ]
 
 
+@pytest.mark.slow
+def test_a_scan_in_file_base64_answers_what_seqgpt_extract_answers_with_its_ocr_confidence(server, tmp_path):
+    from tests.connectors.scans import header_scan
+
+    path = tmp_path / "page1.png"
+    path.write_bytes(header_scan()[0])
+    want = cli_extract(path, FIELD_LISTS[0])
+    body = {"file_base64": base64.b64encode(path.read_bytes()).decode(), "filename": path.name}
+    status, payload = server.call("/extract", {**body, "fields": FIELD_LISTS[0], "source": str(path)})
+    assert status == 200, payload
+    assert same(payload, want), (payload, want)
+    assert payload["ocr_confidence"] == want["ocr_confidence"] and payload["ocr_confidence"]["lines"] >= 4
+    assert payload["ocr_lines"] == want["ocr_lines"]
+
+
 def test_bad_requests_get_4xx_and_the_server_keeps_serving(server):
     good = {"text": TEXTS["t1.txt"], "fields": FIELD_LISTS[0]}
     status, first = server.call("/extract", good)
@@ -469,3 +489,25 @@ def test_sigterm_stops_the_server_cleanly(server):
     while _session(server.proc.pid) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert _session(server.proc.pid) == []
+
+
+@pytest.mark.slow
+def test_any_file_in_file_base64_is_read_as_seqgpt_extract_reads_it():
+    """``file_base64`` + ``filename``: a Word file, and a scan read by OCR whose job keeps the
+    OCR confidence and lines for the answer (serve flags values from weak lines with them)."""
+    from connectors.documents import read_document
+    from tests.connectors.scans import header_scan
+    from tests.connectors.test_formats import make_docx
+
+    def job(data: bytes, filename: str):
+        body = {"file_base64": base64.b64encode(data).decode(), "filename": filename, "fields": "甲方"}
+        return parse_request(json.dumps(body).encode(), "extract", SCHEMAS)
+
+    docx = make_docx()
+    from_docx = job(docx, "agreement.docx")
+    assert from_docx.text == read_document(docx, "agreement.docx").text and from_docx.ocr is None
+    png = header_scan()[0]
+    scan = job(png, "page1.png")
+    doc = read_document(png, "page1.png")
+    assert scan.text == doc.text and "Northwind Analytics Inc." in scan.text
+    assert scan.ocr == {"ocr": doc.meta["ocr"], "ocr_lines": doc.meta["ocr_lines"]}
