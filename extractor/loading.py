@@ -61,16 +61,21 @@ class LoadedModel:
     quantize_probe: dict | None = None  # the timed int8 probe behind --quantize auto, when one ran
 
 
-def read_calibration(folder: str | Path) -> dict | None:
-    """The ``calibration`` entry of a model or adapter folder's ``card.json`` (None when absent)."""
+def read_card(folder: str | Path) -> dict:
+    """A model or adapter folder's ``card.json`` (empty when absent)."""
     card = Path(folder) / "card.json"
     if not card.is_file():
-        return None
+        return {}
     try:
         data = json.loads(card.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ModelLoadError(f"{card} is not readable JSON: {exc}") from exc
-    cal = data.get("calibration") if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else {}
+
+
+def read_calibration(folder: str | Path) -> dict | None:
+    """The ``calibration`` entry of a model or adapter folder's ``card.json`` (None when absent)."""
+    cal = read_card(folder).get("calibration")
     return cal if isinstance(cal, dict) else None
 
 
@@ -230,8 +235,9 @@ def set_threads(n: int | None) -> int:
 
 
 def resolve_quantize(quantize: str | None, device: str, model_id: str | None) -> str:
-    """``auto``: on a CPU, for the bundled seqgpt-mini whose card allows int8 (``auto_quantize``:
-    int8 only where it was measured to cost it less than one F1 point on held-out documents),
+    """``auto``: on a CPU, for a model whose card allows int8 (``auto_quantize: int8`` in
+    ``card.json``: int8 only where it was measured to cost the model less than one F1 point
+    on held-out documents -- the bundled seqgpt-mini's card, or a local folder's own),
     ``probe`` -- int8 if a short timed probe of this machine's kernels finds it faster
     (:func:`extractor.quantize.probe_int8`, cached per machine), else none; otherwise none.
     ``int8`` and ``none`` as said."""
@@ -240,13 +246,19 @@ def resolve_quantize(quantize: str | None, device: str, model_id: str | None) ->
     quantize = quantize or "auto"
     if quantize not in QUANTIZE_CHOICES:
         raise ModelLoadError(f"unknown quantization {quantize!r}: use {', '.join(QUANTIZE_CHOICES)}")
-    if quantize == "auto":
-        if device != "cpu" or model_id not in (None, "", "default", DEFAULT_MODEL):
-            return "none"
+    if quantize != "auto":
+        return quantize
+    if device != "cpu":
+        return "none"
+    if model_id in (None, "", "default", DEFAULT_MODEL):
         from .mini import bundled_card
 
-        return "probe" if bundled_card().get("auto_quantize") == "int8" else "none"
-    return quantize
+        card = bundled_card()
+    elif Path(str(model_id)).expanduser().is_dir():
+        card = read_card(Path(str(model_id)).expanduser())
+    else:
+        return "none"
+    return "probe" if card.get("auto_quantize") == "int8" else "none"
 
 
 def _quantize(model, quantize: str, device: str, tokenizer=None) -> tuple[str | None, dict | None]:

@@ -269,7 +269,13 @@ class ReadStage:
             else:
                 notes = [*rec.notes, *([id_note] if id_note and kind != "tickets" else [])]
                 row = work_row(
-                    rec.source, rec.id, kind, text=rec.text, pages=rec.pages, meta=rec.meta, notes=notes,
+                    rec.source,
+                    rec.id,
+                    kind,
+                    text=rec.text,
+                    pages=rec.pages,
+                    meta=rec.meta,
+                    notes=notes,
                     blob=rec.blob,
                 )
             if row["key"] not in done:

@@ -59,7 +59,7 @@ def test_limits_quarantine_too_large_documents():
     recs = list(parse_documents(tickets, "t.jsonl", "tickets", ReadOptions(max_chars=10)))
     assert [type(r).__name__ for r in recs] == ["Doc", "Quarantine"] and recs[1].id == "2"
     with pytest.raises(ValueError, match="unknown document kind"):
-        list(parse_documents(b"x", "x", "docx"))
+        list(parse_documents(b"x", "x", "xlsx"))
 
 
 def test_clean_document_keeps_notes_and_quarantines_nothing_left():

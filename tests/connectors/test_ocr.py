@@ -203,8 +203,6 @@ def test_the_overlapping_halves_of_a_split_line_are_read_as_one_box():
     left, right, below = rect(177, 123, 623, 151), rect(612, 125, 902, 153), rect(178, 219, 1468, 251)
     stamp, rotated = rect(850, 100, 950, 180), [[1200, 120], [1300, 140], [1296, 168], [1196, 148]]
     merged = _merge_split_boxes(np.array([left, right, below, stamp, rotated], dtype=np.float32))
-    assert sorted(merged.astype(int).tolist()) == sorted(
-        [rect(177, 123, 902, 153), below, stamp, rotated]
-    )
+    assert sorted(merged.astype(int).tolist()) == sorted([rect(177, 123, 902, 153), below, stamp, rotated])
     apart = np.array([left, rect(700, 125, 902, 153)], dtype=np.float32)  # a real gap: two boxes
     assert _merge_split_boxes(apart).tolist() == apart.tolist()

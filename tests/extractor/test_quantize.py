@@ -43,7 +43,9 @@ def test_quantized_model_decodes_like_fp32_and_keeps_fp32_embeddings(tiny_llama_
     assert a.prompts == b.prompts
 
 
-def test_quantize_choices_and_errors(tiny_bloom_dir):
+def test_quantize_choices_and_errors(tiny_bloom_dir, tmp_path):
+    import json
+
     from extractor.loading import ModelLoadError, load_model, resolve_quantize
     from extractor.mini import bundled_card
 
@@ -52,6 +54,12 @@ def test_quantize_choices_and_errors(tiny_bloom_dir):
     assert resolve_quantize("auto", "cpu", "seqgpt-mini") == expected
     assert resolve_quantize("auto", "cuda", "seqgpt-mini") == "none"
     assert resolve_quantize("auto", "cpu", "/models/seqgpt-560m") == "none"
+    # a local folder is judged by its own card: a copy of the bundled adapter keeps its int8 probe
+    assert resolve_quantize("auto", "cpu", str(tiny_bloom_dir)) == "none"
+    (tmp_path / "card.json").write_text(json.dumps({"auto_quantize": "int8"}))
+    assert resolve_quantize("auto", "cpu", str(tmp_path)) == "probe"
+    assert resolve_quantize("auto", "cuda", str(tmp_path)) == "none"
+    assert resolve_quantize("none", "cpu", str(tmp_path)) == "none"
     with pytest.raises(ModelLoadError, match="unknown quantization"):
         load_model(str(tiny_bloom_dir), device="cpu", quantize="int4")
     model = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))

@@ -113,12 +113,12 @@ def test_batch_results_table_and_jsonl(ex, tmp_path):
 
     table = batch.to_arrow()
     assert isinstance(table, pa.Table) and table.num_rows == 3
-    # the rows of `seqgpt run`, shaped by its OutputAdapter: output_schema + notes
+    # the rows of `seqgpt run`, shaped by its OutputAdapter: output_schema, then what the
+    # reader did (notes, and OCR's confidence and lines)
     assert table.schema == OutputAdapter(batch.schema).data_schema
-    assert (
-        table.schema.names[:-1]
-        == output_schema(batch.schema.extraction_fields, batch.schema.classification_fields).names
-    )
+    base = output_schema(batch.schema.extraction_fields, batch.schema.classification_fields).names
+    assert table.schema.names[: len(base)] == base
+    assert table.schema.names[len(base) :] == ["notes", "ocr_confidence", "ocr_lines"]
     assert table.column("doc_id").to_pylist() == ["c.txt", "e.txt", "blank.txt"]
     assert {"合同金额_amount", "合同金额_approximate", "签约日期_normalized", "签约日期_approximate"} <= set(
         table.column_names
