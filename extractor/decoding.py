@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -194,7 +194,63 @@ class GreedyDecoder:
         if not self.eos_ids:
             raise ValueError("the model and tokenizer define no end-of-sequence token")
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.eos_ids[0]
-        self.stats = {"prefill_tokens": 0, "shared_tokens": 0, "steps": 0, "full_head_rows": 0, "rows": 0}
+        self.stats = {
+            "prefill_tokens": 0,
+            "shared_tokens": 0,
+            "steps": 0,
+            "full_head_rows": 0,
+            "rows": 0,
+            "reused_tokens": 0,
+        }
+        # shared prefixes kept from decoding for score() (``keep_prefixes``: a byte budget, 0 off)
+        self.keep_prefixes = 0
+        self._prefixes: OrderedDict[tuple[int, ...], list[tuple[torch.Tensor, torch.Tensor]]] = OrderedDict()
+        self._prefix_bytes = 0
+
+    # ---------------------------------------------------------------- kept prefixes
+    def clear_prefixes(self) -> None:
+        """Forget the prefixes kept for :meth:`score`."""
+        self._prefixes.clear()
+        self._prefix_bytes = 0
+
+    def _keep_prefix(self, ids: list[int], cache, row: int, length: int) -> None:
+        """Keep row ``row``'s last ``length`` positions of ``cache`` (a prefix of ``ids``, left
+        padded in the cache) for :meth:`score`, the oldest ones dropped past the budget."""
+        key = tuple(ids[:length])
+        if key in self._prefixes:
+            self._prefixes.move_to_end(key)
+            return
+        layers = [
+            (layer.keys[row : row + 1, :, -length:].clone(), layer.values[row : row + 1, :, -length:].clone())
+            for layer in _layers(cache)
+        ]
+        size = sum(k.numel() * k.element_size() + v.numel() * v.element_size() for k, v in layers)
+        if size > self.keep_prefixes:
+            return
+        self._prefixes[key] = layers
+        self._prefix_bytes += size
+        while self._prefix_bytes > self.keep_prefixes:
+            _, old = self._prefixes.popitem(last=False)
+            self._prefix_bytes -= sum(
+                k.numel() * k.element_size() + v.numel() * v.element_size() for k, v in old
+            )
+
+    def _kept_prefix(self, ids: list[int]):
+        """The kept prompt sharing the longest prefix with ``ids`` (at least ``min_shared``
+        tokens): ``(that length, a new cache holding those positions)``, or None.  Attention
+        is causal, so the first positions of any prompt are a prefix's cache."""
+        best, best_n = None, 0
+        for key in self._prefixes:
+            n = _common_prefix([key, ids])
+            if n > best_n:
+                best, best_n = key, n
+        if best is None or best_n < self.min_shared:
+            return None
+        self._prefixes.move_to_end(best)
+        cache = _new_cache(self.grow_in_place)
+        for i, (k, v) in enumerate(self._prefixes[best]):
+            cache.update(k[:, :, :best_n], v[:, :, :best_n], i)
+        return best_n, cache
 
     # ---------------------------------------------------------------- helpers
     def encode(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -391,6 +447,9 @@ class GreedyDecoder:
             pos = (mask.cumsum(-1) - 1).clamp(min=0)
             hidden, cache = self._forward(ids, mask, pos, None)
             self.stats["prefill_tokens"] += int(mask.sum())
+            if self.keep_prefixes:
+                for r, i in enumerate(singles):
+                    self._keep_prefix(batch[i].ids, cache, r, len(batch[i].ids))
             parts.append((singles, cache, mask, hidden))
         if shared:
             prefixes = [batch[m[0]].ids[:plen] for m, plen in shared]
@@ -398,6 +457,9 @@ class GreedyDecoder:
             p_ids, p_mask = p_ids.to(device), p_mask.to(device)
             _, p_cache = self._forward(p_ids, p_mask, (p_mask.cumsum(-1) - 1).clamp(min=0), None)
             self.stats["prefill_tokens"] += int(p_mask.sum())
+            if self.keep_prefixes:
+                for g, (members, plen) in enumerate(shared):
+                    self._keep_prefix(batch[members[0]].ids, p_cache, g, plen)
             by_len: dict[int, list[tuple[int, int, int]]] = {}  # suffix length -> (request, prefix row, plen)
             for g, (members, plen) in enumerate(shared):
                 for i in members:
@@ -475,7 +537,17 @@ class GreedyDecoder:
                 _common_prefix([reqs[i].ids for i in members]), min(len(reqs[i].ids) for i in members) - 1
             )
             p_cache = None
-            if plen > 0:
+            kept = self._kept_prefix(seqs[0][:plen]) if plen > 0 and self._prefixes else None
+            if kept is not None:  # decoding prefilled this chunk already: its cache, then the rest
+                done, p_cache = kept
+                self.stats["reused_tokens"] += done
+                if done < plen:
+                    rest = torch.tensor([seqs[0][done:plen]], device=device)
+                    p_mask = torch.ones((1, plen), dtype=torch.long, device=device)
+                    pos = torch.arange(done, plen, device=device)[None]
+                    _, p_cache = self._forward(rest, p_mask, pos, p_cache)
+                    self.stats["prefill_tokens"] += plen - done
+            elif plen > 0:
                 p_ids = torch.tensor([seqs[0][:plen]], device=device)
                 p_mask = torch.ones_like(p_ids)
                 _, p_cache = self._forward(p_ids, p_mask, torch.arange(plen, device=device)[None], None)

@@ -51,6 +51,7 @@ from .types import ClassLabel, DocumentResult, Span
 PROMPT_MARGIN = 8  # tokens kept free for tokenization differences at the text's edges
 MAX_OPTIONS = 10  # candidate values per family and chunk scored for a one-value field (greedy's first)
 MAX_ALTERNATIVES = 5  # alternatives kept per one-value field
+KEEP_PREFIX_BYTES = 512 * 2**20  # decoding's chunk caches kept for scoring the options, at most
 TIE_BREAK = 1e-6  # nats given to greedy decoding's own value of a field when options are assigned
 
 
@@ -229,6 +230,12 @@ class Extractor:
         for job in jobs:
             results[job.doc].chunks = max(results[job.doc].chunks, job.chunk_no + 1)
         found: dict[int, list[tuple[Chunk, list[tuple[Span, list[float], int]]]]] = {}
+        single = (
+            {f.name: f for f in fields if not schema.is_multiple(f)} if constrained and self.rescore else {}
+        )
+        # scoring the options asks each chunk again: decoding keeps the chunks' caches for it
+        self.decoder.clear_prefixes()
+        self.decoder.keep_prefixes = KEEP_PREFIX_BYTES if single else 0
         best_class: dict[tuple[int, str], tuple[tuple[float, int], list[ClassLabel]]] = {}
         for job, gen in self._run(jobs):
             results[job.doc].prompts += 1
@@ -250,10 +257,11 @@ class Extractor:
                     best_class[key] = (rank, labels)  # the surest chunk; ties: the earliest
         for (d, name), (_, labels) in best_class.items():
             results[d].classes[name] = labels
-        single = (
-            {f.name: f for f in fields if not schema.is_multiple(f)} if constrained and self.rescore else {}
-        )
-        decided = self._decide(texts, found, single) if single else {}
+        try:
+            decided = self._decide(texts, found, single) if single else {}
+        finally:
+            self.decoder.keep_prefixes = 0
+            self.decoder.clear_prefixes()
         for d, text in enumerate(texts):
             many = [
                 (

@@ -56,6 +56,75 @@ def test_scores_equal_a_full_forward_and_share_the_chunk_prefix(tiny_extractor):
         assert got[r.key] == pytest.approx(want, abs=1e-4)
 
 
+def test_scoring_reuses_the_caches_decoding_kept_and_gives_the_same_scores(tiny_extractor):
+    """With ``keep_prefixes``, decoding keeps each prompt's cache (shared prefixes and lone
+    prompts) and ``score`` starts from the longest kept prefix of its own prompts instead of
+    prefilling the chunk again; the log-probabilities are those of a fresh prefill."""
+    from extractor.decoding import Request, ScoreRequest
+
+    ex = tiny_extractor
+    tok, dec = ex.tokenizer, ex.decoder
+    chunk = f"输入: {CONTRACT}\n抽取: "
+    decode = [
+        tok(f"{chunk}出借人，借款人\n输出: [GEN]")["input_ids"],
+        tok(f"{chunk}签订日期\n输出: [GEN]")["input_ids"],
+    ]
+    alone = tok(f"输入: {CONTRACT}。\n抽取: 出借人\n输出: [GEN]")[
+        "input_ids"
+    ]  # a lone prompt of another chunk
+
+    def score_requests():
+        reqs = []
+        for lab in ("出借人", "借款人"):
+            ids = tok(f"{chunk}{lab}\n输出: [GEN]")["input_ids"]
+            for value in ("北京云杉科技有限公司", "None"):
+                target = tok(f" {value}", add_special_tokens=False)["input_ids"]
+                reqs.append(ScoreRequest(ids, target, group="c", key=(lab, value), end=(5, 7)))
+        target = tok(" None", add_special_tokens=False)["input_ids"]
+        reqs.append(ScoreRequest(alone[:-2], target, group="lone", key="lone"))
+        return reqs
+
+    start = dec.stats["prefill_tokens"]
+    fresh = {r.key: lps for r, lps in dec.score(score_requests())}
+    cost_fresh = dec.stats["prefill_tokens"] - start
+    dec.keep_prefixes = 64 * 2**20
+    try:
+        reqs = [Request(ids, None, 2, group="c", key=i) for i, ids in enumerate(decode)]
+        reqs.append(Request(alone, None, 2, key="lone"))
+        list(dec.run(reqs))
+        assert len(dec._prefixes) == 2  # the chunk's shared prefix, the lone prompt
+        before, reused = dec.stats["prefill_tokens"], dec.stats["reused_tokens"]
+        again = {r.key: lps for r, lps in dec.score(score_requests())}
+        cost_again = dec.stats["prefill_tokens"] - before
+    finally:
+        dec.keep_prefixes = 0
+        dec.clear_prefixes()
+    assert dec.stats["reused_tokens"] - reused >= len(tok(chunk)["input_ids"]) - 1
+    assert cost_again < cost_fresh / 2  # the chunks were not prefilled again
+    assert again.keys() == fresh.keys()
+    for k in fresh:
+        assert again[k] == pytest.approx(fresh[k], abs=1e-4)
+
+
+def test_the_engine_decides_the_same_with_and_without_kept_caches(tiny_extractor, monkeypatch):
+    import extractor.engine as engine
+
+    schema = "出借人, 借款人, 签订日期"
+    with_kept = tiny_extractor.extract(CONTRACT, schema).to_dict()
+    monkeypatch.setattr(engine, "KEEP_PREFIX_BYTES", 0)
+    without = tiny_extractor.extract(CONTRACT, schema).to_dict()
+
+    def rounded(d):
+        return {
+            k: [(v["text"], v["start"], v["end"], round(v["confidence"], 3)) for v in vs]
+            for part in ("fields", "alternatives")
+            for k, vs in d.get(part, {}).items()
+        }
+
+    assert rounded(with_kept) == rounded(without)
+    assert not tiny_extractor.decoder._prefixes  # nothing kept once a batch is done
+
+
 def test_a_restricted_vocabulary_normalizes_every_position_but_the_first(tiny_extractor):
     """With ``restrict``, the first target token is normalized over the whole vocabulary and
     the others over the restricted ids only: never below the true log-probability (a
