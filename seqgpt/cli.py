@@ -685,7 +685,7 @@ def calibrate_cmd(
     except ValueError as exc:
         raise SeqgptError(f"{card_path} is not readable JSON: {exc}") from exc
     card["calibration"] = cal
-    card_path.write_text(json.dumps(card, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    card_path.write_text(json.dumps(card, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     click.echo(f"calibration written to {card_path}")
 
 
