@@ -24,6 +24,11 @@ serving engine does:
   (extraction confidence), every token of a classification answer, and unconstrained rows.
   Other steps (label names, ``:``, ``None``, line breaks) store ``nan`` as their log-probability.
 
+- **Teacher forcing over kept caches.** ``score`` gives the log-probability of given answers
+  (the engine's options for a one-value field); with ``keep_prefixes`` (a byte budget) the
+  prompts ``run`` prefills leave their caches behind, and ``score`` starts each group from
+  the longest kept prefix of its prompts instead of prefilling the chunk again.
+
 Unconstrained, it emits exactly the token ids of ``model.generate(do_sample=False,
 num_beams=1)`` for the same prompts (a test checks it); with shared prefixes and continuous
 batching it emits the tokens of decoding each prompt alone.
