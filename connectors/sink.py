@@ -75,6 +75,7 @@ FORMATS: dict[str, str] = {
     "iceberg": "connectors.iceberg:IcebergSink",
     "delta": "connectors.delta:DeltaSink",
 }
+PARTITIONS = ("run_date", "none")  # how the table formats partition their tables
 
 
 class SinkError(ConnectorError):

@@ -80,6 +80,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from connectors.sink import (
+    PARTITIONS,
     Batch,
     ConcurrentRunError,
     Done,
@@ -103,7 +104,6 @@ __all__ = [
     "process_start",
 ]
 
-PARTITIONS = ("run_date", "none")
 STALE_AFTER_S = 1800.0  # a lease of a run on another host whose table saw no commit for this long is stale
 LEASE = "seqgpt.lease"
 FIELDS = "seqgpt.fields"

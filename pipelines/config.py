@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from connectors.documents import KINDS as DOCUMENT_KINDS
 from connectors.documents import ReadOptions
+from connectors.sink import FORMATS, PARTITIONS
 from extractor.errors import SeqgptError
 
 if TYPE_CHECKING:
@@ -65,8 +66,7 @@ __all__ = [
 ]
 
 KINDS = ("auto", *DOCUMENT_KINDS)
-TABLE_FORMATS = ("parquet", "iceberg", "delta")
-PARTITIONS = ("run_date", "none")
+TABLE_FORMATS = tuple(FORMATS)
 UNTRAINED_LABEL = "seqgpt-tiny-untrained"
 UNTRAINED_NOTE = (
     "note: the model is the untrained tiny demo model: values are verbatim spans of the text but NOT "

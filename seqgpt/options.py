@@ -220,6 +220,7 @@ def run_options(f: Callable | None = None, *, defaults: Mapping[str, Any] | None
     ``input_uri``, ``output_uri``, ``schema_file``, ``kind``, ``batch_size``,
     ``rows_per_part``)."""
     from connectors.documents import KINDS  # standard library only
+    from connectors.sink import FORMATS, PARTITIONS  # standard library only
 
     d = dict(defaults or {})
 
@@ -247,7 +248,7 @@ def run_options(f: Callable | None = None, *, defaults: Mapping[str, Any] | None
                 ),
                 click.option(
                     "--table-format",
-                    type=click.Choice(["parquet", "iceberg", "delta"]),
+                    type=click.Choice(list(FORMATS)),
                     default="parquet",
                     show_default=True,
                     help="parquet: a folder of part files; iceberg or delta: a warehouse table at --output "
@@ -269,7 +270,7 @@ def run_options(f: Callable | None = None, *, defaults: Mapping[str, Any] | None
                 ),
                 click.option(
                     "--partition-by",
-                    type=click.Choice(["run_date", "none"]),
+                    type=click.Choice(list(PARTITIONS)),
                     default="run_date",
                     show_default=True,
                     help="Iceberg/Delta: partition a new table by the run's date (UTC), or not at all.",
