@@ -514,8 +514,15 @@ Examples:
     type=click.Path(dir_okay=False),
     help="Write the full report as JSON here.",
 )
+@click.option(
+    "--outcomes",
+    "outcomes_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Write every judged value with its confidence features here (JSON lines, as seqgpt calibrate).",
+)
 def eval_cmd(
-    dataset, split, subset, limit, model, device, dtype, compile, quantize, threads, batch_size, max_new_tokens, unconstrained, report_path,
+    dataset, split, subset, limit, model, device, dtype, compile, quantize, threads, batch_size, max_new_tokens, unconstrained, report_path, outcomes_path,
 ):  # fmt: skip
     """Score the extractor on labelled data: entity precision, recall, F1 and throughput.
 
@@ -574,6 +581,13 @@ def eval_cmd(
         if report.outcomes:
             png = _reliability_png(report, Path(report_path), f"{data.name} · {ex.model_id}")
             click.echo(f"reliability diagram written to {png}", err=True)
+    if outcomes_path:
+        from training.calibration import write_outcomes
+
+        meta = {"fitted_on": data.describe(), "model": ex.model_id,
+                "quantize": (ex.info or {}).get("quantized") or "none"}  # fmt: skip
+        n = write_outcomes(outcomes_path, report.outcomes, meta)
+        click.echo(f"{n} judged values written to {outcomes_path}", err=True)
 
 
 def _reliability_png(report, report_path: Path, title: str) -> Path:
@@ -600,7 +614,7 @@ Examples:
 @main.command("calibrate", epilog=CALIBRATE_EXAMPLES)
 @click.option(
     "--dataset",
-    required=True,
+    default=None,
     metavar="msra|wnut16|FILE.jsonl",
     help="Labelled documents the model never trained on (as for seqgpt eval).",
 )
@@ -615,9 +629,32 @@ Examples:
     type=click.FloatRange(0.0, 1.0),
     help="The default confidence under which a one-value field is answered None (fields may set their own).",
 )
+@click.option(
+    "--fit-on",
+    type=click.Choice(["answers", "all"]),
+    default="answers",
+    show_default=True,
+    help="answers: the values a user is shown (each one-value field's best value, every value of a "
+    "many-value field); all: the losing options too.",
+)
+@click.option(
+    "--outcomes",
+    "outcomes_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Also write every judged value with its features here (JSON lines), for --from-outcomes.",
+)
+@click.option(
+    "--from-outcomes",
+    "from_outcomes",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Fit on values an earlier --outcomes run judged, without running the model (instead of --dataset).",
+)
 @click.option("--dry-run", is_flag=True, help="Fit and report, but do not write the card.")
 def calibrate_cmd(
-    dataset, split, limit, model, device, dtype, compile, quantize, threads, batch_size, threshold, dry_run
+    dataset, split, limit, model, device, dtype, compile, quantize, threads, batch_size, threshold, fit_on,
+    outcomes_path, from_outcomes, dry_run,
 ):  # fmt: skip
     """Fit the model's confidence calibration and store it in its card.json.
 
@@ -626,40 +663,54 @@ def calibrate_cmd(
     confidence features (extractor.confidence) to "right", and writes it as the
     "calibration" entry of MODEL/card.json -- so the model folder carries its own.  The
     figures printed are measured on the fitting data itself: measure the calibration with
-    seqgpt eval on other documents.
+    seqgpt eval on other documents.  With --from-outcomes the values judged by an earlier
+    run are fitted again (the same model: the features are its own) and nothing is run.
     """
     import datetime as _dt
 
     from extractor.errors import SeqgptError
     from extractor.loading import DEFAULT_MODEL
-    from training.calibration import ece, fit_calibration
-    from training.datasets import load_dataset
-    from training.evaluate import evaluate
+    from training.calibration import ece, fit_calibration, read_outcomes, write_outcomes
 
+    if (dataset is None) == (from_outcomes is None):
+        raise click.UsageError(
+            "give --dataset (run the model) or --from-outcomes (refit saved values), not both"
+        )
     folder = _model_folder(model)
     if folder is None and not dry_run:
         raise click.ClickException(
             f"--model {model or DEFAULT_MODEL!r} is not a local model or adapter folder: the calibration is "
             "written into the folder's card.json (use --dry-run to only measure)"
         )
-    data = load_dataset(dataset, split, limit=limit)
-    params = {"model": model, "device": device, "dtype": dtype, "compile": compile, "quantize": quantize,
-              "threads": threads}  # fmt: skip
-    ex = _load_extractor(model_config(params, prompt_batch_size=batch_size))
-    ex.calibration = None  # features and choices without the old calibration
-    report = evaluate(ex, data.examples, data.label_map, batch_size=batch_size)
-    outcomes = report.outcomes
+    if from_outcomes:
+        try:
+            outcomes, meta = read_outcomes(from_outcomes)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+        meta = {
+            "fitted_on": meta.get("fitted_on", Path(from_outcomes).name),
+            "quantize": meta.get("quantize"),
+        }
+        described, ndocs = Path(from_outcomes).name, len({o.doc for o in outcomes})
+    else:
+        from training.datasets import load_dataset
+        from training.evaluate import evaluate
+
+        data = load_dataset(dataset, split, limit=limit)
+        params = {"model": model, "device": device, "dtype": dtype, "compile": compile, "quantize": quantize,
+                  "threads": threads}  # fmt: skip
+        ex = _load_extractor(model_config(params, prompt_batch_size=batch_size))
+        ex.calibration = None  # features and choices without the old calibration
+        outcomes = evaluate(ex, data.examples, data.label_map, batch_size=batch_size).outcomes
+        meta = {"fitted_on": data.describe(), "quantize": (ex.info or {}).get("quantized") or "none"}
+        described, ndocs = data.name, len(data.examples)
+        if outcomes_path:
+            n = write_outcomes(outcomes_path, outcomes, {**meta, "model": ex.model_id})
+            click.echo(f"{n} judged values written to {outcomes_path}", err=True)
     if not outcomes:
-        raise click.ClickException(f"the model returned no values on {dataset}: nothing to fit")
-    cal = fit_calibration(
-        outcomes,
-        threshold=threshold,
-        meta={
-            "fitted_on": data.describe(),
-            "fitted_at": _dt.date.today().isoformat(),
-            "quantize": (ex.info or {}).get("quantized") or "none",
-        },
-    )
+        raise click.ClickException(f"the model returned no values on {described}: nothing to fit")
+    meta["fitted_at"] = _dt.date.today().isoformat()
+    cal = fit_calibration(outcomes, threshold=threshold, fit_on=fit_on, meta=meta)
     from extractor.confidence import Calibrator
 
     calibrator = Calibrator.from_dict(cal)
@@ -673,8 +724,8 @@ def calibrate_cmd(
     after = ece([o for o in refit if o.shown])
     cal["in_sample_ece"] = {"before": round(before or 0.0, 4), "after": round(after or 0.0, 4)}
     click.echo(
-        f"fitted on {len(outcomes)} values of {len(data.examples)} documents ({data.name}): in-sample ECE "
-        f"{before:.3f} -> {after:.3f}"
+        f"fitted on {sum(o.shown or fit_on == 'all' for o in outcomes)} of {len(outcomes)} values of {ndocs} "
+        f"documents ({described}, {fit_on}): in-sample ECE of the answers {before:.3f} -> {after:.3f}"
     )
     if dry_run:
         click.echo(json.dumps(cal, ensure_ascii=False, indent=2))

@@ -43,11 +43,14 @@ __all__ = [
     "ece",
     "fit_calibration",
     "fit_logistic",
+    "read_outcomes",
     "reliability_bins",
     "reliability_png",
+    "write_outcomes",
 ]
 
 THRESHOLDS = (0.5, 0.7, 0.9, 0.95)
+FIT_ON = ("answers", "all")
 BINS = 10
 GROUPS = ("text", "date", "money", "number", "code")
 
@@ -61,8 +64,11 @@ class Outcome:
     multiple: bool  # a many-value field
     confidence: float
     right: bool
-    shown: bool = True  # kept (not dropped below a threshold) and the field's chosen value or a list value
+    shown: bool = (
+        True  # the field's answer (its best value, kept or dropped by the threshold) or a list value
+    )
     features: dict[str, float] | None = None
+    doc: str = ""  # the document it came from (its "id", else its index)
 
     @property
     def group(self) -> str:
@@ -227,6 +233,48 @@ def reliability_png(path: str | Path, series: dict[str, Sequence[Outcome]], titl
 
 
 # --------------------------------------------------------------------------------------
+# Saved outcomes
+# --------------------------------------------------------------------------------------
+
+
+def write_outcomes(path: str | Path, outcomes: Iterable[Outcome], meta: dict[str, Any] | None = None) -> int:
+    """Write judged outcomes with their features as JSON lines (``--outcomes``), so a
+    calibration can be refitted and measured again without running the model; a first line
+    ``{"meta": ...}`` says what they were judged on (data, model, quantization)."""
+    import json
+    from dataclasses import asdict
+
+    n = 0
+    with Path(path).open("w", encoding="utf-8") as fh:
+        if meta:
+            fh.write(json.dumps({"meta": meta}, ensure_ascii=False) + "\n")
+        for o in outcomes:
+            fh.write(json.dumps(asdict(o), ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+def read_outcomes(path: str | Path) -> tuple[list[Outcome], dict[str, Any]]:
+    """The outcomes and meta :func:`write_outcomes` wrote; ValueError names the first bad line."""
+    import json
+
+    names = set(Outcome.__dataclass_fields__)
+    out, meta = [], {}
+    with Path(path).open(encoding="utf-8") as fh:
+        for i, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                d = json.loads(line)
+                if i == 1 and set(d) == {"meta"}:
+                    meta = dict(d["meta"])
+                    continue
+                out.append(Outcome(**{k: v for k, v in d.items() if k in names}))
+            except (ValueError, TypeError, AttributeError) as e:
+                raise ValueError(f"{path}, line {i}: not an outcome ({e})") from e
+    return out, meta
+
+
 # Fitting
 # --------------------------------------------------------------------------------------
 
@@ -287,14 +335,23 @@ def fit_calibration(
     *,
     threshold: float = 0.5,
     l2: float = 1.0,
+    fit_on: str = "answers",
     meta: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The ``calibration`` entry of a card from judged outcomes carrying their features."""
-    outs = list(outcomes)
+    """The ``calibration`` entry of a card from judged outcomes carrying their features.
+
+    ``fit_on="answers"`` fits on the values a user is shown: each one-value field's answer
+    (kept or dropped by the threshold) and every value of a many-value field; ``"all"``
+    adds the losing options (the scored alternatives), which are mostly wrong and have
+    features unlike an answer's."""
+    if fit_on not in FIT_ON:
+        raise ValueError(f"fit_on must be one of {', '.join(FIT_ON)}, not {fit_on!r}")
+    outs = [o for o in outcomes if o.shown or fit_on == "all"]
     return {
         "version": CALIBRATION_VERSION,
         "single": _fit_one([o for o in outs if not o.multiple], SINGLE_FEATURES, l2),
         "multi": _fit_one([o for o in outs if o.multiple], MULTI_FEATURES, l2),
         "threshold": threshold,
+        "fit_on": fit_on,
         **(meta or {}),
     }

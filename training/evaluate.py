@@ -436,7 +436,7 @@ def _build_schema(asked: list[str], choices: list[str] | None, records: dict[str
     return Schema(fields, records=types), names
 
 
-def _judge(report: Report, ex: dict[str, Any], res, schema, gold_of: dict[str, str]) -> None:
+def _judge(report: Report, ex: dict[str, Any], res, schema, gold_of: dict[str, str], doc: str = "") -> None:
     """Add one document's calibration outcomes and field-level figures to ``report``."""
     from extractor.confidence import TYPE_GROUPS
 
@@ -463,14 +463,28 @@ def _judge(report: Report, ex: dict[str, Any], res, schema, gold_of: dict[str, s
         for s in answers:
             report.outcomes.append(
                 Outcome(
-                    name, f.type, multiple, float(s.confidence), text_key(s.text) in truth, True, s.features
+                    name,
+                    f.type,
+                    multiple,
+                    float(s.confidence),
+                    text_key(s.text) in truth,
+                    True,
+                    s.features,
+                    doc,
                 )
             )
         others = [s for s in kept + dropped.get(name, []) if s not in answers]
         for s in others + list(res.alternatives.get(name, [])):
             report.outcomes.append(
                 Outcome(
-                    name, f.type, multiple, float(s.confidence), text_key(s.text) in truth, False, s.features
+                    name,
+                    f.type,
+                    multiple,
+                    float(s.confidence),
+                    text_key(s.text) in truth,
+                    False,
+                    s.features,
+                    doc,
                 )
             )
         report.asked += 1
@@ -553,7 +567,7 @@ def evaluate(
             )
             seconds += time.perf_counter() - t0
             for i, res in zip(idx, results):
-                _judge(report, examples[i], res, schema, gold_of)
+                _judge(report, examples[i], res, schema, gold_of, doc=str(examples[i].get("id", i)))
                 spans = [
                     (gold_of[name], s.start, s.end)
                     for name, values in res.values.items()

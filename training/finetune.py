@@ -506,6 +506,7 @@ class TrainState:
     runs: list[dict[str, Any]] = field(default_factory=list)  # each start or resume: its command and step
     epoch: int = 0  # where the next step's batch is: epoch and batch index in it
     batch: int = 0
+    warm_from: int = 0  # the step the warmup starts at: a resume without optimizer moments warms up again
 
 
 def _load_base(base: str, device: str):
@@ -584,9 +585,16 @@ def _batches(batches: list[list[tuple[list[int], int]]], pad_id: int):
 SCHEDULES = ("cosine", "constant")
 
 
-def _lr_at(step: int, total: int, cfg: FinetuneConfig) -> float:
+def _lr_at(step: int, total: int, cfg: FinetuneConfig, warm_from: int = 0) -> float:
     """Linear warmup, then a cosine to a tenth of ``lr`` at ``total`` (``cosine``), or ``lr``
-    for good (``constant``: a run meant to be resumed with more steps later keeps its rate)."""
+    for good (``constant``: a run meant to be resumed with more steps later keeps its rate).
+
+    ``warm_from`` > 0: the run went on from that step with fresh AdamW moments (an adapter
+    resumed without ``optimizer.pt``), whose first updates are as large as the rate itself
+    whatever the gradient's size; the rate the schedule gives is then ramped up again over
+    ``warmup_steps`` from there."""
+    if warm_from and warm_from <= step < warm_from + cfg.warmup_steps:
+        return _lr_at(step, total, cfg) * (step - warm_from + 1) / cfg.warmup_steps
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
     if cfg.schedule == "constant" or total <= cfg.warmup_steps:
@@ -762,11 +770,18 @@ def finetune(cfg: FinetuneConfig, log: Callable[[str], None] | None = None) -> d
     peft_model.train()
     params = [p for p in peft_model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
+    moments = False
     if resume is not None and (resume / "optimizer.pt").exists():
         try:
             optimizer.load_state_dict(torch.load(resume / "optimizer.pt", weights_only=True))
+            moments = True
         except (ValueError, RuntimeError) as e:
             log(f"finetune: optimizer state of {resume} not reused ({e})")
+    if state.step and not moments:
+        state.warm_from = state.step
+        log(
+            f"finetune: fresh optimizer moments at step {state.step}: warming up again over {cfg.warmup_steps} steps"
+        )
 
     def encoded_epoch(epoch: int) -> list[list[tuple[list[int], int]]]:
         enc = []
@@ -814,7 +829,7 @@ def finetune(cfg: FinetuneConfig, log: Callable[[str], None] | None = None) -> d
                 break
             t0 = time.perf_counter()
             for g in optimizer.param_groups:
-                g["lr"] = _lr_at(state.step, total, cfg)
+                g["lr"] = _lr_at(state.step, total, cfg, state.warm_from)
             dev = lm.device
             optimizer.zero_grad(set_to_none=True)
             loss = _answer_loss_backward(peft_model, ids.to(dev), mask.to(dev), labels.to(dev))

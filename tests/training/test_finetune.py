@@ -320,6 +320,41 @@ def test_constant_schedule_keeps_the_rate_after_warmup():
     assert _lr_at(99, 100, cfg) < 2e-4 < _lr_at(50, 100, cfg)
 
 
+def test_fresh_moments_after_a_resume_warm_up_again():
+    from training.finetune import _lr_at
+
+    cfg = FinetuneConfig(base="x", train="x", output="x", lr=1e-3, warmup_steps=10, schedule="cosine")
+    target = _lr_at(50, 200, cfg)
+    assert _lr_at(50, 200, cfg, warm_from=50) == pytest.approx(target / 10)
+    assert _lr_at(55, 200, cfg, warm_from=50) == pytest.approx(_lr_at(55, 200, cfg) * 6 / 10)
+    assert _lr_at(60, 200, cfg, warm_from=50) == _lr_at(60, 200, cfg)  # the schedule itself from there on
+    assert _lr_at(5, 200, cfg, warm_from=50) == _lr_at(5, 200, cfg)
+
+
+def test_resuming_an_adapter_without_optimizer_state_warms_up_and_records_it(
+    tiny_llama_dir, train_file, tmp_path
+):
+    import shutil
+
+    finetune(_cfg(tiny_llama_dir, train_file, tmp_path / "a", max_steps=3), log=lambda s: None)
+    bare = tmp_path / "bare"
+    shutil.copytree(tmp_path / "a", bare)
+    (bare / "optimizer.pt").unlink()  # as the bundled adapter ships
+    logs = []
+    finetune(_cfg(tiny_llama_dir, train_file, tmp_path / "b", max_steps=5, resume=str(bare)), log=logs.append)
+    assert any("fresh optimizer moments at step 3" in line for line in logs)
+    state = json.loads((tmp_path / "b" / "trainer_state.json").read_text())
+    assert state["step"] == 5 and state["warm_from"] == 3
+    # an exact resume (moments kept) does not warm up again, and keeps the run's own warm_from
+    logs.clear()
+    finetune(
+        _cfg(tiny_llama_dir, train_file, tmp_path / "c", max_steps=6, resume=str(tmp_path / "b")),
+        log=logs.append,
+    )
+    assert not any("fresh optimizer moments" in line for line in logs)
+    assert json.loads((tmp_path / "c" / "trainer_state.json").read_text())["warm_from"] == 3
+
+
 def test_batches_respect_the_token_budget_and_keep_every_pair():
     from training.finetune import _bucketed
 
