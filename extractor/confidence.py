@@ -235,7 +235,8 @@ def _sigmoid(z: float) -> float:
 class Calibrator:
     """Logistic models from features to the probability that a value is right, one for
     one-value fields and one for many-value fields, each with an intercept per type group
-    (text, date, money, number, code).  ``threshold`` is the confidence under which a
+    (text, date, money, number, code); a group with enough values of its own may have its
+    own weights too (``groups``).  ``threshold`` is the confidence under which a
     one-value field is answered None by default (the value is kept among the dropped ones).
     Read from and written to the ``calibration`` entry of a model's ``card.json``."""
 
@@ -266,12 +267,15 @@ class Calibrator:
     def _apply(model: Mapping[str, Any], feats: Mapping[str, float], field_type: str) -> float | None:
         if not model:
             return None
-        z = float(
-            model.get("bias", {}).get(
-                TYPE_GROUPS.get(field_type, "text"), model.get("bias", {}).get("text", 0.0)
-            )
-        )
-        for name, w in model.get("weights", {}).items():
+        group = TYPE_GROUPS.get(field_type, "text")
+        own = (model.get("groups") or {}).get(group)
+        if own:  # a type group fitted on its own values
+            z = float(own.get("bias", 0.0))
+            weights = own.get("weights", {})
+        else:  # the shared weights with the group's intercept
+            z = float(model.get("bias", {}).get(group, model.get("bias", {}).get("text", 0.0)))
+            weights = model.get("weights", {})
+        for name, w in weights.items():
             z += float(w) * float(feats.get(name, 0.0))
         return _sigmoid(z)
 

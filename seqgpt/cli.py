@@ -585,7 +585,7 @@ def eval_cmd(
         from training.calibration import write_outcomes
 
         meta = {"fitted_on": data.describe(), "model": ex.model_id,
-                "quantize": (ex.info or {}).get("quantized") or "none"}  # fmt: skip
+                "quantize": (ex.info or {}).get("quantized") or "none", "gold_by_group": report.gold_by_group}  # fmt: skip
         n = write_outcomes(outcomes_path, report.outcomes, meta)
         click.echo(f"{n} judged values written to {outcomes_path}", err=True)
 

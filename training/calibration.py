@@ -313,7 +313,9 @@ def _design(outcomes: Sequence[Outcome], names: Sequence[str]) -> tuple[list[lis
     return rows, groups
 
 
-def _fit_one(outcomes: Sequence[Outcome], names: Sequence[str], l2: float) -> dict[str, Any]:
+def _fit_one(
+    outcomes: Sequence[Outcome], names: Sequence[str], l2: float, group_min: int = 0
+) -> dict[str, Any]:
     usable = [o for o in outcomes if o.features]
     if len(usable) < 20 or len({o.right for o in usable}) < 2:
         return {}
@@ -322,12 +324,28 @@ def _fit_one(outcomes: Sequence[Outcome], names: Sequence[str], l2: float) -> di
     bias = dict(zip(groups, w[len(names) :]))
     # a type group without data takes the mean intercept of the others
     mean = sum(bias.values()) / len(bias)
-    return {
+    model: dict[str, Any] = {
         "weights": dict(zip(names, w[: len(names)])),
         "bias": {g: bias.get(g, mean) for g in GROUPS},
         "values": len(usable),
         "right": sum(o.right for o in usable),
     }
+    own = {}
+    for g in groups if group_min else ():
+        members = [o for o in usable if o.group == g]
+        if len(members) < group_min or len({o.right for o in members}) < 2:
+            continue
+        rows = [[float((o.features or {}).get(n, 0.0)) for n in names] + [1.0] for o in members]
+        gw = fit_logistic(rows, [o.right for o in members], l2=l2)
+        own[g] = {
+            "weights": dict(zip(names, gw[: len(names)])),
+            "bias": gw[-1],
+            "values": len(members),
+            "right": sum(o.right for o in members),
+        }
+    if own:
+        model["groups"] = own
+    return model
 
 
 def fit_calibration(
@@ -336,6 +354,7 @@ def fit_calibration(
     threshold: float = 0.5,
     l2: float = 1.0,
     fit_on: str = "answers",
+    group_min: int = 0,
     meta: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ``calibration`` entry of a card from judged outcomes carrying their features.
@@ -343,14 +362,15 @@ def fit_calibration(
     ``fit_on="answers"`` fits on the values a user is shown: each one-value field's answer
     (kept or dropped by the threshold) and every value of a many-value field; ``"all"``
     adds the losing options (the scored alternatives), which are mostly wrong and have
-    features unlike an answer's."""
+    features unlike an answer's.  ``group_min`` > 0: a type group with at least that many
+    values (right and wrong ones among them) gets weights of its own, not only an intercept."""
     if fit_on not in FIT_ON:
         raise ValueError(f"fit_on must be one of {', '.join(FIT_ON)}, not {fit_on!r}")
     outs = [o for o in outcomes if o.shown or fit_on == "all"]
     return {
         "version": CALIBRATION_VERSION,
-        "single": _fit_one([o for o in outs if not o.multiple], SINGLE_FEATURES, l2),
-        "multi": _fit_one([o for o in outs if o.multiple], MULTI_FEATURES, l2),
+        "single": _fit_one([o for o in outs if not o.multiple], SINGLE_FEATURES, l2, group_min),
+        "multi": _fit_one([o for o in outs if o.multiple], MULTI_FEATURES, l2, group_min),
         "threshold": threshold,
         "fit_on": fit_on,
         **(meta or {}),

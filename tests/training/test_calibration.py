@@ -173,3 +173,34 @@ def test_eval_writes_the_outcomes_it_judged(tiny_bloom_dir, tmp_path):
     assert sum(o.shown for o in outs) == report["calibration"]["overall"]["values"]
     assert {o.doc for o in outs} <= {"0", "1"}
     assert all(o.features is not None for o in outs if o.shown and not o.multiple)
+
+
+def test_a_group_with_enough_values_gets_weights_of_its_own():
+    rng = random.Random(3)
+    outs = []
+    for i in range(800):  # dates: right follows margin_none closely; text: hardly
+        date = i % 2 == 0
+        z = rng.uniform(-3, 3)
+        feats = {k: 0.0 for k in SINGLE_FEATURES} | {"margin_none": z}
+        right = rng.random() < 1 / (1 + math.exp(-(3 * z if date else 0.2 * z)))
+        outs.append(_o(0.5, right, type="date" if date else "text", features=feats, doc=str(i)))
+    shared = fit_calibration(outs)
+    own = fit_calibration(outs, group_min=300)
+    assert "groups" not in shared["single"] and set(own["single"]["groups"]) == {"date", "text"}
+    assert own["single"]["groups"]["date"]["values"] == 400
+    assert own["single"]["groups"]["date"]["weights"]["margin_none"] > 1.0
+    assert abs(own["single"]["groups"]["text"]["weights"]["margin_none"]) < 0.6
+    assert fit_calibration(outs, group_min=500)["single"].get("groups") is None  # too few values per group
+
+    held = outs  # in-sample: both fits saw these values
+    c_shared, c_own = Calibrator.from_dict(shared), Calibrator.from_dict(own)
+    dates = [o for o in held if o.type == "date"]  # the shared weights' compromise misjudges them
+    e_shared = ece([_o(c_shared.single_probability(o.features, o.type), o.right) for o in dates])
+    e_own = ece([_o(c_own.single_probability(o.features, o.type), o.right) for o in dates])
+    assert e_own + 0.03 < e_shared
+    # a card without groups (the first calibrations) reads as before
+    assert Calibrator.from_dict(shared).single_probability(held[0].features, "date") == pytest.approx(
+        Calibrator.from_dict({**shared, "single": {**shared["single"], "groups": {}}}).single_probability(
+            held[0].features, "date"
+        )
+    )

@@ -1,0 +1,131 @@
+"""Calibration designs side by side, on values a model already judged (no model is run).
+
+    seqgpt calibrate --dataset cal.jsonl --dry-run --outcomes cal.outcomes.jsonl
+    seqgpt eval --dataset heldout.jsonl --outcomes heldout.outcomes.jsonl
+    python bench/calibration.py --fit cal.outcomes.jsonl --measure heldout.outcomes.jsonl
+    python bench/calibration.py --fit cal.outcomes.jsonl --folds 5     # cross-validated by document
+
+Each design is fitted (``training.calibration.fit_calibration``) on the ``--fit`` outcomes
+and applied to the answers of the ``--measure`` outcomes (or, with ``--folds``, to the
+documents of each fold left out of the fit), then judged as ``seqgpt eval --report`` judges
+values: ECE over 10 bins, precision / recall / share of right values kept at the thresholds,
+ECE per type group.  The designs:
+
+- ``recorded``: the confidence written in the measured outcomes themselves (the calibration
+  the model carried when they were judged);
+- ``all``: one logistic model over every scored option, the losing alternatives included,
+  with an intercept per type group (how seqgpt-mini's first calibration was fitted);
+- ``answers``: the same, fitted on the answers only (``--fit-on answers``);
+- ``answers+groups``: the answers, and a type group with ``--group-min`` values or more
+  gets weights of its own (``--group-min``).
+
+Pure Python and numpy; the figures do not depend on the machine, which is printed anyway.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from _common import machine, write_json
+
+from extractor.confidence import Calibrator
+from training.calibration import GROUPS, Outcome, calibration_report, fit_calibration, read_outcomes
+
+
+def _designs(group_min: int) -> dict[str, dict[str, Any] | None]:
+    return {
+        "recorded": None,
+        "all": {"fit_on": "all"},
+        "answers": {"fit_on": "answers"},
+        "answers+groups": {"fit_on": "answers", "group_min": group_min},
+    }
+
+
+def _apply(cal: dict[str, Any], outcomes: list[Outcome]) -> list[Outcome]:
+    c = Calibrator.from_dict(cal)
+    out = []
+    for o in outcomes:
+        p = (c.multi_probability if o.multiple else c.single_probability)(o.features or {}, o.type)
+        out.append(Outcome(o.field, o.type, o.multiple, o.confidence if p is None else p, o.right, o.shown))
+    return out
+
+
+def measure(fit: list[Outcome], test: list[Outcome], gold: dict[str, int], group_min: int) -> dict[str, Any]:
+    """Each design's calibration section on ``test`` after fitting on ``fit``."""
+    res = {}
+    for name, opts in _designs(group_min).items():
+        judged = test if opts is None else _apply(fit_calibration(fit, **opts), test)
+        res[name] = calibration_report(judged, gold)
+    return res
+
+
+def _folds(outcomes: list[Outcome], k: int) -> list[tuple[list[Outcome], list[Outcome]]]:
+    docs = sorted({o.doc for o in outcomes})
+    fold_of = {d: i % k for i, d in enumerate(docs)}
+    return [
+        ([o for o in outcomes if fold_of[o.doc] != f], [o for o in outcomes if fold_of[o.doc] == f])
+        for f in range(k)
+    ]
+
+
+def _pooled(outcomes: list[Outcome], k: int, gold: dict[str, int], group_min: int) -> dict[str, Any]:
+    """Cross-validation: every fold's answers judged by the fit on the others, pooled."""
+    pooled: dict[str, list[Outcome]] = {name: [] for name in _designs(group_min)}
+    for train, test in _folds(outcomes, k):
+        for name, opts in _designs(group_min).items():
+            pooled[name] += test if opts is None else _apply(fit_calibration(train, **opts), test)
+    return {name: calibration_report(outs, gold) for name, outs in pooled.items()}
+
+
+def _row(name: str, rep: dict[str, Any]) -> str:
+    o = rep["overall"]
+    t5, t9 = o["thresholds"]["0.5"], o["thresholds"]["0.9"]
+
+    def f(x):
+        return "-" if x is None else f"{x:.3f}"
+
+    groups = " ".join(f"{g} {f(rep['by_type'][g]['ece'])}" for g in GROUPS if g in rep["by_type"])
+    return (
+        f"{name:<16} {f(o['ece']):>6} {f(t5['precision']):>7} {f(t5['recall']):>7} {f(t5['right_kept']):>7} "
+        f"{f(t9['precision']):>7} {f(t9['right_kept']):>7}   {groups}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--fit", required=True, help="outcomes to fit on (seqgpt calibrate/eval --outcomes)")
+    ap.add_argument("--measure", action="append", default=[], help="outcomes to measure on (repeatable)")
+    ap.add_argument("--folds", type=int, default=0, help="also cross-validate on --fit, by document")
+    ap.add_argument(
+        "--group-min", type=int, default=300, help="values a type group needs for its own weights"
+    )
+    ap.add_argument("--json", default=None, help="write the figures here")
+    args = ap.parse_args(argv)
+    fit, fit_meta = read_outcomes(args.fit)
+    sets: dict[str, dict[str, Any]] = {}
+    if args.folds:
+        sets[f"{args.fit}, {args.folds}-fold by document"] = _pooled(
+            fit, args.folds, fit_meta.get("gold_by_group") or {}, args.group_min
+        )
+    for path in args.measure:
+        test, meta = read_outcomes(path)
+        sets[path] = measure(fit, test, meta.get("gold_by_group") or {}, args.group_min)
+    if not sets:
+        ap.error("give --measure FILE and/or --folds K")
+    print(f"machine: {machine()['cpu']}; fitted on {args.fit} ({len(fit)} values)")
+    for title, designs in sets.items():
+        print(f"\n{title}")
+        print(
+            f"{'design':<16} {'ECE':>6} {'P@.5':>7} {'R@.5':>7} {'kept@.5':>7} {'P@.9':>7} {'kept@.9':>7}   ECE by type"
+        )
+        for name, rep in designs.items():
+            print(_row(name, rep))
+    if args.json:
+        write_json(args.json, {"machine": machine(), "fit": args.fit, "sets": sets})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
