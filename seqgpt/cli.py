@@ -638,6 +638,14 @@ Examples:
     "many-value field); all: the losing options too.",
 )
 @click.option(
+    "--group-min",
+    default=300,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="A type group (text, date, money, number, code) with this many values gets weights of its own, "
+    "not only an intercept (0: shared weights for all).",
+)
+@click.option(
     "--outcomes",
     "outcomes_path",
     default=None,
@@ -654,7 +662,7 @@ Examples:
 @click.option("--dry-run", is_flag=True, help="Fit and report, but do not write the card.")
 def calibrate_cmd(
     dataset, split, limit, model, device, dtype, compile, quantize, threads, batch_size, threshold, fit_on,
-    outcomes_path, from_outcomes, dry_run,
+    group_min, outcomes_path, from_outcomes, dry_run,
 ):  # fmt: skip
     """Fit the model's confidence calibration and store it in its card.json.
 
@@ -710,7 +718,7 @@ def calibrate_cmd(
     if not outcomes:
         raise click.ClickException(f"the model returned no values on {described}: nothing to fit")
     meta["fitted_at"] = _dt.date.today().isoformat()
-    cal = fit_calibration(outcomes, threshold=threshold, fit_on=fit_on, meta=meta)
+    cal = fit_calibration(outcomes, threshold=threshold, fit_on=fit_on, group_min=group_min, meta=meta)
     from extractor.confidence import Calibrator
 
     calibrator = Calibrator.from_dict(cal)

@@ -373,5 +373,6 @@ def fit_calibration(
         "multi": _fit_one([o for o in outs if o.multiple], MULTI_FEATURES, l2, group_min),
         "threshold": threshold,
         "fit_on": fit_on,
+        "group_min": group_min,
         **(meta or {}),
     }

@@ -121,6 +121,7 @@ def test_calibrate_from_saved_outcomes_writes_the_card_without_running_a_model(m
     card = json.loads((model_copy / "card.json").read_text(encoding="utf-8"))
     cal = card["calibration"]
     assert cal["threshold"] == 0.3 and cal["fit_on"] == "answers" and cal["quantize"] == "int8"
+    assert cal["group_min"] == 300 and set(cal["single"]["groups"]) == {"date"}
     assert cal["fitted_on"] == "cal200.jsonl (200 documents)" and cal["single"]["values"] == 600
     assert cal["in_sample_ece"]["after"] < cal["in_sample_ece"]["before"]
     assert Calibrator.from_dict(cal).threshold == 0.3
