@@ -30,8 +30,15 @@ from typing import Any
 
 from _common import machine, write_json
 
-from extractor.confidence import Calibrator
-from training.calibration import GROUPS, Outcome, calibration_report, fit_calibration, read_outcomes
+from training.calibration import (
+    GROUPS,
+    Outcome,
+    apply_calibration,
+    calibration_report,
+    cross_fitted,
+    fit_calibration,
+    read_outcomes,
+)
 
 
 def _designs(group_min: int) -> dict[str, dict[str, Any] | None]:
@@ -43,40 +50,23 @@ def _designs(group_min: int) -> dict[str, dict[str, Any] | None]:
     }
 
 
-def _apply(cal: dict[str, Any], outcomes: list[Outcome]) -> list[Outcome]:
-    c = Calibrator.from_dict(cal)
-    out = []
-    for o in outcomes:
-        p = (c.multi_probability if o.multiple else c.single_probability)(o.features or {}, o.type)
-        out.append(Outcome(o.field, o.type, o.multiple, o.confidence if p is None else p, o.right, o.shown))
-    return out
-
-
 def measure(fit: list[Outcome], test: list[Outcome], gold: dict[str, int], group_min: int) -> dict[str, Any]:
     """Each design's calibration section on ``test`` after fitting on ``fit``."""
     res = {}
     for name, opts in _designs(group_min).items():
-        judged = test if opts is None else _apply(fit_calibration(fit, **opts), test)
+        judged = test if opts is None else apply_calibration(fit_calibration(fit, **opts), test)
         res[name] = calibration_report(judged, gold)
     return res
 
 
-def _folds(outcomes: list[Outcome], k: int) -> list[tuple[list[Outcome], list[Outcome]]]:
-    docs = sorted({o.doc for o in outcomes})
-    fold_of = {d: i % k for i, d in enumerate(docs)}
-    return [
-        ([o for o in outcomes if fold_of[o.doc] != f], [o for o in outcomes if fold_of[o.doc] == f])
-        for f in range(k)
-    ]
-
-
-def _pooled(outcomes: list[Outcome], k: int, gold: dict[str, int], group_min: int) -> dict[str, Any]:
-    """Cross-validation: every fold's answers judged by the fit on the others, pooled."""
-    pooled: dict[str, list[Outcome]] = {name: [] for name in _designs(group_min)}
-    for train, test in _folds(outcomes, k):
-        for name, opts in _designs(group_min).items():
-            pooled[name] += test if opts is None else _apply(fit_calibration(train, **opts), test)
-    return {name: calibration_report(outs, gold) for name, outs in pooled.items()}
+def cross_validated(
+    outcomes: list[Outcome], folds: int, gold: dict[str, int], group_min: int
+) -> dict[str, Any]:
+    """Each design's calibration section with every document judged by a fit without it."""
+    return {
+        name: calibration_report(outcomes if opts is None else cross_fitted(outcomes, folds, **opts), gold)
+        for name, opts in _designs(group_min).items()
+    }
 
 
 def _row(name: str, rep: dict[str, Any]) -> str:
@@ -106,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     fit, fit_meta = read_outcomes(args.fit)
     sets: dict[str, dict[str, Any]] = {}
     if args.folds:
-        sets[f"{args.fit}, {args.folds}-fold by document"] = _pooled(
+        sets[f"{args.fit}, {args.folds}-fold by document"] = cross_validated(
             fit, args.folds, fit_meta.get("gold_by_group") or {}, args.group_min
         )
     for path in args.measure:

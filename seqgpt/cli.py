@@ -603,6 +603,8 @@ def _reliability_png(report, report_path: Path, title: str) -> Path:
     return reliability_png(report_path.with_suffix(".reliability.png"), series, title)
 
 
+FOLDS = 5  # seqgpt calibrate's cross-validation, by document
+
 CALIBRATE_EXAMPLES = """\b
 Examples:
   python -m training.docgen --n 120 --seed 2 --split heldout --out cal.jsonl
@@ -624,10 +626,12 @@ Examples:
 @click.option("--batch-size", default=8, show_default=True, type=click.IntRange(min=1))
 @click.option(
     "--threshold",
-    default=0.5,
+    default="best",
     show_default=True,
-    type=click.FloatRange(0.0, 1.0),
-    help="The default confidence under which a one-value field is answered None (fields may set their own).",
+    metavar="best|T",
+    help="The default confidence under which a one-value field is answered None (fields may set their own): "
+    "T in [0, 1], or best: the one with the highest F1 of the kept values, each document judged by a "
+    "calibration fitted without it (5 folds).",
 )
 @click.option(
     "--fit-on",
@@ -669,16 +673,34 @@ def calibrate_cmd(
     Runs the model over labelled documents, judges every value it returns (right when the
     gold answer of its field has the same text), fits a logistic model from the engine's
     confidence features (extractor.confidence) to "right", and writes it as the
-    "calibration" entry of MODEL/card.json -- so the model folder carries its own.  The
-    figures printed are measured on the fitting data itself: measure the calibration with
-    seqgpt eval on other documents.  With --from-outcomes the values judged by an earlier
-    run are fitted again (the same model: the features are its own) and nothing is run.
+    "calibration" entry of MODEL/card.json -- so the model folder carries its own.  It
+    prints the ECE of the answers before and after, in-sample and 5-fold cross-validated by
+    document, and (--threshold best) picks the threshold from the cross-validated
+    confidences; measure the calibration with seqgpt eval on other documents.  With
+    --from-outcomes the values judged by an earlier run are fitted again (the same model:
+    the features are its own) and nothing is run.
     """
     import datetime as _dt
 
     from extractor.errors import SeqgptError
     from extractor.loading import DEFAULT_MODEL
-    from training.calibration import ece, fit_calibration, read_outcomes, write_outcomes
+    from training.calibration import (
+        apply_calibration,
+        best_threshold,
+        cross_fitted,
+        ece,
+        fit_calibration,
+        read_outcomes,
+        write_outcomes,
+    )
+
+    if threshold != "best":
+        try:
+            threshold = float(threshold)
+        except ValueError:
+            threshold = -1.0
+        if not 0.0 <= threshold <= 1.0:
+            raise click.BadParameter("best or a number from 0 to 1", param_hint="--threshold")
 
     if (dataset is None) == (from_outcomes is None):
         raise click.UsageError(
@@ -692,14 +714,15 @@ def calibrate_cmd(
         )
     if from_outcomes:
         try:
-            outcomes, meta = read_outcomes(from_outcomes)
+            outcomes, meta_in = read_outcomes(from_outcomes)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
         meta = {
-            "fitted_on": meta.get("fitted_on", Path(from_outcomes).name),
-            "quantize": meta.get("quantize"),
+            "fitted_on": meta_in.get("fitted_on", Path(from_outcomes).name),
+            "quantize": meta_in.get("quantize"),
         }
         described, ndocs = Path(from_outcomes).name, len({o.doc for o in outcomes})
+        gold_total = sum((meta_in.get("gold_by_group") or {}).values())
     else:
         from training.datasets import load_dataset
         from training.evaluate import evaluate
@@ -709,32 +732,48 @@ def calibrate_cmd(
                   "threads": threads}  # fmt: skip
         ex = _load_extractor(model_config(params, prompt_batch_size=batch_size))
         ex.calibration = None  # features and choices without the old calibration
-        outcomes = evaluate(ex, data.examples, data.label_map, batch_size=batch_size).outcomes
+        report = evaluate(ex, data.examples, data.label_map, batch_size=batch_size)
+        outcomes = report.outcomes
         meta = {"fitted_on": data.describe(), "quantize": (ex.info or {}).get("quantized") or "none"}
         described, ndocs = data.name, len(data.examples)
+        gold_total = sum(report.gold_by_group.values())
         if outcomes_path:
-            n = write_outcomes(outcomes_path, outcomes, {**meta, "model": ex.model_id})
+            saved = {**meta, "model": ex.model_id, "gold_by_group": report.gold_by_group}
+            n = write_outcomes(outcomes_path, outcomes, saved)
             click.echo(f"{n} judged values written to {outcomes_path}", err=True)
     if not outcomes:
         raise click.ClickException(f"the model returned no values on {described}: nothing to fit")
     meta["fitted_at"] = _dt.date.today().isoformat()
-    cal = fit_calibration(outcomes, threshold=threshold, fit_on=fit_on, group_min=group_min, meta=meta)
-    from extractor.confidence import Calibrator
-
-    calibrator = Calibrator.from_dict(cal)
-    refit = []
-    for o in outcomes:
-        p = (calibrator.multi_probability if o.multiple else calibrator.single_probability)(
-            o.features or {}, o.type
-        )
-        refit.append(type(o)(o.field, o.type, o.multiple, o.confidence if p is None else p, o.right, o.shown))
+    fit = {"fit_on": fit_on, "group_min": group_min}
+    ndocs_fit = len({o.doc for o in outcomes})
+    crossed = cross_fitted(outcomes, FOLDS, **fit) if ndocs_fit >= 2 * FOLDS else None
+    choice = None
+    if threshold == "best":
+        if crossed is None or not gold_total:
+            raise click.ClickException(
+                f"--threshold best needs {2 * FOLDS} documents or more and their gold count: give a number"
+            )
+        choice = best_threshold(crossed, gold_total)
+        threshold = choice["threshold"]
+    cal = fit_calibration(outcomes, threshold=float(threshold), meta=meta, **fit)
     before = ece([o for o in outcomes if o.shown])
-    after = ece([o for o in refit if o.shown])
+    after = ece([o for o in apply_calibration(cal, outcomes) if o.shown])
     cal["in_sample_ece"] = {"before": round(before or 0.0, 4), "after": round(after or 0.0, 4)}
-    click.echo(
+    line = (
         f"fitted on {sum(o.shown or fit_on == 'all' for o in outcomes)} of {len(outcomes)} values of {ndocs} "
         f"documents ({described}, {fit_on}): in-sample ECE of the answers {before:.3f} -> {after:.3f}"
     )
+    if crossed is not None:
+        cv = ece([o for o in crossed if o.shown]) or 0.0
+        cal["cross_validated_ece"] = {"folds": FOLDS, "ece": round(cv, 4)}
+        line += f", {FOLDS}-fold cross-validated {cv:.3f}"
+    if choice is not None:
+        cal["threshold_choice"] = {"by": f"F1 of the kept values, {FOLDS}-fold cross-validated", **choice}
+        line += (
+            f"; threshold {threshold} (cross-validated F1 {choice['f1']:.3f}, precision {choice['precision']:.3f}, "
+            f"recall {choice['recall']:.3f})"
+        )
+    click.echo(line)
     if dry_run:
         click.echo(json.dumps(cal, ensure_ascii=False, indent=2))
         return

@@ -25,7 +25,7 @@ import itertools
 import math
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,10 @@ from extractor.confidence import (
 __all__ = [
     "THRESHOLDS",
     "Outcome",
+    "apply_calibration",
+    "best_threshold",
     "calibration_report",
+    "cross_fitted",
     "ece",
     "fit_calibration",
     "fit_logistic",
@@ -275,6 +278,27 @@ def read_outcomes(path: str | Path) -> tuple[list[Outcome], dict[str, Any]]:
     return out, meta
 
 
+def best_threshold(
+    outcomes: Sequence[Outcome], gold: int, grid: Sequence[float] | None = None
+) -> dict[str, Any]:
+    """The threshold under which a one-value field answers None that gives the highest F1
+    of the values kept (many-value fields keep theirs whatever it is), ``gold`` counting
+    the gold values; a tie goes to the higher threshold.  Returns it with its F1,
+    precision and recall, and the F1 at each threshold of the grid (0.05 to 0.95)."""
+    grid = grid or [round(0.05 * i, 2) for i in range(1, 20)]
+    shown = [o for o in outcomes if o.shown]
+    table = []
+    for t in grid:
+        kept = [o for o in shown if o.multiple or o.confidence >= t]
+        tp = sum(o.right for o in kept)
+        p = tp / len(kept) if kept else 0.0
+        r = tp / gold if gold else 0.0
+        f1 = 2 * p * r / (p + r) if p + r else 0.0
+        table.append({"threshold": t, "f1": round(f1, 4), "precision": round(p, 4), "recall": round(r, 4)})
+    best = max(table, key=lambda row: (row["f1"], row["threshold"]))
+    return {**best, "by_threshold": {str(row["threshold"]): row["f1"] for row in table}}
+
+
 # Fitting
 # --------------------------------------------------------------------------------------
 
@@ -376,3 +400,32 @@ def fit_calibration(
         "group_min": group_min,
         **(meta or {}),
     }
+
+
+def apply_calibration(cal: dict[str, Any], outcomes: Sequence[Outcome]) -> list[Outcome]:
+    """``outcomes`` with the confidence a calibration entry gives their features (a value
+    its model does not cover keeps the one it has)."""
+    from extractor.confidence import Calibrator
+
+    c = Calibrator.from_dict(cal)
+    out = []
+    for o in outcomes:
+        p = None
+        if c is not None:
+            p = (c.multi_probability if o.multiple else c.single_probability)(o.features or {}, o.type)
+        out.append(replace(o, confidence=o.confidence if p is None else p))
+    return out
+
+
+def cross_fitted(outcomes: Sequence[Outcome], folds: int = 5, **fit: Any) -> list[Outcome]:
+    """Every outcome with the confidence of a calibration fitted without its document:
+    the documents are dealt into ``folds`` folds, each judged by the fit on the others."""
+    docs = sorted({o.doc for o in outcomes})
+    fold_of = {d: i % folds for i, d in enumerate(docs)}
+    out: list[Outcome] = []
+    for f in range(folds):
+        train = [o for o in outcomes if fold_of[o.doc] != f]
+        test = [o for o in outcomes if fold_of[o.doc] == f]
+        if test:
+            out += apply_calibration(fit_calibration(train, **fit), test)
+    return out

@@ -12,7 +12,10 @@ from extractor.confidence import SINGLE_FEATURES, Calibrator
 from seqgpt.cli import main
 from training.calibration import (
     Outcome,
+    apply_calibration,
+    best_threshold,
     calibration_report,
+    cross_fitted,
     ece,
     fit_calibration,
     fit_logistic,
@@ -128,7 +131,18 @@ def test_calibrate_from_saved_outcomes_writes_the_card_without_running_a_model(m
     # all options: a different fit, and --dry-run leaves the card as it was
     res = CliRunner().invoke(
         main,
-        ["calibrate", "--from-outcomes", str(p), "--model", str(model_copy), "--fit-on", "all", "--dry-run"],
+        [
+            "calibrate",
+            "--from-outcomes",
+            str(p),
+            "--model",
+            str(model_copy),
+            "--fit-on",
+            "all",
+            "--dry-run",
+            "--threshold",
+            "0.3",
+        ],
     )
     assert res.exit_code == 0 and "fitted on 1200 of 1200" in res.output
     assert json.loads((model_copy / "card.json").read_text(encoding="utf-8"))["calibration"] == cal
@@ -205,3 +219,45 @@ def test_a_group_with_enough_values_gets_weights_of_its_own():
             held[0].features, "date"
         )
     )
+
+
+def test_best_threshold_maximizes_the_f1_of_the_kept_values():
+    # one-value answers: right ones at 0.8, wrong ones at 0.35 and 0.15; a many-value value is always kept
+    outs = [_o(0.8, True) for _ in range(6)] + [_o(0.35, False) for _ in range(3)]
+    outs += [_o(0.15, False) for _ in range(3)] + [_o(0.1, True, multiple=True)]
+    best = best_threshold(outs, gold=10)
+    assert 0.35 < best["threshold"] <= 0.8  # drops the wrong ones, keeps the right ones
+    assert best["precision"] == 1.0 and best["recall"] == pytest.approx(0.7)
+    assert best["f1"] == pytest.approx(2 * 0.7 / 1.7, abs=1e-4)
+    assert best["threshold"] == 0.8  # the tie goes to the higher threshold
+    assert best["by_threshold"]["0.1"] < best["f1"]
+
+
+def test_cross_fitted_judges_every_document_by_a_fit_without_it():
+    outs = _synthetic(200)
+    crossed = cross_fitted(outs, 5)
+    assert sorted((o.doc, o.shown) for o in crossed) == sorted((o.doc, o.shown) for o in outs)
+    inside = apply_calibration(fit_calibration(outs), outs)
+    assert [o.confidence for o in crossed] != [o.confidence for o in inside]
+    assert ece([o for o in crossed if o.shown]) < 0.1
+
+
+def test_calibrate_picks_the_threshold_by_cross_validated_f1(model_copy, tmp_path):
+    p = tmp_path / "cal.outcomes.jsonl"
+    write_outcomes(p, _synthetic(), {"fitted_on": "cal", "quantize": "none", "gold_by_group": {"date": 700}})
+    res = CliRunner().invoke(main, ["calibrate", "--from-outcomes", str(p), "--model", str(model_copy)])
+    assert res.exit_code == 0, res.output
+    assert "5-fold cross-validated" in res.output and "threshold" in res.output
+    cal = json.loads((model_copy / "card.json").read_text(encoding="utf-8"))["calibration"]
+    choice = cal["threshold_choice"]
+    assert cal["threshold"] == choice["threshold"] and 0.05 <= choice["threshold"] <= 0.95
+    assert choice["f1"] == max(choice["by_threshold"].values())
+    assert 0 < cal["cross_validated_ece"]["ece"] < 0.1
+    # without the gold count (outcomes saved before it was recorded) a number must be given
+    write_outcomes(p, _synthetic())
+    res = CliRunner().invoke(main, ["calibrate", "--from-outcomes", str(p), "--model", str(model_copy)])
+    assert res.exit_code != 0 and "give a number" in res.output
+    res = CliRunner().invoke(
+        main, ["calibrate", "--from-outcomes", str(p), "--model", str(model_copy), "--threshold", "1.5"]
+    )
+    assert res.exit_code != 0 and "best or a number" in res.output
