@@ -9,7 +9,8 @@ Each design is fitted (``training.calibration.fit_calibration``) on the ``--fit`
 and applied to the answers of the ``--measure`` outcomes (or, with ``--folds``, to the
 documents of each fold left out of the fit), then judged as ``seqgpt eval --report`` judges
 values: ECE over 10 bins, precision / recall / share of right values kept at the thresholds,
-ECE per type group.  The designs:
+ECE per type group, and the threshold with the highest F1 (needs the gold count that
+``--outcomes`` records).  The designs:
 
 - ``recorded``: the confidence written in the measured outcomes themselves (the calibration
   the model carried when they were judged);
@@ -34,6 +35,7 @@ from training.calibration import (
     GROUPS,
     Outcome,
     apply_calibration,
+    best_threshold,
     calibration_report,
     cross_fitted,
     fit_calibration,
@@ -55,8 +57,14 @@ def measure(fit: list[Outcome], test: list[Outcome], gold: dict[str, int], group
     res = {}
     for name, opts in _designs(group_min).items():
         judged = test if opts is None else apply_calibration(fit_calibration(fit, **opts), test)
-        res[name] = calibration_report(judged, gold)
+        res[name] = _report(judged, gold)
     return res
+
+
+def _report(judged: list[Outcome], gold: dict[str, int]) -> dict[str, Any]:
+    rep = calibration_report(judged, gold)
+    rep["best_threshold"] = best_threshold(judged, sum(gold.values())) if gold else None
+    return rep
 
 
 def cross_validated(
@@ -64,7 +72,7 @@ def cross_validated(
 ) -> dict[str, Any]:
     """Each design's calibration section with every document judged by a fit without it."""
     return {
-        name: calibration_report(outcomes if opts is None else cross_fitted(outcomes, folds, **opts), gold)
+        name: _report(outcomes if opts is None else cross_fitted(outcomes, folds, **opts), gold)
         for name, opts in _designs(group_min).items()
     }
 
@@ -77,9 +85,11 @@ def _row(name: str, rep: dict[str, Any]) -> str:
         return "-" if x is None else f"{x:.3f}"
 
     groups = " ".join(f"{g} {f(rep['by_type'][g]['ece'])}" for g in GROUPS if g in rep["by_type"])
+    b = rep.get("best_threshold") or {}
+    best = f"{b['f1']:.3f} at {b['threshold']:.2f}" if b else "-"
     return (
         f"{name:<16} {f(o['ece']):>6} {f(t5['precision']):>7} {f(t5['recall']):>7} {f(t5['right_kept']):>7} "
-        f"{f(t9['precision']):>7} {f(t9['right_kept']):>7}   {groups}"
+        f"{f(t9['precision']):>7} {f(t9['right_kept']):>7} {best:>13}   {groups}"
     )
 
 
@@ -108,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     for title, designs in sets.items():
         print(f"\n{title}")
         print(
-            f"{'design':<16} {'ECE':>6} {'P@.5':>7} {'R@.5':>7} {'kept@.5':>7} {'P@.9':>7} {'kept@.9':>7}   ECE by type"
+            f"{'design':<16} {'ECE':>6} {'P@.5':>7} {'R@.5':>7} {'kept@.5':>7} {'P@.9':>7} {'kept@.9':>7} {'best F1':>13}   ECE by type"
         )
         for name, rep in designs.items():
             print(_row(name, rep))

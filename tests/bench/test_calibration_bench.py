@@ -26,7 +26,7 @@ def test_designs_side_by_side_cross_validated_and_on_other_documents(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "4-fold by document" in proc.stdout and "answers+groups" in proc.stdout
     rep = json.loads(out.read_text())
-    assert rep["machine"]["cpu"]
+    assert rep["machine"]["cpu"] and "best F1" in proc.stdout
     cv, held = rep["sets"][f"{fit}, 4-fold by document"], rep["sets"][str(test)]
     for designs, n in ((cv, 400), (held, 300)):
         assert set(designs) == {"recorded", "all", "answers", "answers+groups"}
