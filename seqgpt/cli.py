@@ -635,15 +635,15 @@ Examples:
 )
 @click.option(
     "--fit-on",
-    type=click.Choice(["answers", "all"]),
-    default="answers",
+    type=click.Choice(["all", "answers"]),
+    default="all",
     show_default=True,
-    help="answers: the values a user is shown (each one-value field's best value, every value of a "
-    "many-value field); all: the losing options too.",
+    help="all: every scored value, the losing options (alternatives) too; answers: only the values a user "
+    "is shown (each one-value field's best value, every value of a many-value field).",
 )
 @click.option(
     "--group-min",
-    default=300,
+    default=0,
     show_default=True,
     type=click.IntRange(min=0),
     help="A type group (text, date, money, number, code) with this many values gets weights of its own, "

@@ -78,7 +78,8 @@ def _synthetic(n=600, seed=1):
 def test_fit_on_answers_leaves_the_alternatives_out_and_calibrates_the_answers():
     outs = _synthetic()
     answers_fit = fit_calibration(outs, fit_on="answers")
-    all_fit = fit_calibration(outs, fit_on="all")
+    all_fit = fit_calibration(outs)
+    assert all_fit["fit_on"] == "all"
     assert answers_fit["fit_on"] == "answers" and answers_fit["single"]["values"] == 600
     assert all_fit["single"]["values"] == 1200
     assert fit_calibration(outs, fit_on="all")["multi"] == {}  # no many-value outcomes: no model
@@ -117,8 +118,10 @@ def test_calibrate_from_saved_outcomes_writes_the_card_without_running_a_model(m
     p = tmp_path / "cal.outcomes.jsonl"
     write_outcomes(p, _synthetic(), {"fitted_on": "cal200.jsonl (200 documents)", "quantize": "int8"})
     res = CliRunner().invoke(
-        main, ["calibrate", "--from-outcomes", str(p), "--model", str(model_copy), "--threshold", "0.3"]
-    )
+        main,
+        ["calibrate", "--from-outcomes", str(p), "--model", str(model_copy), "--threshold", "0.3",
+         "--fit-on", "answers", "--group-min", "300"],
+    )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "fitted on 600 of 1200 values of 600 documents" in res.output and "answers" in res.output
     card = json.loads((model_copy / "card.json").read_text(encoding="utf-8"))
@@ -128,7 +131,7 @@ def test_calibrate_from_saved_outcomes_writes_the_card_without_running_a_model(m
     assert cal["fitted_on"] == "cal200.jsonl (200 documents)" and cal["single"]["values"] == 600
     assert cal["in_sample_ece"]["after"] < cal["in_sample_ece"]["before"]
     assert Calibrator.from_dict(cal).threshold == 0.3
-    # all options: a different fit, and --dry-run leaves the card as it was
+    # the default fits every option (alternatives too), and --dry-run leaves the card as it was
     res = CliRunner().invoke(
         main,
         [
@@ -137,14 +140,13 @@ def test_calibrate_from_saved_outcomes_writes_the_card_without_running_a_model(m
             str(p),
             "--model",
             str(model_copy),
-            "--fit-on",
-            "all",
             "--dry-run",
             "--threshold",
             "0.3",
         ],
     )
     assert res.exit_code == 0 and "fitted on 1200 of 1200" in res.output
+    assert '"fit_on": "all"' in res.output and '"group_min": 0' in res.output
     assert json.loads((model_copy / "card.json").read_text(encoding="utf-8"))["calibration"] == cal
 
 
@@ -200,6 +202,7 @@ def test_a_group_with_enough_values_gets_weights_of_its_own():
         right = rng.random() < 1 / (1 + math.exp(-(3 * z if date else 0.2 * z)))
         outs.append(_o(0.5, right, type="date" if date else "text", features=feats, doc=str(i)))
     shared = fit_calibration(outs)
+    assert shared["group_min"] == 0
     own = fit_calibration(outs, group_min=300)
     assert "groups" not in shared["single"] and set(own["single"]["groups"]) == {"date", "text"}
     assert own["single"]["groups"]["date"]["values"] == 400
@@ -235,9 +238,9 @@ def test_best_threshold_maximizes_the_f1_of_the_kept_values():
 
 def test_cross_fitted_judges_every_document_by_a_fit_without_it():
     outs = _synthetic(200)
-    crossed = cross_fitted(outs, 5)
+    crossed = cross_fitted(outs, 5, fit_on="answers")
     assert sorted((o.doc, o.shown) for o in crossed) == sorted((o.doc, o.shown) for o in outs)
-    inside = apply_calibration(fit_calibration(outs), outs)
+    inside = apply_calibration(fit_calibration(outs, fit_on="answers"), outs)
     assert [o.confidence for o in crossed] != [o.confidence for o in inside]
     assert ece([o for o in crossed if o.shown]) < 0.1
 
@@ -245,7 +248,9 @@ def test_cross_fitted_judges_every_document_by_a_fit_without_it():
 def test_calibrate_picks_the_threshold_by_cross_validated_f1(model_copy, tmp_path):
     p = tmp_path / "cal.outcomes.jsonl"
     write_outcomes(p, _synthetic(), {"fitted_on": "cal", "quantize": "none", "gold_by_group": {"date": 700}})
-    res = CliRunner().invoke(main, ["calibrate", "--from-outcomes", str(p), "--model", str(model_copy)])
+    res = CliRunner().invoke(
+        main, ["calibrate", "--from-outcomes", str(p), "--model", str(model_copy), "--fit-on", "answers"]
+    )
     assert res.exit_code == 0, res.output
     assert "5-fold cross-validated" in res.output and "threshold" in res.output
     cal = json.loads((model_copy / "card.json").read_text(encoding="utf-8"))["calibration"]
