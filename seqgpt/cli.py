@@ -610,6 +610,8 @@ Examples:
   python -m training.docgen --n 120 --seed 2 --split heldout --out cal.jsonl
   seqgpt calibrate --dataset cal.jsonl --model extractor/seqgpt_mini
   seqgpt calibrate --dataset my_labelled_docs.jsonl --model /models/my-adapter --threshold 0.6 --dry-run
+  seqgpt calibrate --dataset cal.jsonl --model /models/my-adapter --dry-run --outcomes cal.outcomes.jsonl
+  seqgpt calibrate --from-outcomes cal.outcomes.jsonl --model /models/my-adapter --fit-on answers
 """
 
 
