@@ -15,7 +15,7 @@ ECE per type group, and the threshold with the highest F1 (needs the gold count 
 - ``recorded``: the confidence written in the measured outcomes themselves (the calibration
   the model carried when they were judged);
 - ``all``: one logistic model over every scored option, the losing alternatives included,
-  with an intercept per type group (how seqgpt-mini's first calibration was fitted);
+  with an intercept per type group (``seqgpt calibrate``'s default);
 - ``answers``: the same, fitted on the answers only (``--fit-on answers``);
 - ``answers+groups``: the answers, and a type group with ``--group-min`` values or more
   gets weights of its own (``--group-min``).

@@ -460,6 +460,26 @@ def _table(rows: list[list[str]], *, markdown: bool = False, escape=None) -> str
     return "\n".join(line.rstrip() for line in out.getvalue().splitlines() if line.strip())
 
 
+OUTCOMES_OPTION = click.option(
+    "--outcomes",
+    "outcomes_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Write every judged value with its confidence features here (JSON lines), for seqgpt calibrate "
+    "--from-outcomes and bench/calibration.py.",
+)
+
+
+def _outcomes_meta(data, ex, report) -> dict:
+    """What saved outcomes were judged on: the data, the model, its quantization, the gold counts."""
+    return {
+        "fitted_on": data.describe(),
+        "model": ex.model_id,
+        "quantize": (ex.info or {}).get("quantized") or "none",
+        "gold_by_group": report.gold_by_group,
+    }
+
+
 EVAL_EXAMPLES = """\b
 Examples:
   seqgpt eval --dataset msra --subset quick --model /models/seqgpt-560m --report msra-quick.json
@@ -514,13 +534,7 @@ Examples:
     type=click.Path(dir_okay=False),
     help="Write the full report as JSON here.",
 )
-@click.option(
-    "--outcomes",
-    "outcomes_path",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="Write every judged value with its confidence features here (JSON lines, as seqgpt calibrate).",
-)
+@OUTCOMES_OPTION
 def eval_cmd(
     dataset, split, subset, limit, model, device, dtype, compile, quantize, threads, batch_size, max_new_tokens, unconstrained, report_path, outcomes_path,
 ):  # fmt: skip
@@ -584,9 +598,7 @@ def eval_cmd(
     if outcomes_path:
         from training.calibration import write_outcomes
 
-        meta = {"fitted_on": data.describe(), "model": ex.model_id,
-                "quantize": (ex.info or {}).get("quantized") or "none", "gold_by_group": report.gold_by_group}  # fmt: skip
-        n = write_outcomes(outcomes_path, report.outcomes, meta)
+        n = write_outcomes(outcomes_path, report.outcomes, _outcomes_meta(data, ex, report))
         click.echo(f"{n} judged values written to {outcomes_path}", err=True)
 
 
@@ -651,13 +663,7 @@ Examples:
     help="A type group (text, date, money, number, code) with this many values gets weights of its own, "
     "not only an intercept (0: shared weights for all).",
 )
-@click.option(
-    "--outcomes",
-    "outcomes_path",
-    default=None,
-    type=click.Path(dir_okay=False),
-    help="Also write every judged value with its features here (JSON lines), for --from-outcomes.",
-)
+@OUTCOMES_OPTION
 @click.option(
     "--from-outcomes",
     "from_outcomes",
@@ -736,11 +742,11 @@ def calibrate_cmd(
         ex.calibration = None  # features and choices without the old calibration
         report = evaluate(ex, data.examples, data.label_map, batch_size=batch_size)
         outcomes = report.outcomes
-        meta = {"fitted_on": data.describe(), "quantize": (ex.info or {}).get("quantized") or "none"}
+        saved = _outcomes_meta(data, ex, report)
+        meta = {k: saved[k] for k in ("fitted_on", "quantize")}
         described, ndocs = data.name, len(data.examples)
         gold_total = sum(report.gold_by_group.values())
         if outcomes_path:
-            saved = {**meta, "model": ex.model_id, "gold_by_group": report.gold_by_group}
             n = write_outcomes(outcomes_path, outcomes, saved)
             click.echo(f"{n} judged values written to {outcomes_path}", err=True)
     if not outcomes:

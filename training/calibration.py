@@ -67,9 +67,8 @@ class Outcome:
     multiple: bool  # a many-value field
     confidence: float
     right: bool
-    shown: bool = (
-        True  # the field's answer (its best value, kept or dropped by the threshold) or a list value
-    )
+    # the field's answer (its best value, kept or dropped by the threshold) or a list value
+    shown: bool = True
     features: dict[str, float] | None = None
     doc: str = ""  # the document it came from (its "id", else its index)
 
@@ -359,7 +358,7 @@ def _fit_one(
         members = [o for o in usable if o.group == g]
         if len(members) < group_min or len({o.right for o in members}) < 2:
             continue
-        rows = [[float((o.features or {}).get(n, 0.0)) for n in names] + [1.0] for o in members]
+        rows, _ = _design(members, names)  # one group: its one-hot column is the intercept
         gw = fit_logistic(rows, [o.right for o in members], l2=l2)
         own[g] = {
             "weights": dict(zip(names, gw[: len(names)])),
@@ -387,8 +386,9 @@ def fit_calibration(
     alternatives, mostly wrong); ``"answers"`` on the values a user is shown only (each
     one-value field's answer, kept or dropped by the threshold, and every value of a
     many-value field).  Cross-validated on seqgpt-mini's calibration documents, "all" gave
-    the answers the lower ECE (0.012 against 0.028; ``bench/calibration.py``).  ``group_min`` > 0: a type group with at least that many
-    values (right and wrong ones among them) gets weights of its own, not only an intercept."""
+    the answers the lower ECE (0.012 against 0.028; ``bench/calibration.py``).
+    ``group_min`` > 0: a type group with at least that many values (right and wrong ones
+    among them) gets weights of its own, not only an intercept."""
     if fit_on not in FIT_ON:
         raise ValueError(f"fit_on must be one of {', '.join(FIT_ON)}, not {fit_on!r}")
     outs = [o for o in outcomes if o.shown or fit_on == "all"]

@@ -460,32 +460,12 @@ def _judge(report: Report, ex: dict[str, Any], res, schema, gold_of: dict[str, s
         answers = kept + dropped.get(name, [])
         if not multiple:  # the field's answer: its best value, kept or dropped; the rest are alternatives
             answers = sorted(answers, key=lambda s: -s.confidence)[:1]
-        for s in answers:
+        unshown = [s for s in kept + dropped.get(name, []) if s not in answers]
+        unshown += res.alternatives.get(name, [])
+        for s, shown in [(s, True) for s in answers] + [(s, False) for s in unshown]:
+            right = text_key(s.text) in truth
             report.outcomes.append(
-                Outcome(
-                    name,
-                    f.type,
-                    multiple,
-                    float(s.confidence),
-                    text_key(s.text) in truth,
-                    True,
-                    s.features,
-                    doc,
-                )
-            )
-        others = [s for s in kept + dropped.get(name, []) if s not in answers]
-        for s in others + list(res.alternatives.get(name, [])):
-            report.outcomes.append(
-                Outcome(
-                    name,
-                    f.type,
-                    multiple,
-                    float(s.confidence),
-                    text_key(s.text) in truth,
-                    False,
-                    s.features,
-                    doc,
-                )
+                Outcome(name, f.type, multiple, float(s.confidence), right, shown, s.features, doc)
             )
         report.asked += 1
         main = next((s for s in kept if s.chosen), kept[0] if kept else None)
