@@ -23,6 +23,7 @@ The fine-tuned adapter (``seqgpt finetune``) ships inside the package in
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -111,6 +112,24 @@ def cache_root() -> Path:
     return Path(base)
 
 
+@contextlib.contextmanager
+def cache_lock(path: str | os.PathLike):
+    """An exclusive lock on ``<path>.lock`` while a cache entry is built: several processes
+    of one machine (Ray actors, test workers) that load the same model for the first time
+    build it once, one after the other, instead of writing over each other's folder.  The
+    caller checks again, inside the lock, whether the entry is there yet."""
+    import fcntl
+
+    lock = Path(str(path) + ".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def find_base(model_id: str) -> PackagedBase | None:
     """The packaged base ``model_id`` names (an alias), or None."""
     for base in PACKAGED_BASES:
@@ -148,8 +167,19 @@ def ensure_base(
     """The base as a plain safetensors folder (weights + tokenizer), converted once from GGUF."""
     b = _base(base)
     path = Path(path) if path else b.cache_dir()
-    if (path / "config.json").exists() and (path / "model.safetensors").exists():
+    if _is_cached(path):
         return path
+    with cache_lock(path):
+        if _is_cached(path):  # another process built it while this one waited
+            return path
+        return _convert(b, path, quiet=quiet)
+
+
+def _is_cached(path: Path) -> bool:
+    return (path / "config.json").exists() and (path / "model.safetensors").exists()
+
+
+def _convert(b: PackagedBase, path: Path, *, quiet: bool) -> Path:
     source = b.gguf_path()
     if importlib.util.find_spec("gguf") is None:
         raise MiniUnavailable(f"reading the {b.title} GGUF file needs the `gguf` package: pip install gguf")

@@ -241,6 +241,7 @@ def probe_int8(model: nn.Module, *, reps: int = 2, cache: str | None = None) -> 
     slower on another (the README's benchmark section), so the default is measured, not
     assumed."""
     import json
+    import os
     from pathlib import Path
 
     layers = _probe_layers(model)
@@ -276,7 +277,9 @@ def probe_int8(model: nn.Module, *, reps: int = 2, cache: str | None = None) -> 
         stored[key] = result
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(stored, indent=1) + "\n", encoding="utf-8")
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # whole or not at all, for readers
+            tmp.write_text(json.dumps(stored, indent=1) + "\n", encoding="utf-8")
+            os.replace(tmp, path)
         except OSError:
             pass  # a read-only cache only costs the probe again next time
     return result

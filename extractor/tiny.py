@@ -132,7 +132,11 @@ def default_tiny_dir() -> Path:
 
 def ensure_tiny(path: str | os.PathLike | None = None) -> Path:
     """The cached tiny demo model, built on first use."""
+    from .mini import cache_lock
+
     path = Path(path) if path else default_tiny_dir()
-    if not (path / "config.json").exists():
-        save_tiny(path)
+    if not (path / "TINY_UNTRAINED").exists():
+        with cache_lock(path):
+            if not (path / "TINY_UNTRAINED").exists():  # written last: the folder is whole
+                save_tiny(path)
     return path

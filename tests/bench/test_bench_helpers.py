@@ -57,7 +57,11 @@ def test_tree_memory_tells_actors_workers_and_other_processes_apart():
     titles = ["ray::MapWorker(MapBatches(ExtractStage))", "ray::IDLE", "ray::DashboardAgent", "plain-sleep"]
     procs = [subprocess.Popen(["bash", "-c", f'exec -a "{t}" sleep 30']) for t in titles]
     try:
-        time.sleep(0.3)  # let exec replace the shells
+        deadline = time.monotonic() + 30  # let exec replace the shells (slow on a loaded machine)
+        while time.monotonic() < deadline and [psutil.Process(p.pid).cmdline()[:1] for p in procs] != [
+            [t] for t in titles
+        ]:
+            time.sleep(0.05)
         mem = TreeMemory()
         mem.sample()
         roles = {psutil.Process(p.pid).cmdline()[0]: mem._role(psutil.Process(p.pid)) for p in procs}

@@ -151,3 +151,25 @@ def test_default_model_is_built_once_into_the_cache(monkeypatch, tmp_path):
     mtime = (tmp_path / "tiny-bloom" / "config.json").stat().st_mtime
     load_model(None, device="cpu")
     assert (tmp_path / "tiny-bloom" / "config.json").stat().st_mtime == mtime
+
+
+def test_a_cache_entry_another_process_is_building_is_waited_for_not_built_again(tmp_path):
+    """Two actors of one machine loading the default model for the first time: the second
+    waits on the cache lock and then finds the folder the first one built."""
+    import threading
+
+    from extractor.mini import cache_lock
+    from extractor.tiny import ensure_tiny, save_tiny
+
+    path = tmp_path / "tiny-bloom"
+    done = threading.Event()
+    with cache_lock(path):  # "the first process", building
+        waiter = threading.Thread(target=lambda: (ensure_tiny(path), done.set()))
+        waiter.start()
+        assert not done.wait(1.0), "ensure_tiny went ahead while the entry was locked"
+        save_tiny(path)
+        built = (path / "model.safetensors").stat().st_mtime_ns
+    waiter.join(60)
+    assert done.is_set()
+    assert (path / "model.safetensors").stat().st_mtime_ns == built  # found, not rebuilt
+    assert (path / "TINY_UNTRAINED").exists()
