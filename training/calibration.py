@@ -174,9 +174,11 @@ def format_calibration(d: dict[str, Any]) -> str:
         lines.append(f"  {g}: {x['values']} values, accuracy {_fmt(x['accuracy'])}, ECE {_fmt(x['ece'])}")
     f = d.get("fields")
     if f:
+        by_value = f.get("main_value_right")
         lines.append(
-            f"fields: main value right {_fmt(f['main_right'])} of {f['asked']} asked; "
-            f"no value for {_fmt(f['absent_empty'])} of {f['absent']} absent fields"
+            f"fields: main value right {_fmt(f['main_right'])} of {f['asked']} asked"
+            + (f" ({_fmt(by_value)} by normalized value)" if by_value is not None else "")
+            + f"; no value for {_fmt(f['absent_empty'])} of {f['absent']} absent fields"
         )
     return "\n".join(lines)
 

@@ -24,6 +24,7 @@ imports torch.
 
 from __future__ import annotations
 
+import json
 import time
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -111,6 +112,7 @@ class Report:
     gold_by_group: dict[str, int] = field(default_factory=dict)  # distinct gold (label, text) per type group
     asked: int = 0  # (document, asked field) pairs
     main_right: int = 0  # ... whose main value (kept, chosen) is right, or empty where the gold is
+    main_value_right: int = 0  # ... the same, or its normalized value (money, date) is the gold's
     absent: int = 0  # ... without a gold value
     absent_empty: int = 0  # ... of those, given no value
 
@@ -123,10 +125,13 @@ class Report:
         fields = {
             "asked": self.asked,
             "main_right": round(self.main_right / self.asked, 4) if self.asked else None,
+            "main_value_right": round(self.main_value_right / self.asked, 4) if self.asked else None,
             "absent": self.absent,
             "absent_empty": round(self.absent_empty / self.absent, 4) if self.absent else None,
             "definition": "main value: the field's kept chosen value (the Parquet column), right when its "
-            "text is a gold value of the field, or when neither exists; absent: asked fields without gold",
+            "text is a gold value of the field, or when neither exists; main value right by value: the same, or "
+            "its normalized value equals the gold's (an amount written in words where the gold span is the "
+            "figures; needs the examples' `values`); absent: asked fields without gold",
         }
         return calibration_report(self.outcomes, self.gold_by_group, fields=fields)
 
@@ -436,6 +441,10 @@ def _build_schema(asked: list[str], choices: list[str] | None, records: dict[str
     return Schema(fields, records=types), names
 
 
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False)
+
+
 def _judge(report: Report, ex: dict[str, Any], res, schema, gold_of: dict[str, str], doc: str = "") -> None:
     """Add one document's calibration outcomes and field-level figures to ``report``."""
     from extractor.confidence import TYPE_GROUPS
@@ -446,6 +455,9 @@ def _judge(report: Report, ex: dict[str, Any], res, schema, gold_of: dict[str, s
     gold: dict[str, set[str]] = {}
     for e in ex.get("entities", []):
         gold.setdefault(e["label"], set()).add(text_key(text[e["start"] : e["end"]]))
+    meant: dict[str, set[str]] = {}  # gold normalized values (docgen's ``values``), as canonical JSON
+    for v in ex.get("values") or []:
+        meant.setdefault(v["label"], set()).add(_canonical(v["value"]))
     dropped: dict[str, list] = {}
     for s in res.dropped:
         dropped.setdefault(s.field, []).append(s)
@@ -471,8 +483,13 @@ def _judge(report: Report, ex: dict[str, Any], res, schema, gold_of: dict[str, s
         main = next((s for s in kept if s.chosen), kept[0] if kept else None)
         if main is None:
             report.main_right += not truth
+            report.main_value_right += not truth
         else:
-            report.main_right += text_key(main.text) in truth
+            right = text_key(main.text) in truth
+            report.main_right += right
+            report.main_value_right += right or (
+                main.normalized is not None and _canonical(main.normalized) in meant.get(g, ())
+            )
         if not truth:
             report.absent += 1
             report.absent_empty += not kept

@@ -164,6 +164,58 @@ def test_evaluate_label_set_and_classification_groups():
     assert r.overall.f1 == 1.0 and (r.class_examples, r.class_correct) == (2, 1)
 
 
+class NormalizingFake(FakeExtractor):
+    """FakeExtractor whose answers carry a normalized value, as the schema gives typed fields."""
+
+    def __init__(self, answers, normalized):
+        super().__init__(answers)
+        self.normalized = normalized  # answer text -> normalized value
+
+    def extract_batch(self, texts, schema, *, constrained=True):
+        out = super().extract_batch(texts, schema, constrained=constrained)
+        for res in out:
+            for spans in res.values.values():
+                for s in spans:
+                    s.normalized = self.normalized.get(s.text)
+        return out
+
+
+def test_main_value_right_absent_fields_and_judging_by_normalized_value():
+    money = {"amount": "10000.00", "currency": "CNY"}
+    text = "价款人民币壹万元整（¥10,000.00），买方张三"
+    examples = [
+        {  # the amount in words where the gold span is the figures: wrong by text, right by value
+            "text": text,
+            "entities": [
+                {"label": "价款", "start": 10, "end": 20},
+                {"label": "买方", "start": 24, "end": 26},
+            ],
+            "label_set": ["价款", "买方", "日期"],
+            "values": [{"label": "价款", "start": 10, "end": 20, "type": "money", "value": money}],
+        },
+        {  # a value for an absent field (日期), none for the other (买方)
+            "text": "买方李四，日期2024年1月2日",
+            "entities": [],
+            "label_set": ["买方", "日期"],
+        },
+    ]
+    assert text[10:20] == "¥10,000.00" and text[2:9] == "人民币壹万元整"
+    fake = NormalizingFake(
+        {text: {"价款": [(2, 9)], "买方": [(24, 26)]}, examples[1]["text"]: {"日期": [(7, 16)]}},
+        {text[2:9]: money},
+    )
+    r = evaluate(fake, examples)
+    # asked: 价款, 买方, 日期 in the first document; 买方, 日期 in the second
+    assert r.asked == 5 and r.absent == 3
+    assert r.absent_empty == 2  # 日期 empty in the first; 买方 empty, 日期 answered in the second
+    assert r.main_right == 3  # 买方 and 日期 of the first, 买方 of the second (empty, no gold)
+    assert r.main_value_right == 4  # ... and the amount, whose normalized value is the gold's
+    f = r.to_dict()["calibration"]["fields"]
+    assert (f["main_right"], f["main_value_right"], f["absent_empty"]) == (0.6, 0.8, round(2 / 3, 4))
+    assert "main value right 0.600 of 5 asked (0.800 by normalized value)" in r.format()
+    assert r.overall.tp == 1 and r.overall.pred == 3  # span scores still judge the text
+
+
 def test_evaluate_needs_something_to_score():
     with pytest.raises(ValueError, match="nothing to evaluate"):
         evaluate(FakeExtractor({}), [{"text": "a", "entities": []}])
