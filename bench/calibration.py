@@ -39,6 +39,7 @@ from training.calibration import (
     calibration_report,
     cross_fitted,
     fit_calibration,
+    read_outcome_files,
     read_outcomes,
 )
 
@@ -95,7 +96,12 @@ def _row(name: str, rep: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--fit", required=True, help="outcomes to fit on (seqgpt calibrate/eval --outcomes)")
+    ap.add_argument(
+        "--fit",
+        required=True,
+        nargs="+",
+        help="outcomes to fit on (seqgpt calibrate/eval --outcomes; several: one set)",
+    )
     ap.add_argument("--measure", action="append", default=[], help="outcomes to measure on (repeatable)")
     ap.add_argument("--folds", type=int, default=0, help="also cross-validate on --fit, by document")
     ap.add_argument(
@@ -103,10 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--json", default=None, help="write the figures here")
     args = ap.parse_args(argv)
-    fit, fit_meta = read_outcomes(args.fit)
+    fit, fit_meta = read_outcome_files(args.fit)
+    fit_name = " + ".join(args.fit)
     sets: dict[str, dict[str, Any]] = {}
     if args.folds:
-        sets[f"{args.fit}, {args.folds}-fold by document"] = cross_validated(
+        sets[f"{fit_name}, {args.folds}-fold by document"] = cross_validated(
             fit, args.folds, fit_meta.get("gold_by_group") or {}, args.group_min
         )
     for path in args.measure:
@@ -114,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         sets[path] = measure(fit, test, meta.get("gold_by_group") or {}, args.group_min)
     if not sets:
         ap.error("give --measure FILE and/or --folds K")
-    print(f"machine: {machine()['cpu']}; fitted on {args.fit} ({len(fit)} values)")
+    print(f"machine: {machine()['cpu']}; fitted on {fit_name} ({len(fit)} values)")
     for title, designs in sets.items():
         print(f"\n{title}")
         print(

@@ -624,6 +624,7 @@ Examples:
   seqgpt calibrate --dataset my_labelled_docs.jsonl --model /models/my-adapter --threshold 0.6 --dry-run
   seqgpt calibrate --dataset cal.jsonl --model /models/my-adapter --dry-run --outcomes cal.outcomes.jsonl
   seqgpt calibrate --from-outcomes cal.outcomes.jsonl --model /models/my-adapter --fit-on answers
+  seqgpt calibrate --from-outcomes half0.outcomes.jsonl --from-outcomes half1.outcomes.jsonl --model FOLDER
 """
 
 
@@ -667,9 +668,10 @@ Examples:
 @click.option(
     "--from-outcomes",
     "from_outcomes",
-    default=None,
+    multiple=True,
     type=click.Path(exists=True, dir_okay=False),
-    help="Fit on values an earlier --outcomes run judged, without running the model (instead of --dataset).",
+    help="Fit on values an earlier --outcomes run judged, without running the model (instead of --dataset); "
+    "repeat it for runs over parts of the data (e.g. one half per core).",
 )
 @click.option("--dry-run", is_flag=True, help="Fit and report, but do not write the card.")
 def calibrate_cmd(
@@ -698,7 +700,7 @@ def calibrate_cmd(
         cross_fitted,
         ece,
         fit_calibration,
-        read_outcomes,
+        read_outcome_files,
         write_outcomes,
     )
 
@@ -710,7 +712,7 @@ def calibrate_cmd(
         if not 0.0 <= threshold <= 1.0:
             raise click.BadParameter("best or a number from 0 to 1", param_hint="--threshold")
 
-    if (dataset is None) == (from_outcomes is None):
+    if (dataset is None) == (not from_outcomes):
         raise click.UsageError(
             "give --dataset (run the model) or --from-outcomes (refit saved values), not both"
         )
@@ -722,15 +724,13 @@ def calibrate_cmd(
         )
     if from_outcomes:
         try:
-            outcomes, meta_in = read_outcomes(from_outcomes)
+            outcomes, meta_in = read_outcome_files(from_outcomes)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
-        meta = {
-            "fitted_on": meta_in.get("fitted_on", Path(from_outcomes).name),
-            "quantize": meta_in.get("quantize"),
-        }
-        described, ndocs = Path(from_outcomes).name, len({o.doc for o in outcomes})
-        gold_total = sum((meta_in.get("gold_by_group") or {}).values())
+        meta = {"fitted_on": meta_in["fitted_on"], "quantize": meta_in.get("quantize")}
+        described = " + ".join(Path(p).name for p in from_outcomes)
+        ndocs = len({o.doc for o in outcomes})
+        gold_total = sum(meta_in["gold_by_group"].values())
     else:
         from training.datasets import load_dataset
         from training.evaluate import evaluate

@@ -279,6 +279,39 @@ def read_outcomes(path: str | Path) -> tuple[list[Outcome], dict[str, Any]]:
     return out, meta
 
 
+def read_outcome_files(paths: Sequence[str | Path]) -> tuple[list[Outcome], dict[str, Any]]:
+    """The outcomes of several ``--outcomes`` files as one set (e.g. halves of a dataset judged
+    on one core each), with one meta: gold counts summed, data names joined.  ValueError when
+    the files disagree on the model or its quantization (their features are not alike) or
+    when one document was judged in two files (its gold values would count twice)."""
+    outcomes: list[Outcome] = []
+    merged: dict[str, Any] = {}
+    gold: dict[str, int] = {}
+    names: list[str] = []
+    doc_file: dict[str, str] = {}
+    for path in paths:
+        part, meta = read_outcomes(path)
+        for key in ("model", "quantize"):
+            if key in meta and key in merged and meta[key] != merged[key]:
+                raise ValueError(
+                    f"{path}: {key} {meta[key]!r}, but an earlier file has {merged[key]!r}; "
+                    "outcomes of different models or quantizations do not fit together"
+                )
+            if key in meta:
+                merged[key] = meta[key]
+        for doc in {o.doc for o in part}:
+            if doc in doc_file:
+                raise ValueError(f"{path}: document {doc!r} was judged in {doc_file[doc]} too")
+            doc_file[doc] = str(path)
+        for group, n in (meta.get("gold_by_group") or {}).items():
+            gold[group] = gold.get(group, 0) + int(n)
+        names.append(str(meta.get("fitted_on") or Path(path).name))
+        outcomes.extend(part)
+    merged["fitted_on"] = " + ".join(names)
+    merged["gold_by_group"] = gold
+    return outcomes, merged
+
+
 def best_threshold(
     outcomes: Sequence[Outcome], gold: int, grid: Sequence[float] | None = None
 ) -> dict[str, Any]:

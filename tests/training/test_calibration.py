@@ -19,6 +19,7 @@ from training.calibration import (
     ece,
     fit_calibration,
     fit_logistic,
+    read_outcome_files,
     read_outcomes,
     reliability_bins,
     write_outcomes,
@@ -148,6 +149,44 @@ def test_calibrate_from_saved_outcomes_writes_the_card_without_running_a_model(m
     assert res.exit_code == 0 and "fitted on 1200 of 1200" in res.output
     assert '"fit_on": "all"' in res.output and '"group_min": 0' in res.output
     assert json.loads((model_copy / "card.json").read_text(encoding="utf-8"))["calibration"] == cal
+
+
+def test_outcomes_of_parts_judged_apart_fit_as_one(model_copy, tmp_path):
+    outs = _synthetic()
+    whole, a, b = (tmp_path / f"{n}.jsonl" for n in ("whole", "a", "b"))
+    write_outcomes(whole, outs, {"fitted_on": "cal", "quantize": "int8", "gold_by_group": {"date": 300}})
+    half = len(outs) // 2  # documents 0-299 and 300-599
+    write_outcomes(
+        a, outs[:half], {"fitted_on": "cal_h0", "quantize": "int8", "gold_by_group": {"date": 140}}
+    )
+    write_outcomes(
+        b, outs[half:], {"fitted_on": "cal_h1", "quantize": "int8", "gold_by_group": {"date": 160}}
+    )
+    merged, meta = read_outcome_files([a, b])
+    assert merged == outs and meta["gold_by_group"] == {"date": 300}
+    assert meta["fitted_on"] == "cal_h0 + cal_h1" and meta["quantize"] == "int8"
+
+    def fitted(*files):
+        args = ["calibrate", "--model", str(model_copy), "--dry-run"]
+        for f in files:
+            args += ["--from-outcomes", str(f)]
+        res = CliRunner().invoke(main, args)
+        assert res.exit_code == 0, res.output
+        return json.loads(res.output[res.output.index("{") :])
+
+    one, two = fitted(whole), fitted(a, b)
+    assert two["fitted_on"] == "cal_h0 + cal_h1"
+    for key in ("single", "threshold", "threshold_choice", "cross_validated_ece"):
+        assert two[key] == one[key], key  # the best threshold uses the summed gold count
+    # the same document in two files, or two quantizations, do not merge
+    write_outcomes(b, outs[half - 2 :], {"quantize": "int8"})
+    with pytest.raises(ValueError, match="document '299' was judged in"):
+        read_outcome_files([a, b])
+    write_outcomes(b, outs[half:], {"quantize": "none"})
+    res = CliRunner().invoke(
+        main, ["calibrate", "--model", str(model_copy), "--from-outcomes", str(a), "--from-outcomes", str(b)]
+    )
+    assert res.exit_code != 0 and "quantize 'none', but an earlier file has 'int8'" in res.output
 
 
 @pytest.mark.parametrize(
