@@ -499,8 +499,9 @@ class Extractor:
         type in the chunk), plus None; each option is scored in each field's own prompt and
         the family gets one assignment.  A field greedy decoding answered that loses its
         value to another field of the family (a party written under both roles) is decoded
-        again, alone, and what it writes joins the options.  The assigned values'
-        confidences are calibrated; across chunks the surest value wins.  Returns ``{doc:
+        again, alone, and what it writes joins the options.  The options' confidences are
+        calibrated, and a field assigned None answers its surest free option when that one
+        reaches the calibrated threshold; across chunks the surest value wins.  Returns ``{doc:
         {field: (best Span or None, [alternative Spans, best first])}}``."""
         from .recognize import candidate_spans
 
@@ -541,6 +542,7 @@ class Extractor:
         chosen: dict[int, dict[str, list[Span]]] = {}
         alts: dict[int, dict[str, list[Span]]] = {}
         for plan in plans:
+            made: dict[str, list[Span]] = {}
             for name in plan.names:
                 f = single[name]
                 opts = plan.options(name, scores)
@@ -556,7 +558,12 @@ class Extractor:
                         name, texts[plan.doc][o.span[0] : o.span[1]], o.span[0], o.span[1], float(conf)
                     )
                     span.features = feats
-                    target = chosen if plan.picked.get(name) == o.span else alts
+                    made.setdefault(name, []).append(span)
+            if self.calibration is not None:
+                self._answer_sure_alternatives(plan, made, self.calibration.threshold)
+            for name, spans in made.items():
+                for span in spans:
+                    target = chosen if plan.picked.get(name) == (span.start, span.end) else alts
                     target.setdefault(plan.doc, {}).setdefault(name, []).append(span)
         out: dict[int, dict[str, tuple]] = {}
         for d in set(chosen) | set(alts):
@@ -574,6 +581,22 @@ class Extractor:
                         alternatives.append(s)
                 out[d][name] = (best, alternatives[:MAX_ALTERNATIVES])
         return out
+
+    @staticmethod
+    def _answer_sure_alternatives(plan: _Plan, made: dict[str, list[Span]], threshold: float) -> None:
+        """A field the assignment answered None gets its surest free option instead when that
+        option's calibrated confidence reaches ``threshold``: None won on the raw
+        log-probabilities, but whether a value is shown is decided on the calibrated scale,
+        where the threshold lives.  A span another field of the family holds stays theirs;
+        the surest (field, span) pairs are answered first."""
+        taken = {s for s in plan.picked.values() if s is not None}
+        open_ = [(s, name) for name, spans in made.items() if plan.picked.get(name) is None for s in spans]
+        for span, name in sorted(open_, key=lambda p: (-p[0].confidence, p[0].start)):
+            key = (span.start, span.end)
+            if span.confidence < threshold or key in taken or plan.picked.get(name) is not None:
+                continue
+            plan.picked[name] = key
+            taken.add(key)
 
     def _score_options(self, plans: list[_Plan], single: dict, scores: dict, *, new_only: bool) -> None:
         """Score every (field, option) of ``plans`` into ``scores`` (those not there yet when

@@ -267,6 +267,36 @@ def test_a_calibration_sets_the_confidence_and_answers_none_below_its_threshold(
     assert res.thresholds == {"出借人": 0.5}  # the field with its own threshold keeps it
 
 
+def test_a_field_assigned_none_answers_a_free_option_the_calibration_is_sure_of(tiny_tokenizer):
+    """The model's raw scores prefer None for 结束日期, but whether a value is shown is
+    decided on the calibrated scale: an option whose calibrated confidence reaches the
+    threshold is answered, unless another field of the family holds it; below the threshold
+    the field stays None and the value is an alternative."""
+    text = "租赁期限自2024年4月1日起至2025年3月31日止。\n"
+
+    def script(prompt):
+        if "抽取: 开始日期，结束日期" in prompt:
+            return "开始日期: 2024年4月1日\n结束日期: None"
+        if "抽取: 开始日期\n" in prompt:
+            return "开始日期: 2024年4月1日"
+        if "抽取: 结束日期\n" in prompt:
+            return "结束日期: None"
+        return ""
+
+    def run(bias):
+        cal = Calibrator(single={"weights": {}, "bias": {"date": bias}}, threshold=0.5)
+        ex, _ = scripted_extractor(tiny_tokenizer, script, calibration=cal)
+        return ex.extract(text, "开始日期,结束日期")
+
+    sure = run(3.0)
+    assert [s.text for s in sure.values["开始日期"]] == ["2024年4月1日"]
+    assert [s.text for s in sure.values["结束日期"]] == ["2025年3月31日"]  # not 开始日期's date
+    assert sure.values["结束日期"][0].confidence == pytest.approx(1 / (1 + math.e**-3))
+    unsure = run(-0.5)  # 0.38 < 0.5: None stands, the date is kept as an alternative
+    assert unsure.values["结束日期"] == []
+    assert "2025年3月31日" in [s.text for s in unsure.alternatives["结束日期"]]
+
+
 def test_typed_fields_are_offered_every_value_of_their_type(tiny_tokenizer):
     """Greedy decoding left 签订日期 empty and gave the start date the signing date; the date
     family's options are every date of the chunk, so each date field gets the date its own
