@@ -26,8 +26,11 @@ This module scores the answers the way a reader would judge them:
    field's next best option and over the value's best other role, the greedy confidence)
    go through a logistic model fitted on documents the model never trained on
    (``seqgpt calibrate``) and stored in the model folder's ``card.json``, so every model
-   carries its own.  Without a fitted calibration the confidence is the option's
-   normalized probability.  Many-value fields (entity lists such as MSRA's 人名/地名/机构名,
+   carries its own.  Whether a field answers is decided on that scale too: a field the
+   assignment gave ``None`` answers its surest option no other field of the family holds
+   when that option's calibrated confidence reaches the card's threshold (the engine's
+   ``_answer_sure_alternatives``).  Without a fitted calibration the confidence is the
+   option's normalized probability.  Many-value fields (entity lists such as MSRA's 人名/地名/机构名,
    record fields) are not rescored; their calibrated confidence comes from the greedy
    token probabilities.
 
