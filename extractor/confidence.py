@@ -29,7 +29,7 @@ This module scores the answers the way a reader would judge them:
    carries its own.  Whether a field answers is decided on that scale too: a field the
    assignment gave ``None`` answers its surest option no other field of the family holds
    when that option's calibrated confidence reaches the card's threshold (the engine's
-   ``_answer_sure_alternatives``).  Without a fitted calibration the confidence is the
+   ``_Plan.answer_sure``).  Without a fitted calibration the confidence is the
    option's normalized probability.  Many-value fields (entity lists such as MSRA's 人名/地名/机构名,
    record fields) are not rescored; their calibrated confidence comes from the greedy
    token probabilities.

@@ -125,6 +125,20 @@ class _Plan:
         }
         self.picked = {n: o.span for n, o in assign(self.names, opts).items()}
 
+    def answer_sure(self, made: dict[str, list[Span]], threshold: float) -> None:
+        """A field the assignment answered None gets its surest free option instead when that
+        option's calibrated confidence (``made``: each field's scored spans) reaches
+        ``threshold``: None won on the raw log-probabilities, but whether a value is shown is
+        decided on the calibrated scale, where the threshold lives.  A span another field of
+        the family holds stays theirs; the surest (field, span) pairs are answered first."""
+        taken = {s for s in self.picked.values() if s is not None}
+        open_ = [(s, name) for name, spans in made.items() if self.picked.get(name) is None for s in spans]
+        for span, name in sorted(open_, key=lambda p: (-p[0].confidence, p[0].start)):
+            key = (span.start, span.end)
+            if span.confidence >= threshold and key not in taken and self.picked.get(name) is None:
+                self.picked[name] = key
+                taken.add(key)
+
     def losers(self) -> list[str]:
         """Fields greedy decoding answered that got no span (another field of the family won it)."""
         answered = {name for name, _ in self.greedy}
@@ -560,7 +574,7 @@ class Extractor:
                     span.features = feats
                     made.setdefault(name, []).append(span)
             if self.calibration is not None:
-                self._answer_sure_alternatives(plan, made, self.calibration.threshold)
+                plan.answer_sure(made, self.calibration.threshold)
             for name, spans in made.items():
                 for span in spans:
                     target = chosen if plan.picked.get(name) == (span.start, span.end) else alts
@@ -581,22 +595,6 @@ class Extractor:
                         alternatives.append(s)
                 out[d][name] = (best, alternatives[:MAX_ALTERNATIVES])
         return out
-
-    @staticmethod
-    def _answer_sure_alternatives(plan: _Plan, made: dict[str, list[Span]], threshold: float) -> None:
-        """A field the assignment answered None gets its surest free option instead when that
-        option's calibrated confidence reaches ``threshold``: None won on the raw
-        log-probabilities, but whether a value is shown is decided on the calibrated scale,
-        where the threshold lives.  A span another field of the family holds stays theirs;
-        the surest (field, span) pairs are answered first."""
-        taken = {s for s in plan.picked.values() if s is not None}
-        open_ = [(s, name) for name, spans in made.items() if plan.picked.get(name) is None for s in spans]
-        for span, name in sorted(open_, key=lambda p: (-p[0].confidence, p[0].start)):
-            key = (span.start, span.end)
-            if span.confidence < threshold or key in taken or plan.picked.get(name) is not None:
-                continue
-            plan.picked[name] = key
-            taken.add(key)
 
     def _score_options(self, plans: list[_Plan], single: dict, scores: dict, *, new_only: bool) -> None:
         """Score every (field, option) of ``plans`` into ``scores`` (those not there yet when
